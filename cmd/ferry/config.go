@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/ferry-ci/ferry/internal/jobs"
+	"github.com/ferry-ci/ferry/internal/logctx"
+	"github.com/ferry-ci/ferry/internal/store"
+)
+
+// DatabaseFlags selects the database.
+type DatabaseFlags struct {
+	Database string `name:"database" env:"FERRY_DATABASE" default:"sqlite:ferry.db" help:"sqlite:PATH or postgres://user:pass@host/db."`
+}
+
+func (f DatabaseFlags) validate() error {
+	if !strings.HasPrefix(f.Database, "sqlite:") && !strings.HasPrefix(f.Database, "postgres://") &&
+		!strings.HasPrefix(f.Database, "postgresql://") {
+		return settingError("database", "FERRY_DATABASE", "must be sqlite:PATH or postgres://…, got %q", redactURL(f.Database))
+	}
+	if f.Database == "sqlite:" {
+		return settingError("database", "FERRY_DATABASE", "sqlite: needs a file path, e.g. sqlite:ferry.db")
+	}
+	return nil
+}
+
+// open connects and brings both schemas (ferry's and River's) up to date.
+func (f DatabaseFlags) open(ctx context.Context, log *slog.Logger) (*store.DB, int64, error) {
+	db, err := store.Open(ctx, f.Database)
+	if err != nil {
+		return nil, 0, fmt.Errorf("database %s: %w", redactURL(f.Database), err)
+	}
+	v, err := db.Migrate(ctx)
+	if err == nil {
+		err = jobs.Migrate(ctx, db)
+	}
+	if err != nil {
+		db.Close()
+		return nil, 0, err
+	}
+	log.InfoContext(ctx, "database ready", "database", redactURL(f.Database), "schema_version", v)
+	return db, v, nil
+}
+
+// redactURL hides a password in a database URL before it is shown.
+func redactURL(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	return u.Redacted()
+}
+
+func (c *CLI) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return nil, settingError("log-level", "FERRY_LOG_LEVEL", "must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.LogFormat {
+	case "text":
+		return slog.New(logctx.NewHandler(slog.NewTextHandler(w, opts))), nil
+	case "json":
+		return slog.New(logctx.NewHandler(slog.NewJSONHandler(w, opts))), nil
+	}
+	return nil, settingError("log-format", "FERRY_LOG_FORMAT", "must be text or json, got %q", c.LogFormat)
+}
+
+func validateListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return settingError("listen", "FERRY_LISTEN", "must be HOST:PORT, got %q", addr)
+	}
+	if host != "" && net.ParseIP(host) == nil && strings.ContainsAny(host, "/ ") {
+		return settingError("listen", "FERRY_LISTEN", "bad host in %q", addr)
+	}
+	return nil
+}
+
+// readSecret returns the webhook secret from exactly one of the flag or
+// the file; a secret file may end with a newline.
+func readSecret(value, file string) ([]byte, error) {
+	switch {
+	case value != "" && file != "":
+		return nil, settingError("webhook-secret", "FERRY_WEBHOOK_SECRET", "set either it or --webhook-secret-file (FERRY_WEBHOOK_SECRET_FILE), not both")
+	case value != "":
+		return []byte(value), nil
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, settingError("webhook-secret-file", "FERRY_WEBHOOK_SECRET_FILE", "cannot read: %v", err)
+		}
+		s := strings.TrimRight(string(b), "\r\n")
+		if s == "" {
+			return nil, settingError("webhook-secret-file", "FERRY_WEBHOOK_SECRET_FILE", "%s is empty", file)
+		}
+		return []byte(s), nil
+	}
+	return nil, settingError("webhook-secret", "FERRY_WEBHOOK_SECRET", "required (or --webhook-secret-file / FERRY_WEBHOOK_SECRET_FILE): GitHub signs every delivery with it")
+}
+
+// GitHubFlags are the App's credentials and API address.
+type GitHubFlags struct {
+	GitHubAppID          int64  `name:"github-app-id" env:"FERRY_GITHUB_APP_ID" help:"The GitHub App's id."`
+	GitHubPrivateKeyFile string `name:"github-private-key-file" env:"FERRY_GITHUB_PRIVATE_KEY_FILE" help:"PEM file with the App's private key."`
+	GitHubAPIURL         string `name:"github-api-url" env:"FERRY_GITHUB_API_URL" default:"https://api.github.com/" help:"GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3/)."`
+}
+
+// validate checks the credentials: both or neither (ferry can record
+// deliveries without calling GitHub, but never half-configured).
+func (g *GitHubFlags) validate() error {
+	u, err := url.Parse(g.GitHubAPIURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return settingError("github-api-url", "FERRY_GITHUB_API_URL", "must be an http(s) URL, got %q", g.GitHubAPIURL)
+	}
+	if !strings.HasSuffix(g.GitHubAPIURL, "/") {
+		g.GitHubAPIURL += "/"
+	}
+	switch {
+	case g.GitHubAppID == 0 && g.GitHubPrivateKeyFile == "":
+		return nil
+	case g.GitHubAppID <= 0:
+		return settingError("github-app-id", "FERRY_GITHUB_APP_ID", "required with --github-private-key-file, and positive")
+	case g.GitHubPrivateKeyFile == "":
+		return settingError("github-private-key-file", "FERRY_GITHUB_PRIVATE_KEY_FILE", "required with --github-app-id")
+	}
+	pemBytes, err := os.ReadFile(g.GitHubPrivateKeyFile)
+	if err != nil {
+		return settingError("github-private-key-file", "FERRY_GITHUB_PRIVATE_KEY_FILE", "cannot read: %v", err)
+	}
+	if err := checkRSAKey(pemBytes); err != nil {
+		return settingError("github-private-key-file", "FERRY_GITHUB_PRIVATE_KEY_FILE", "%v", err)
+	}
+	return nil
+}
+
+// checkRSAKey accepts the PKCS#1 keys GitHub issues (and PKCS#8).
+func checkRSAKey(pemBytes []byte) error {
+	block, _ := pem.Decode(pemBytes)
+	if block == nil {
+		return fmt.Errorf("not a PEM file")
+	}
+	if _, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		return nil
+	}
+	if _, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
+		return nil
+	}
+	return fmt.Errorf("not an RSA private key")
+}

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ferry-ci/ferry/internal/app"
+	"github.com/ferry-ci/ferry/internal/jobs"
+	"github.com/ferry-ci/ferry/internal/store"
+	"github.com/ferry-ci/ferry/internal/webhook"
+)
+
+// ServeCmd serves webhooks and works jobs.
+type ServeCmd struct {
+	Listen            string `name:"listen" env:"FERRY_LISTEN" default:"127.0.0.1:8080" help:"Address to serve HTTP on."`
+	WebhookSecret     string `name:"webhook-secret" env:"FERRY_WEBHOOK_SECRET" help:"The GitHub App's webhook secret."`
+	WebhookSecretFile string `name:"webhook-secret-file" env:"FERRY_WEBHOOK_SECRET_FILE" help:"File holding the webhook secret."`
+	DatabaseFlags
+	GitHubFlags
+	Workers         int           `name:"workers" env:"FERRY_WORKERS" default:"4" help:"Jobs run at once; 0 only records deliveries (an ingest-only replica)."`
+	JobMaxAttempts  int           `name:"job-max-attempts" env:"FERRY_JOB_MAX_ATTEMPTS" default:"10" help:"Attempts before a failing job is discarded (kept, counted, not retried)."`
+	JobTimeout      time.Duration `name:"job-timeout" env:"FERRY_JOB_TIMEOUT" default:"5m" help:"A job running longer is cancelled and retried."`
+	ShutdownTimeout time.Duration `name:"shutdown-timeout" env:"FERRY_SHUTDOWN_TIMEOUT" default:"30s" help:"How long SIGTERM waits for requests and running jobs."`
+}
+
+func (s *ServeCmd) validate() ([]byte, error) {
+	if err := validateListen(s.Listen); err != nil {
+		return nil, err
+	}
+	if err := s.DatabaseFlags.validate(); err != nil {
+		return nil, err
+	}
+	if err := s.GitHubFlags.validate(); err != nil {
+		return nil, err
+	}
+	switch {
+	case s.Workers < 0:
+		return nil, settingError("workers", "FERRY_WORKERS", "must be 0 or more, got %d", s.Workers)
+	case s.JobMaxAttempts < 1:
+		return nil, settingError("job-max-attempts", "FERRY_JOB_MAX_ATTEMPTS", "must be at least 1, got %d", s.JobMaxAttempts)
+	case s.JobTimeout < time.Second:
+		return nil, settingError("job-timeout", "FERRY_JOB_TIMEOUT", "must be at least 1s, got %s", s.JobTimeout)
+	case s.ShutdownTimeout <= 0:
+		return nil, settingError("shutdown-timeout", "FERRY_SHUTDOWN_TIMEOUT", "must be positive, got %s", s.ShutdownTimeout)
+	}
+	return readSecret(s.WebhookSecret, s.WebhookSecretFile)
+}
+
+// Run implements the command.
+func (s *ServeCmd) Run(e *env) error {
+	secret, err := s.validate()
+	if err != nil {
+		return err
+	}
+	log, err := e.cli.logger(e.stderr)
+	if err != nil {
+		return err
+	}
+	ctx := e.ctx
+	db, _, err := s.open(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	application := app.New(app.Config{Logger: log}, db)
+	queue, err := jobs.New(db, jobs.Config{
+		Workers: s.Workers, MaxAttempts: s.JobMaxAttempts, JobTimeout: s.JobTimeout, Logger: log,
+	}, application, reg)
+	if err != nil {
+		return err
+	}
+	hook := webhook.New(webhook.Config{Secret: secret, Logger: log}, queue, application, webhook.NewMetrics(reg))
+
+	ln, err := net.Listen("tcp", s.Listen)
+	if err != nil {
+		return settingError("listen", "FERRY_LISTEN", "%v", err)
+	}
+	if err := queue.Start(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{
+		Handler:           routes(hook, db, reg, log),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second, // a 25 MiB body on a slow link
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(e.stdout, "ferry %s listening on http://%s (workers: %d)\n", version, ln.Addr(), s.Workers)
+	log.InfoContext(ctx, "serving", "addr", ln.Addr().String(), "workers", s.Workers)
+	return s.serve(ctx, log, srv, ln, queue)
+}
+
+// serve runs until ctx ends, then shuts down: stop accepting, finish
+// requests in flight, let running jobs finish until the deadline. Jobs cut
+// off are made available again and run after the next start.
+func (s *ServeCmd) serve(ctx context.Context, log *slog.Logger, srv *http.Server, ln net.Listener, queue *jobs.Queue) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	log.Info("shutting down", "timeout", s.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.ShutdownTimeout)
+	defer cancel()
+	httpErr := srv.Shutdown(sctx)
+	jobErr := queue.Stop(sctx)
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	if err := errors.Join(serveErr, httpErr, jobErr); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func routes(hook http.Handler, db *store.DB, reg *prometheus.Registry, log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/webhook", hook)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		err := db.Ready(ctx)
+		if err == nil {
+			err = jobs.Ready(ctx, db)
+		}
+		if err != nil {
+			log.WarnContext(ctx, "not ready", "err", err)
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	return mux
+}
+
+// MigrateCmd applies migrations.
+type MigrateCmd struct {
+	DatabaseFlags
+}
+
+// Run implements the command.
+func (m *MigrateCmd) Run(e *env) error {
+	if err := m.validate(); err != nil {
+		return err
+	}
+	log, err := e.cli.logger(e.stderr)
+	if err != nil {
+		return err
+	}
+	db, v, err := m.open(e.ctx, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = fmt.Fprintf(e.stdout, "database migrated: schema version %d\n", v)
+	return err
+}

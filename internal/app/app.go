@@ -1,0 +1,104 @@
+// Package app maps GitHub events to what ferry does about them. It holds the
+// one table from (event, action) to handler; the webhook edge asks it which
+// deliveries deserve a job and the job queue hands it each stored delivery.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/ferry-ci/ferry/internal/event"
+	"github.com/ferry-ci/ferry/internal/store"
+)
+
+// InstallationStore keeps the installations and repositories tables true.
+type InstallationStore interface {
+	SaveInstallation(ctx context.Context, inst store.Installation, repos []store.Repository, at time.Time) error
+	RemoveRepositories(ctx context.Context, installationID int64, ids []int64, at time.Time) error
+	DeleteInstallation(ctx context.Context, id int64, at time.Time) error
+	SetInstallationSuspended(ctx context.Context, id int64, suspended bool, at time.Time) error
+}
+
+// Config configures the application.
+type Config struct {
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// App dispatches deliveries to handlers.
+type App struct {
+	log           *slog.Logger
+	now           func() time.Time
+	installations InstallationStore
+	routes        map[route]handler
+}
+
+type route struct{ event, action string }
+
+// anyAction matches every action of an event (and events without one).
+const anyAction = "*"
+
+type handler func(ctx context.Context, payload any) error
+
+// New returns the application.
+func New(cfg Config, installations InstallationStore) *App {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	a := &App{log: cfg.Logger, now: cfg.Now, installations: installations}
+	a.routes = map[route]handler{
+		{"ping", anyAction}:                          a.ping,
+		{"installation", "created"}:                  a.installationCreated,
+		{"installation", "new_permissions_accepted"}: a.installationCreated,
+		{"installation", "deleted"}:                  a.installationDeleted,
+		{"installation", "suspend"}:                  a.installationSuspended,
+		{"installation", "unsuspend"}:                a.installationSuspended,
+		{"installation_repositories", "added"}:       a.repositoriesAdded,
+		{"installation_repositories", "removed"}:     a.repositoriesRemoved,
+	}
+	return a
+}
+
+func (a *App) lookup(ev, action string) (handler, bool) {
+	if h, ok := a.routes[route{ev, action}]; ok {
+		return h, true
+	}
+	h, ok := a.routes[route{ev, anyAction}]
+	return h, ok
+}
+
+// Handles reports whether ferry acts on this event and action.
+func (a *App) Handles(ev, action string) bool {
+	_, ok := a.lookup(ev, action)
+	return ok
+}
+
+// HandleDelivery runs the handler for a stored delivery. Handlers are
+// idempotent: a delivery may be handled again after a crash.
+func (a *App) HandleDelivery(ctx context.Context, d event.Delivery) error {
+	h, ok := a.lookup(d.Event, d.Action)
+	if !ok {
+		return nil // recorded as ignored at the edge; nothing to do
+	}
+	payload, err := github.ParseWebHook(d.Event, d.Payload)
+	if err != nil {
+		return event.Permanent(fmt.Errorf("parse %s payload: %w", d.Event, err))
+	}
+	return h(ctx, payload)
+}
+
+func (a *App) ping(ctx context.Context, payload any) error {
+	p, ok := payload.(*github.PingEvent)
+	if !ok {
+		return event.Permanent(fmt.Errorf("ping: unexpected payload %T", payload))
+	}
+	a.log.InfoContext(ctx, "ping", "zen", p.GetZen(), "hook_id", p.GetHookID())
+	return nil
+}

@@ -1,0 +1,99 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ferry-ci/ferry/internal/event"
+)
+
+// Querier is what both *sql.DB and *sql.Tx provide, so one method serves
+// inside and outside a transaction.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// ErrNotFound is returned when a row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// InsertDelivery records d unless a delivery with the same id or the same
+// payload bytes exists; inserted tells which. Run it in the transaction that
+// enqueues the delivery's job so both or neither are written.
+func InsertDelivery(ctx context.Context, q Querier, d event.Delivery) (inserted bool, err error) {
+	res, err := q.ExecContext(ctx, `
+		INSERT INTO deliveries (id, event, action, received_at, payload, payload_sha256, status,
+		                        installation_id, repository_id, repository, number)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		ON CONFLICT DO NOTHING`,
+		d.ID, d.Event, d.Action, d.ReceivedAt.UTC(), string(d.Payload), d.Digest, string(d.Status),
+		d.InstallationID, d.RepositoryID, d.Repository, d.Number)
+	if err != nil {
+		return false, fmt.Errorf("insert delivery %s: %w", d.ID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("insert delivery %s: %w", d.ID, err)
+	}
+	return n == 1, nil
+}
+
+// GetDelivery loads one delivery.
+func (db *DB) GetDelivery(ctx context.Context, id string) (event.Delivery, error) {
+	var (
+		d       event.Delivery
+		payload string
+		status  string
+	)
+	err := db.sql.QueryRowContext(ctx, `
+		SELECT id, event, action, received_at, payload, payload_sha256, status,
+		       installation_id, repository_id, repository, number
+		FROM deliveries WHERE id = $1`, id).Scan(
+		&d.ID, &d.Event, &d.Action, &d.ReceivedAt, &payload, &d.Digest, &status,
+		&d.InstallationID, &d.RepositoryID, &d.Repository, &d.Number)
+	if errors.Is(err, sql.ErrNoRows) {
+		return event.Delivery{}, fmt.Errorf("get delivery %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return event.Delivery{}, fmt.Errorf("get delivery %s: %w", id, err)
+	}
+	d.Payload, d.Status, d.ReceivedAt = []byte(payload), event.Status(status), d.ReceivedAt.UTC()
+	return d, nil
+}
+
+// FinishDelivery records how a delivery's job ended. errText is kept for
+// operators; it never reaches GitHub.
+func (db *DB) FinishDelivery(ctx context.Context, id string, status event.Status, errText string, at time.Time) error {
+	_, err := db.sql.ExecContext(ctx,
+		`UPDATE deliveries SET status = $1, error = $2, finished_at = $3 WHERE id = $4`,
+		string(status), errText, at.UTC(), id)
+	if err != nil {
+		return fmt.Errorf("finish delivery %s: %w", id, err)
+	}
+	return nil
+}
+
+// DeliveryCounts returns how many deliveries are in each status.
+func (db *DB) DeliveryCounts(ctx context.Context) (map[event.Status]int, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT status, COUNT(*) FROM deliveries GROUP BY status`)
+	if err != nil {
+		return nil, fmt.Errorf("count deliveries: %w", err)
+	}
+	defer rows.Close()
+	counts := map[event.Status]int{}
+	for rows.Next() {
+		var (
+			s string
+			n int
+		)
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, fmt.Errorf("count deliveries: %w", err)
+		}
+		counts[event.Status(s)] = n
+	}
+	return counts, rows.Err()
+}

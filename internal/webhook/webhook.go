@@ -1,0 +1,234 @@
+// Package webhook is ferry's GitHub webhook edge: it caps the body, verifies
+// the HMAC over the raw bytes before anything is parsed, reads just enough of
+// the payload to route it, and hands it to a Recorder that stores it durably
+// with its job. Nothing slow happens before the response.
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/ferry-ci/ferry/internal/event"
+	"github.com/ferry-ci/ferry/internal/logctx"
+)
+
+// MaxBody is GitHub's cap on a webhook payload (25 MiB); larger bodies are
+// not from GitHub.
+const MaxBody = 25 << 20
+
+// Recorder durably stores a delivery (with its job when it is handled).
+type Recorder interface {
+	Record(ctx context.Context, d event.Delivery) (event.Outcome, error)
+}
+
+// Router tells whether ferry handles an event/action; others are recorded
+// as ignored.
+type Router interface {
+	Handles(event, action string) bool
+}
+
+// Config configures the handler.
+type Config struct {
+	Secret  []byte // the webhook secret; required
+	MaxBody int64  // default MaxBody
+	Now     func() time.Time
+	Logger  *slog.Logger
+}
+
+// Handler serves POST /webhook.
+type Handler struct {
+	cfg     Config
+	rec     Recorder
+	routes  Router
+	metrics *Metrics
+}
+
+// New returns a webhook handler. It panics on an empty secret: an unsigned
+// webhook endpoint must never run.
+func New(cfg Config, rec Recorder, routes Router, m *Metrics) *Handler {
+	if len(cfg.Secret) == 0 {
+		panic("webhook: empty secret")
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = MaxBody
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Handler{cfg: cfg, rec: rec, routes: routes, metrics: m}
+}
+
+// rejection is a request refused before it was recorded.
+type rejection struct {
+	status int
+	reason string // metric label and log field
+	msg    string // response body
+}
+
+func (e *rejection) Error() string { return e.msg }
+
+func reject(status int, reason, format string, args ...any) *rejection {
+	return &rejection{status: status, reason: reason, msg: fmt.Sprintf(format, args...)}
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := h.cfg.Now()
+	d, rej := h.verify(w, r, start)
+	if rej != nil {
+		h.finish(r.Context(), w, start, "-", rej.status, rej.reason, rej.msg)
+		return
+	}
+	ctx := logctx.With(r.Context(), slog.String("delivery", d.ID), slog.String("event", d.Event),
+		slog.String("action", d.Action), slog.String("repo", d.Repository))
+	outcome, err := h.rec.Record(ctx, d)
+	if err != nil {
+		h.cfg.Logger.ErrorContext(ctx, "record delivery", "err", err)
+		// GitHub does not retry; a 5xx shows in its delivery log so the
+		// delivery can be redelivered once ferry's database is back.
+		h.finish(ctx, w, start, d.Event, http.StatusServiceUnavailable, "error", "could not record delivery")
+		return
+	}
+	status := http.StatusAccepted
+	if outcome == event.OutcomeDuplicate {
+		status = http.StatusOK
+	}
+	h.finish(ctx, w, start, d.Event, status, string(outcome), string(outcome))
+}
+
+func (h *Handler) finish(ctx context.Context, w http.ResponseWriter, start time.Time, ev string, status int, outcome, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, msg+"\n")
+	if h.metrics != nil {
+		h.metrics.observe(ev, outcome, h.cfg.Now().Sub(start))
+	}
+	level := slog.LevelInfo
+	if status >= 400 {
+		level = slog.LevelWarn
+	}
+	h.cfg.Logger.Log(ctx, level, "webhook", "status", status, "outcome", outcome)
+}
+
+// verify turns a request into a delivery or says why it is refused. The
+// order matters: size, then signature over the raw bytes, then parsing.
+func (h *Handler) verify(w http.ResponseWriter, r *http.Request, now time.Time) (event.Delivery, *rejection) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return event.Delivery{}, reject(http.StatusMethodNotAllowed, "rejected_method", "POST only")
+	}
+	body, rej := h.readBody(w, r)
+	if rej != nil {
+		return event.Delivery{}, rej
+	}
+	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (ct != "application/json" && ct != "application/x-www-form-urlencoded") {
+		return event.Delivery{}, reject(http.StatusBadRequest, "rejected_content_type",
+			"content type must be application/json or application/x-www-form-urlencoded")
+	}
+	if rej := h.checkSignature(r.Header.Get(github.SHA256SignatureHeader), body); rej != nil {
+		return event.Delivery{}, rej
+	}
+	payload, rej := extractPayload(ct, body)
+	if rej != nil {
+		return event.Delivery{}, rej
+	}
+	return h.parse(r.Header, payload, now)
+}
+
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *rejection) {
+	if r.ContentLength > h.cfg.MaxBody {
+		return nil, reject(http.StatusRequestEntityTooLarge, "rejected_size", "body over %d bytes", h.cfg.MaxBody)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBody))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return nil, reject(http.StatusRequestEntityTooLarge, "rejected_size", "body over %d bytes", h.cfg.MaxBody)
+	case err != nil:
+		return nil, reject(http.StatusBadRequest, "rejected_body", "could not read body")
+	}
+	return body, nil
+}
+
+// checkSignature verifies X-Hub-Signature-256 in constant time. The SHA-1
+// X-Hub-Signature header alone is not accepted.
+func (h *Handler) checkSignature(sig string, body []byte) *rejection {
+	if !strings.HasPrefix(sig, "sha256=") {
+		return reject(http.StatusUnauthorized, "rejected_signature", "missing or malformed X-Hub-Signature-256")
+	}
+	if err := github.ValidateSignature(sig, body, h.cfg.Secret); err != nil {
+		return reject(http.StatusUnauthorized, "rejected_signature", "signature does not match")
+	}
+	return nil
+}
+
+func extractPayload(contentType string, body []byte) ([]byte, *rejection) {
+	if contentType == "application/json" {
+		return body, nil
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil || !form.Has("payload") {
+		return nil, reject(http.StatusBadRequest, "rejected_malformed", "form body without a payload field")
+	}
+	return []byte(form.Get("payload")), nil
+}
+
+// parse builds the delivery from a verified payload and its headers.
+func (h *Handler) parse(hdr http.Header, payload []byte, now time.Time) (event.Delivery, *rejection) {
+	d := event.Delivery{ID: hdr.Get(github.DeliveryIDHeader), Event: hdr.Get(github.EventTypeHeader), ReceivedAt: now}
+	if !validToken(d.ID) || !validToken(d.Event) {
+		return d, reject(http.StatusBadRequest, "rejected_headers", "missing or invalid X-GitHub-Delivery or X-GitHub-Event")
+	}
+	// PostgreSQL text holds only valid UTF-8; GitHub never sends anything else.
+	if !utf8.Valid(payload) || !json.Valid(payload) {
+		return d, reject(http.StatusBadRequest, "rejected_malformed", "payload is not valid JSON")
+	}
+	sum, err := event.Summarize(payload)
+	if err != nil {
+		return d, reject(http.StatusBadRequest, "rejected_malformed", "payload is not a JSON object")
+	}
+	// An event go-github knows must parse into its type, or no handler
+	// could read it later; unknown events are kept as ignored.
+	if github.EventForType(d.Event) != nil {
+		if _, err := github.ParseWebHook(d.Event, payload); err != nil {
+			return d, reject(http.StatusBadRequest, "rejected_malformed", "payload does not match its event type")
+		}
+	}
+	sum.Apply(&d)
+	digest := sha256.Sum256(payload)
+	d.Payload, d.Digest = payload, hex.EncodeToString(digest[:])
+	d.Status = event.StatusIgnored
+	if h.routes.Handles(d.Event, d.Action) {
+		d.Status = event.StatusQueued
+	}
+	return d, nil
+}
+
+// validToken accepts header values like GUIDs and event names: short,
+// printable, no spaces. They become database keys and log fields.
+func validToken(s string) bool {
+	if s == "" || len(s) > 100 {
+		return false
+	}
+	return !bytes.ContainsFunc([]byte(s), func(r rune) bool { return r <= ' ' || r > '~' })
+}
