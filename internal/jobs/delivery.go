@@ -40,7 +40,7 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 	ctx = logctx.With(ctx, slog.String("delivery", d.ID), slog.String("event", d.Event),
 		slog.String("action", d.Action), slog.String("repo", d.Repository), slog.Int("attempt", job.Attempt))
 	err = w.handler.HandleDelivery(ctx, d)
-		switch {
+	switch {
 	case err == nil:
 		return w.db.FinishDelivery(ctx, d.ID, event.StatusDone, "", w.now())
 	case event.IsPermanent(err):

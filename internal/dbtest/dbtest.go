@@ -1,0 +1,96 @@
+// Package dbtest gives tests a fresh, migrated database of each kind ferry
+// supports: a SQLite file in a temporary directory, and a new database on
+// the PostgreSQL server named by FERRY_TEST_POSTGRES (make test starts one).
+// Without that variable PostgreSQL tests skip, except under CI=true, where
+// they fail: CI must never skip a real component.
+package dbtest
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ferry-ci/ferry/internal/jobs"
+	"github.com/ferry-ci/ferry/internal/store"
+)
+
+// EnvPostgres names the variable holding an admin URL of a test server.
+const EnvPostgres = "FERRY_TEST_POSTGRES"
+
+// Each runs fn as a subtest on SQLite and on PostgreSQL.
+func Each(t *testing.T, fn func(t *testing.T, db *store.DB)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { fn(t, Open(t, SQLiteURL(t))) })
+	t.Run("postgres", func(t *testing.T) { fn(t, Open(t, PostgresURL(t))) })
+}
+
+// Open opens and migrates the database at dsn, closing it when t ends.
+func Open(t testing.TB, dsn string) *store.DB {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatalf("open %s: %v", dsn, err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := jobs.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// SQLiteURL returns the address of a new SQLite file.
+func SQLiteURL(t testing.TB) string {
+	return "sqlite:" + filepath.Join(t.TempDir(), "ferry.db")
+}
+
+var seq atomic.Int64
+
+// PostgresURL creates an empty database on the test server, dropped when t
+// ends, and returns its address.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	admin := os.Getenv(EnvPostgres)
+	if admin == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not set: CI must test PostgreSQL (run through make test)", EnvPostgres)
+		}
+		t.Skipf("PostgreSQL not configured: run `make test`, or set %s to an admin URL", EnvPostgres)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatalf("connect to %s: %v", EnvPostgres, err)
+	}
+	defer conn.Close(ctx)
+	name := fmt.Sprintf("ferry_test_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9, seq.Add(1))
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if c, err := pgx.Connect(ctx, admin); err == nil {
+			_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			c.Close(ctx)
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
