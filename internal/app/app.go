@@ -19,7 +19,7 @@ import (
 type InstallationStore interface {
 	SaveInstallation(ctx context.Context, inst store.Installation, repos []store.Repository, at time.Time) error
 	RemoveRepositories(ctx context.Context, installationID int64, ids []int64, at time.Time) error
-	DeleteInstallation(ctx context.Context, id int64, at time.Time) error
+	DeleteInstallation(ctx context.Context, inst store.Installation, at time.Time) error
 	SetInstallationSuspended(ctx context.Context, id int64, suspended bool, at time.Time) error
 }
 

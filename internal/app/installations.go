@@ -57,11 +57,11 @@ func (a *App) installationDeleted(ctx context.Context, payload any) error {
 	if err != nil {
 		return err
 	}
-	id := e.Installation.GetID()
-	if err := a.installations.DeleteInstallation(ctx, id, a.now()); err != nil {
-		return fmt.Errorf("delete installation %d: %w", id, err)
+	inst := installationOf(e.Installation)
+	if err := a.installations.DeleteInstallation(ctx, inst, a.now()); err != nil {
+		return fmt.Errorf("delete installation %d: %w", inst.ID, err)
 	}
-	a.log.InfoContext(ctx, "installation deleted", "installation", id)
+	a.log.InfoContext(ctx, "installation deleted", "installation", inst.ID)
 	return nil
 }
 

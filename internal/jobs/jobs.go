@@ -92,6 +92,7 @@ func New(db *store.DB, cfg Config, h Handler, reg prometheus.Registerer) (*Queue
 		// process that died; River makes it available again.
 		RescueStuckJobsAfter: cfg.JobTimeout + time.Minute,
 		FetchPollInterval:    cfg.PollEvery,
+		FetchCooldown:        min(cfg.PollEvery, 100*time.Millisecond),
 		Workers:              workers,
 		Middleware:           []rivertype.Middleware{serialMiddleware(db, cfg)},
 	}

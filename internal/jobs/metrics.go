@@ -50,12 +50,21 @@ func (m *metrics) observe(ev *river.Event) {
 	if ev.Job == nil {
 		return
 	}
-	outcome := string(ev.Job.State)
+	var outcome string
 	switch ev.Kind {
-	case river.EventKindJobSnoozed:
-		outcome = "snoozed"
 	case river.EventKindJobCompleted:
 		outcome = "completed"
+	case river.EventKindJobCancelled:
+		outcome = "cancelled"
+	case river.EventKindJobSnoozed:
+		outcome = "snoozed"
+	case river.EventKindJobFailed:
+		outcome = "retryable"
+		if ev.Job.State == rivertype.JobStateDiscarded {
+			outcome = "discarded"
+		}
+	default:
+		return
 	}
 	m.outcomes.WithLabelValues(ev.Job.Kind, outcome).Inc()
 	if ev.JobStats != nil {

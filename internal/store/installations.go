@@ -52,17 +52,21 @@ func (db *DB) RemoveRepositories(ctx context.Context, installationID int64, ids 
 }
 
 // DeleteInstallation marks an installation uninstalled and all its
-// repositories removed. Rows stay: later records refer to them.
-func (db *DB) DeleteInstallation(ctx context.Context, id int64, at time.Time) error {
+// repositories removed (recording it first if ferry never saw it). Rows
+// stay: later records refer to them.
+func (db *DB) DeleteInstallation(ctx context.Context, inst Installation, at time.Time) error {
 	return db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := upsertInstallation(ctx, tx, inst, at); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx,
-			`UPDATE installations SET deleted_at = $1, updated_at = $1 WHERE id = $2`, at.UTC(), id); err != nil {
-			return fmt.Errorf("delete installation %d: %w", id, err)
+			`UPDATE installations SET deleted_at = $1, updated_at = $1 WHERE id = $2`, at.UTC(), inst.ID); err != nil {
+			return fmt.Errorf("delete installation %d: %w", inst.ID, err)
 		}
 		if _, err := tx.ExecContext(ctx, `
 			UPDATE repositories SET removed_at = $1, updated_at = $1
-			WHERE installation_id = $2 AND removed_at IS NULL`, at.UTC(), id); err != nil {
-			return fmt.Errorf("delete installation %d: remove repositories: %w", id, err)
+			WHERE installation_id = $2 AND removed_at IS NULL`, at.UTC(), inst.ID); err != nil {
+			return fmt.Errorf("delete installation %d: remove repositories: %w", inst.ID, err)
 		}
 		return nil
 	})
