@@ -263,7 +263,6 @@ func metricValue(reg *prometheus.Registry, outcome string) (float64, error) {
 	return 0, nil
 }
 
-
 // TestQueue_ShutdownInterruptsAndResumes: a job still running at the
 // shutdown deadline is interrupted, and runs to completion after a restart.
 func TestQueue_ShutdownInterruptsAndResumes(t *testing.T) {

@@ -104,7 +104,9 @@ func sha1Sig(body []byte) string {
 func TestSignatures(t *testing.T) {
 	ping := fixture.Payload("ping", "payload.json")
 	other := fixture.Payload("ping", "with-organization.payload.json")
-	sig := func(b []byte) map[string]string { return map[string]string{"X-Hub-Signature-256": fixture.Sign(secret, b)} }
+	sig := func(b []byte) map[string]string {
+		return map[string]string{"X-Hub-Signature-256": fixture.Sign(secret, b)}
+	}
 	tests := []struct {
 		name    string
 		body    []byte

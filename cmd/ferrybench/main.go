@@ -1,0 +1,189 @@
+// Command ferrybench measures ferry's webhook edge as GitHub sees it: real
+// fixture payloads, each with a unique delivery id, signed and posted over
+// loopback by concurrent clients. It runs three servers as separate
+// processes, one after another, and prints one table:
+//
+//   - bare: verifies the HMAC and answers 202 (the physical limit here);
+//   - ferry on SQLite and ferry on PostgreSQL: the real `ferry serve`.
+//
+// Usage: ferrybench --ferry bin/ferry [--postgres ADMIN_URL] [--duration 10s] [--concurrency 16]
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "bare-server" {
+		if err := bareServer(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "bare-server:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "ferrybench:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	ferry       string
+	postgres    string
+	duration    time.Duration
+	warmup      time.Duration
+	concurrency int
+}
+
+func run() error {
+	var o options
+	flag.StringVar(&o.ferry, "ferry", "bin/ferry", "path to the ferry binary")
+	flag.StringVar(&o.postgres, "postgres", os.Getenv("FERRY_TEST_POSTGRES"), "PostgreSQL admin URL (a fresh database is made); empty skips PostgreSQL")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "measured load per target")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load before each measurement")
+	flag.IntVar(&o.concurrency, "concurrency", 16, "concurrent clients")
+	flag.Parse()
+	payloads := loadPayloads()
+	secret := "bench-secret"
+	fmt.Printf("ferrybench: %d fixture payloads, %d clients, %s per target after %s warm-up, loopback\n\n",
+		len(payloads), o.concurrency, o.duration, o.warmup)
+
+	dir, err := os.MkdirTemp("", "ferrybench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	targets := []struct {
+		name string
+		cmd  func() (*exec.Cmd, func(), error)
+	}{
+		{"bare HMAC + 202", func() (*exec.Cmd, func(), error) {
+			return exec.Command(self, "bare-server", "--secret", secret), func() {}, nil
+		}},
+		{"ferry, SQLite", func() (*exec.Cmd, func(), error) {
+			return ferryCmd(o.ferry, secret, "sqlite:"+filepath.Join(dir, "bench.db")), func() {}, nil
+		}},
+	}
+	if o.postgres != "" {
+		targets = append(targets, struct {
+			name string
+			cmd  func() (*exec.Cmd, func(), error)
+		}{"ferry, PostgreSQL", func() (*exec.Cmd, func(), error) {
+			dsn, drop, err := freshDatabase(o.postgres)
+			if err != nil {
+				return nil, nil, err
+			}
+			return ferryCmd(o.ferry, secret, dsn), drop, nil
+		}})
+	}
+	var results []result
+	for _, t := range targets {
+		cmd, cleanup, err := t.cmd()
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+		r, err := measure(t.name, cmd, payloads, secret, o)
+		cleanup()
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+		results = append(results, r)
+	}
+	report(os.Stdout, results)
+	return nil
+}
+
+func ferryCmd(bin, secret, dsn string) *exec.Cmd {
+	cmd := exec.Command(bin, "serve", "--listen=127.0.0.1:0", "--database="+dsn, "--log-level=warn")
+	cmd.Env = append(os.Environ(), "FERRY_WEBHOOK_SECRET="+secret)
+	return cmd
+}
+
+// measure starts the server, loads it and stops it.
+func measure(name string, cmd *exec.Cmd, payloads []payload, secret string, o options) (result, error) {
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return result{}, err
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return result{}, err
+	}
+	defer func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+	}()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		return result{}, fmt.Errorf("server did not start: %v\n%s", err, stderr.String())
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	_, rest, ok := strings.Cut(line, "listening on ")
+	if !ok {
+		return result{}, fmt.Errorf("unexpected first line %q", line)
+	}
+	target := strings.Fields(rest)[0] + "/webhook"
+	fmt.Fprintf(os.Stderr, "ferrybench: %s at %s …\n", name, target)
+	l := newLoad(target, secret, payloads, o.concurrency)
+	l.run(context.Background(), o.warmup, false)
+	r := l.run(context.Background(), o.duration, true)
+	r.name = name
+	if r.requests == 0 {
+		return r, errors.New("no request succeeded")
+	}
+	return r, nil
+}
+
+// freshDatabase creates a database for one run and returns a function that
+// drops it.
+func freshDatabase(admin string) (string, func(), error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return "", nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	defer conn.Close(ctx)
+	name := fmt.Sprintf("ferrybench_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", nil, err
+	}
+	u, err := url.Parse(admin)
+	if err != nil {
+		return "", nil, err
+	}
+	u.Path = "/" + name
+	drop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if c, err := pgx.Connect(ctx, admin); err == nil {
+			_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			c.Close(ctx)
+		}
+	}
+	return u.String(), drop, nil
+}

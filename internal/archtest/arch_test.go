@@ -1,0 +1,76 @@
+// Package archtest fails the build when a package imports against the
+// direction DESIGN.md §2 sets: vocabulary depends on nothing of ferry's,
+// adapters never on the application or agents, only cmd wires everything.
+package archtest
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/ferry-ci/ferry/"
+
+// layer of each internal package; a package may import only lower layers
+// (and its own). Test files are exempt: tests may wire real components.
+var layer = map[string]int{
+	"event": 0, "logctx": 0, // vocabulary
+	"store": 1, "jobs": 2, "webhook": 1, // adapters (jobs builds on store)
+	"app": 3, // application
+	// test-only helpers
+	"fixture": 0, "dbtest": 3,
+}
+
+func TestImportDirection(t *testing.T) {
+	root := filepath.Join("..")
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() || e.Name() == "archtest" {
+			continue
+		}
+		pkg := e.Name()
+		own, known := layer[pkg]
+		if !known {
+			t.Errorf("internal/%s has no layer in archtest: add it, following DESIGN.md §2", pkg)
+			continue
+		}
+		for _, imp := range imports(t, filepath.Join(root, pkg)) {
+			dep, ok := strings.CutPrefix(imp, module+"internal/")
+			if !ok {
+				continue
+			}
+			dep, _, _ = strings.Cut(dep, "/")
+			if dep != pkg && layer[dep] >= own {
+				t.Errorf("internal/%s (layer %d) imports internal/%s (layer %d)", pkg, own, dep, layer[dep])
+			}
+			if (dep == "fixture" || dep == "dbtest") && pkg != "dbtest" {
+				t.Errorf("internal/%s imports test-only internal/%s outside a test", pkg, dep)
+			}
+		}
+	}
+}
+
+func imports(t *testing.T, dir string) []string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	var out []string
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, i := range af.Imports {
+			out = append(out, strings.Trim(i.Path.Value, `"`))
+		}
+	}
+	return out
+}
