@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -28,12 +29,12 @@ var secret = []byte("webhook secret")
 func ingest(t *testing.T, db *store.DB) http.Handler {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	application := app.New(app.Config{}, db)
-	q, err := jobs.New(db, jobs.Config{Workers: 0}, application, reg)
+	application := app.New(app.Config{Logger: quiet}, db)
+	q, err := jobs.New(db, jobs.Config{Workers: 0, Logger: quiet}, application, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return webhook.New(webhook.Config{Secret: secret}, q, application, webhook.NewMetrics(reg))
+	return webhook.New(webhook.Config{Secret: secret, Logger: quiet}, q, application, webhook.NewMetrics(reg))
 }
 
 func post(h http.Handler, ev, id string, body []byte) int {
@@ -163,3 +164,5 @@ func TestIngest_RejectedStoresNothing(t *testing.T) {
 		}
 	})
 }
+
+var quiet = slog.New(slog.DiscardHandler)

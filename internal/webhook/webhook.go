@@ -46,8 +46,11 @@ type Router interface {
 type Config struct {
 	Secret  []byte // the webhook secret; required
 	MaxBody int64  // default MaxBody
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// RecordTimeout bounds the database work so GitHub (which gives up
+	// after 10 s) gets a 503 it shows, not a timeout (default 8s).
+	RecordTimeout time.Duration
+	Now           func() time.Time
+	Logger        *slog.Logger
 }
 
 // Handler serves POST /webhook.
@@ -66,6 +69,9 @@ func New(cfg Config, rec Recorder, routes Router, m *Metrics) *Handler {
 	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = MaxBody
+	}
+	if cfg.RecordTimeout <= 0 {
+		cfg.RecordTimeout = 8 * time.Second
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -99,7 +105,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := logctx.With(r.Context(), slog.String("delivery", d.ID), slog.String("event", d.Event),
 		slog.String("action", d.Action), slog.String("repo", d.Repository))
-	outcome, err := h.rec.Record(ctx, d)
+	rctx, cancel := context.WithTimeout(ctx, h.cfg.RecordTimeout)
+	outcome, err := h.rec.Record(rctx, d)
+	cancel()
 	if err != nil {
 		h.cfg.Logger.ErrorContext(ctx, "record delivery", "err", err)
 		// GitHub does not retry; a 5xx shows in its delivery log so the

@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/hex"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -62,7 +63,7 @@ type routes struct{}
 func (routes) Handles(ev, _ string) bool { return ev == "installation" || ev == "ping" }
 
 func newTestHandler(rec Recorder, reg prometheus.Registerer) *Handler {
-	return New(Config{Secret: secret, Now: time.Now}, rec, routes{}, NewMetrics(reg))
+	return New(Config{Secret: secret, Now: time.Now, Logger: slog.New(slog.DiscardHandler)}, rec, routes{}, NewMetrics(reg))
 }
 
 type request struct {
