@@ -1,0 +1,160 @@
+// Package github is ferry's GitHub adapter: it authenticates as the App (a
+// JWT for /app calls, a cached, refreshed token per installation), respects
+// primary and secondary rate limits, retries only what is safe to retry,
+// makes repeated reads conditional, and offers the operations ferry needs as
+// small methods. Errors are classified (see Classify) so jobs know whether
+// to retry.
+package github
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bradleyfalzon/ghinstallation/v2"
+	"github.com/gofri/go-github-ratelimit/v2/github_ratelimit"
+	"github.com/gofri/go-github-ratelimit/v2/github_ratelimit/github_secondary_ratelimit"
+	gh "github.com/google/go-github/v60/github"
+	ghinst "github.com/google/go-github/v88/github" // the version ghinstallation's options use
+)
+
+// Config configures the adapter.
+type Config struct {
+	AppID      int64
+	PrivateKey []byte // PEM, as GitHub issues it
+	BaseURL    string // default https://api.github.com/; GitHub Enterprise: https://HOST/api/v3/
+	// BotLogin is the App's bot account ("ferry[bot]"); when set, only its
+	// comments are taken for ferry's own.
+	BotLogin  string
+	Transport http.RoundTripper // default: a clone of http.DefaultTransport
+	Logger    *slog.Logger
+	// Retries of idempotent calls after 5xx or network errors (default 3),
+	// starting at RetryBase (default 500ms) and doubling.
+	Retries   int
+	RetryBase time.Duration
+	// MaxSecondaryWait caps one wait for a secondary rate limit (default 2m);
+	// longer ones fail with a RateLimited error for the job to snooze.
+	MaxSecondaryWait time.Duration
+	Sleep            func(ctx context.Context, d time.Duration) error // for tests
+}
+
+// App is the GitHub App: /app calls, and clients per installation.
+type App struct {
+	cfg     Config
+	base    http.RoundTripper // retries + rate limits, no credentials
+	apps    *ghinstallation.AppsTransport
+	client  *gh.Client
+	mu      sync.Mutex
+	clients map[int64]*Client
+	locks   keyedMutex
+}
+
+// New builds the App. It fails on a key that is not an RSA PEM key.
+func New(cfg Config) (*App, error) {
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "https://api.github.com/"
+	}
+	if !strings.HasSuffix(cfg.BaseURL, "/") {
+		cfg.BaseURL += "/"
+	}
+	if _, err := url.Parse(cfg.BaseURL); err != nil {
+		return nil, fmt.Errorf("github base URL: %w", err)
+	}
+	if cfg.Transport == nil {
+		cfg.Transport = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Retries == 0 {
+		cfg.Retries = 3
+	}
+	if cfg.RetryBase == 0 {
+		cfg.RetryBase = 500 * time.Millisecond
+	}
+	if cfg.MaxSecondaryWait == 0 {
+		cfg.MaxSecondaryWait = 2 * time.Minute
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleepCtx
+	}
+	a := &App{cfg: cfg, clients: map[int64]*Client{}}
+	retry := &retryTransport{next: cfg.Transport, max: cfg.Retries, base: cfg.RetryBase, sleep: cfg.Sleep}
+	a.base = github_ratelimit.New(retry,
+		github_secondary_ratelimit.WithSingleSleepLimit(cfg.MaxSecondaryWait, nil),
+		github_secondary_ratelimit.WithLimitDetectedCallback(func(c *github_secondary_ratelimit.CallbackContext) {
+			cfg.Logger.Warn("github secondary rate limit; waiting", "until", c.ResetTime)
+		}))
+	apps, err := ghinstallation.NewAppsTransport(a.base, cfg.AppID, cfg.PrivateKey)
+	if err != nil {
+		return nil, fmt.Errorf("github app key: %w", err)
+	}
+	apps.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
+	a.apps = apps
+	a.client = newClient(apps, cfg.BaseURL)
+	return a, nil
+}
+
+func newClient(rt http.RoundTripper, base string) *gh.Client {
+	c := gh.NewClient(&http.Client{Transport: rt, Timeout: 60 * time.Second})
+	u, _ := url.Parse(base) // checked in New
+	c.BaseURL = u
+	c.UserAgent = "ferry"
+	return c
+}
+
+// Client acts as one installation.
+type Client struct {
+	app *App
+	id  int64
+	gh  *gh.Client
+}
+
+// Installation returns the client for an installation, made once and kept:
+// its token is cached and refreshed a minute before it expires.
+func (a *App) Installation(id int64) *Client {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if c, ok := a.clients[id]; ok {
+		return c
+	}
+	fresh := func() http.RoundTripper {
+		t := ghinstallation.NewFromAppsTransport(a.apps, id)
+		t.BaseURL = a.apps.BaseURL
+		// Without options ghinstallation posts the body `null`, which GitHub
+		// tolerates but its API description does not allow; `{}` is valid.
+		t.InstallationTokenOptions = &ghinst.InstallationTokenOptions{}
+		return t
+	}
+	rt := newETagTransport(&reauthTransport{cur: fresh(), fresh: fresh}, 500)
+	c := &Client{app: a, id: id, gh: newClient(rt, a.cfg.BaseURL)}
+	a.clients[id] = c
+	return c
+}
+
+// keyedMutex serializes work per key inside this process (ferry's job
+// queue serializes it across processes).
+type keyedMutex struct {
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex
+}
+
+func (k *keyedMutex) lock(key string) func() {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = map[string]*sync.Mutex{}
+	}
+	m, ok := k.locks[key]
+	if !ok {
+		m = &sync.Mutex{}
+		k.locks[key] = m
+	}
+	k.mu.Unlock()
+	m.Lock()
+	return m.Unlock
+}

@@ -1,0 +1,107 @@
+package github
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	gh "github.com/google/go-github/v60/github"
+)
+
+// Proposal is a change ferry offers as its own pull request (an optimized
+// Dockerfile, release notes, a production deploy).
+type Proposal struct {
+	Branch  string            // ferry's branch, e.g. ferry/release-notes
+	Base    string            // the branch to merge into
+	Message string            // commit message
+	Title   string            // pull request title
+	Body    string            // pull request body
+	Files   map[string]string // path → new content
+}
+
+// Propose commits the files on top of Base onto Branch (created, or moved
+// there) through the Git Data API and opens the pull request — or updates
+// the one already open for Branch, never opening a second.
+func (c *Client) Propose(ctx context.Context, owner, repo string, p Proposal) (number int, created bool, err error) {
+	unlock := c.app.locks.lock(fmt.Sprintf("propose %d %s/%s %s", c.id, owner, repo, p.Branch))
+	defer unlock()
+	base, _, err := c.gh.Git.GetRef(ctx, owner, repo, "heads/"+p.Base)
+	if err != nil {
+		return 0, false, fmt.Errorf("get base %s: %w", p.Base, err)
+	}
+	baseCommit, _, err := c.gh.Git.GetCommit(ctx, owner, repo, base.GetObject().GetSHA())
+	if err != nil {
+		return 0, false, fmt.Errorf("get base commit: %w", err)
+	}
+	commit, err := c.commitFiles(ctx, owner, repo, baseCommit, p)
+	if err != nil {
+		return 0, false, err
+	}
+	if err := c.pointBranch(ctx, owner, repo, p.Branch, commit); err != nil {
+		return 0, false, err
+	}
+	return c.openOrUpdatePull(ctx, owner, repo, p)
+}
+
+func (c *Client) commitFiles(ctx context.Context, owner, repo string, parent *gh.Commit, p Proposal) (string, error) {
+	paths := make([]string, 0, len(p.Files))
+	for path := range p.Files {
+		paths = append(paths, path)
+	}
+	sort.Strings(paths)
+	var entries []*gh.TreeEntry
+	for _, path := range paths {
+		entries = append(entries, &gh.TreeEntry{Path: gh.String(path), Mode: gh.String("100644"),
+			Type: gh.String("blob"), Content: gh.String(p.Files[path])})
+	}
+	tree, _, err := c.gh.Git.CreateTree(ctx, owner, repo, parent.GetTree().GetSHA(), entries)
+	if err != nil {
+		return "", fmt.Errorf("create tree: %w", err)
+	}
+	commit, _, err := c.gh.Git.CreateCommit(ctx, owner, repo,
+		&gh.Commit{Message: gh.String(p.Message), Tree: tree, Parents: []*gh.Commit{{SHA: parent.SHA}}}, nil)
+	if err != nil {
+		return "", fmt.Errorf("create commit: %w", err)
+	}
+	return commit.GetSHA(), nil
+}
+
+// pointBranch creates ferry's branch or force-moves it: it is ferry's
+// alone, rebuilt from the base each time.
+func (c *Client) pointBranch(ctx context.Context, owner, repo, branch, sha string) error {
+	ref := &gh.Reference{Ref: gh.String("refs/heads/" + branch), Object: &gh.GitObject{SHA: gh.String(sha)}}
+	_, _, err := c.gh.Git.GetRef(ctx, owner, repo, "heads/"+branch)
+	switch {
+	case err == nil:
+		_, _, err = c.gh.Git.UpdateRef(ctx, owner, repo, ref, true)
+	case Classify(err) == KindNotFound:
+		_, _, err = c.gh.Git.CreateRef(ctx, owner, repo, ref)
+	}
+	if err != nil {
+		return fmt.Errorf("point %s at %s: %w", branch, sha, err)
+	}
+	return nil
+}
+
+func (c *Client) openOrUpdatePull(ctx context.Context, owner, repo string, p Proposal) (int, bool, error) {
+	open, _, err := c.gh.PullRequests.List(ctx, owner, repo, &gh.PullRequestListOptions{
+		State: "open", Head: owner + ":" + p.Branch, Base: p.Base})
+	if err != nil {
+		return 0, false, fmt.Errorf("find open pull request for %s: %w", p.Branch, err)
+	}
+	body := Truncate(p.Body, MaxText)
+	if len(open) > 0 {
+		n := open[0].GetNumber()
+		_, _, err := c.gh.PullRequests.Edit(ctx, owner, repo, n, &gh.PullRequest{Title: gh.String(p.Title), Body: &body})
+		if err != nil {
+			return 0, false, fmt.Errorf("update pull request #%d: %w", n, err)
+		}
+		return n, false, nil
+	}
+	pr, _, err := c.gh.PullRequests.Create(ctx, owner, repo, &gh.NewPullRequest{
+		Title: gh.String(p.Title), Head: gh.String(p.Branch), Base: gh.String(p.Base), Body: &body})
+	if err != nil {
+		return 0, false, fmt.Errorf("open pull request for %s: %w", p.Branch, err)
+	}
+	return pr.GetNumber(), true, nil
+}

@@ -1,0 +1,161 @@
+package githubsim
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/getkin/kin-openapi/routers"
+)
+
+// call is one request being handled (under the simulator's lock).
+type call struct {
+	sim          *Sim
+	r            *http.Request
+	body         []byte
+	route        *routers.Route
+	params       map[string]string
+	credential   string
+	installation int64
+}
+
+type handler func(c *call) response
+
+func (c *call) param(name string) string { return c.params[name] }
+
+func (c *call) intParam(name string) int64 {
+	n, _ := strconv.ParseInt(c.params[name], 10, 64)
+	return n
+}
+
+func (c *call) decode(v any) error { return json.Unmarshal(c.body, v) }
+
+// repo resolves {owner}/{repo}; a repository the token's installation
+// cannot see is 404, as on GitHub.
+func (c *call) repo() (*Repo, *response) {
+	r, ok := c.sim.repos[c.param("owner")+"/"+c.param("repo")]
+	if !ok || r.Installation != c.installation {
+		resp := errorResponse(http.StatusNotFound, "Not Found")
+		return nil, &resp
+	}
+	return r, nil
+}
+
+// object is the description's example for this operation and status, to be
+// filled with the simulator's state.
+func (c *call) object(status int) map[string]any {
+	ex, err := c.sim.spec.example(c.route, status)
+	if err != nil {
+		c.sim.t.Fatalf("githubsim: %v", err)
+	}
+	m, ok := ex.(map[string]any)
+	if !ok {
+		c.sim.t.Fatalf("githubsim: example of %s is %T, not an object", c.route.Operation.OperationID, ex)
+	}
+	return m
+}
+
+// item is the first element of the example list for this operation.
+func (c *call) item(status int) map[string]any {
+	ex, err := c.sim.spec.example(c.route, status)
+	if err != nil {
+		c.sim.t.Fatalf("githubsim: %v", err)
+	}
+	list, ok := ex.([]any)
+	if !ok || len(list) == 0 {
+		c.sim.t.Fatalf("githubsim: example of %s is not a list", c.route.Operation.OperationID)
+	}
+	return clone(list[0]).(map[string]any)
+}
+
+func clone(v any) any {
+	b, _ := json.Marshal(v)
+	var out any
+	_ = json.Unmarshal(b, &out)
+	return out
+}
+
+func (c *call) now() string { return c.sim.now().UTC().Format(time.RFC3339) }
+
+func (c *call) apiURL(path string) string { return c.sim.srv.URL + path }
+
+// user fills an example user object.
+func (c *call) user(tmpl any, login string) map[string]any {
+	u, _ := clone(tmpl).(map[string]any)
+	if u == nil {
+		u = map[string]any{}
+	}
+	u["login"] = login
+	u["id"] = int(fakeID(login))
+	u["type"] = "User"
+	if strings.HasSuffix(login, "[bot]") {
+		u["type"] = "Bot"
+	}
+	u["url"] = c.apiURL("/users/" + url.PathEscape(login))
+	u["html_url"] = "https://github.com/" + login
+	return u
+}
+
+func fakeID(s string) int64 {
+	var h int64 = 7
+	for _, b := range []byte(s) {
+		h = (h*31 + int64(b)) % 1_000_000_007
+	}
+	return h + 1
+}
+
+// paginate answers one page of items with GitHub's Link header.
+func (c *call) paginate(items []any) response {
+	q := c.r.URL.Query()
+	per, _ := strconv.Atoi(q.Get("per_page"))
+	if per <= 0 {
+		per = 30
+	}
+	per = min(per, 100)
+	page, _ := strconv.Atoi(q.Get("page"))
+	page = max(page, 1)
+	last := max(1, (len(items)+per-1)/per)
+	lo, hi := min((page-1)*per, len(items)), min(page*per, len(items))
+	resp := response{status: http.StatusOK, body: append([]any{}, items[lo:hi]...), header: http.Header{}}
+	if link := c.links(page, last, per); link != "" {
+		resp.header.Set("Link", link)
+	}
+	return resp
+}
+
+func (c *call) links(page, last, per int) string {
+	ref := func(p int, rel string) string {
+		u := *c.r.URL
+		q := u.Query()
+		q.Set("page", strconv.Itoa(p))
+		q.Set("per_page", strconv.Itoa(per))
+		u.RawQuery = q.Encode()
+		return fmt.Sprintf(`<%s%s>; rel="%s"`, c.sim.srv.URL, u.RequestURI(), rel)
+	}
+	var parts []string
+	if page > 1 {
+		parts = append(parts, ref(page-1, "prev"))
+	}
+	if page < last {
+		parts = append(parts, ref(page+1, "next"), ref(last, "last"))
+	}
+	if page > 1 {
+		parts = append(parts, ref(1, "first"))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func validation(resource, field, code, msg string) response {
+	e := map[string]any{"resource": resource, "field": field, "code": code}
+	if msg != "" {
+		e["message"] = msg
+	}
+	return response{status: http.StatusUnprocessableEntity, body: map[string]any{
+		"message": "Validation Failed", "errors": []any{e},
+		"documentation_url": "https://docs.github.com/rest",
+	}}
+}
