@@ -2,6 +2,7 @@ package github
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -57,7 +58,9 @@ func (a *App) FailedDeliveries(ctx context.Context, since time.Time) ([]*gh.Hook
 
 // Redeliver asks GitHub to send a delivery again.
 func (a *App) Redeliver(ctx context.Context, id int64) error {
-	if _, _, err := a.client.Apps.RedeliverHookDelivery(ctx, id); err != nil {
+	_, _, err := a.client.Apps.RedeliverHookDelivery(ctx, id)
+	var accepted *gh.AcceptedError
+	if err != nil && !errors.As(err, &accepted) { // 202: GitHub queued it
 		return fmt.Errorf("redeliver %d: %w", id, err)
 	}
 	return nil

@@ -2,7 +2,10 @@ package github_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -46,4 +49,94 @@ func TestRepository(t *testing.T) {
 	if _, err := c.Repository(ctx, owner, "other"); github.Classify(err) != github.KindNotFound {
 		t.Fatalf("unknown repository: %v (%v)", err, github.Classify(err))
 	}
+}
+
+func TestFileContentAndETag(t *testing.T) {
+	sim, _, c := setup(t, githubsim.Config{})
+	sim.SetFile(repo, "main", ".github/ferry.yml", "version: 1\n")
+	for range 3 {
+		b, err := c.FileContent(ctx, owner, name, ".github/ferry.yml", "main")
+		if err != nil || string(b) != "version: 1\n" {
+			t.Fatalf("content %q, %v", b, err)
+		}
+	}
+	// Three reads, one counted: the repeats were answered 304.
+	var notModified int
+	for _, call := range sim.Calls() {
+		if call.Operation == "repos/get-content" && call.Status == 304 {
+			notModified++
+		}
+	}
+	if notModified != 2 {
+		t.Fatalf("%d conditional hits, want 2", notModified)
+	}
+	if used := sim.RateUsed("installation:77"); used != 1 {
+		t.Fatalf("rate limit used %d, want 1", used)
+	}
+	sim.SetFile(repo, "main", ".github/ferry.yml", "version: 2\n")
+	if b, _ := c.FileContent(ctx, owner, name, ".github/ferry.yml", "main"); string(b) != "version: 2\n" {
+		t.Fatalf("changed file read as %q", b)
+	}
+	if _, err := c.FileContent(ctx, owner, name, "missing.yml", "main"); github.Classify(err) != github.KindNotFound {
+		t.Fatalf("missing file: %v", err)
+	}
+}
+
+func manyFiles(n int) []githubsim.File {
+	var files []githubsim.File
+	for i := range n {
+		files = append(files, githubsim.File{Filename: fmt.Sprintf("pkg/f%04d.go", i), Status: "modified", Additions: i, Deletions: 1, Patch: "@@ -1 +1 @@\n-a\n+b"})
+	}
+	return files
+}
+
+func TestPullRequestFilesPaginates(t *testing.T) {
+	sim, _, c := setup(t, githubsim.Config{})
+	n := sim.AddPullRequest(repo, githubsim.PullRequest{Title: "big", Files: manyFiles(250)})
+	files, truncated, err := c.PullRequestFiles(ctx, owner, name, n)
+	if err != nil || len(files) != 250 || truncated {
+		t.Fatalf("%d files, truncated=%v, %v", len(files), truncated, err)
+	}
+	if files[249].GetFilename() != "pkg/f0249.go" || files[3].GetAdditions() != 3 {
+		t.Fatalf("wrong files: %s, %d", files[249].GetFilename(), files[3].GetAdditions())
+	}
+	var pages int
+	for _, call := range sim.Calls() {
+		if call.Operation == "pulls/list-files" {
+			pages++
+		}
+	}
+	if pages != 3 {
+		t.Fatalf("%d pages fetched, want 3", pages)
+	}
+}
+
+func TestPullRequestFilesReportsTruncation(t *testing.T) {
+	sim, _, c := setup(t, githubsim.Config{})
+	n := sim.AddPullRequest(repo, githubsim.PullRequest{Title: "huge", Files: manyFiles(3200)})
+	files, truncated, err := c.PullRequestFiles(ctx, owner, name, n)
+	if err != nil || len(files) != github.MaxPullRequestFiles || !truncated {
+		t.Fatalf("%d files, truncated=%v, %v", len(files), truncated, err)
+	}
+}
+
+func TestCommitsAndCompare(t *testing.T) {
+	sim, _, c := setup(t, githubsim.Config{})
+	commits := []githubsim.Commit{{SHA: "1111111111111111111111111111111111111111", Message: "feat: one", Author: "alice", Date: time.Now()},
+		{SHA: "2222222222222222222222222222222222222222", Message: "fix: two", Author: "bob", Date: time.Now()}}
+	n := sim.AddPullRequest(repo, githubsim.PullRequest{Title: "x", Head: "feature", HeadSHA: commits[1].SHA, Commits: commits, Files: manyFiles(2)})
+	got, err := c.PullRequestCommits(ctx, owner, name, n)
+	if err != nil || len(got) != 2 || got[1].GetCommit().GetMessage() != "fix: two" {
+		t.Fatalf("commits %v, %v", got, err)
+	}
+	cmp, err := c.Compare(ctx, owner, name, "main", commits[1].SHA)
+	if err != nil || cmp.GetTotalCommits() != 2 || len(cmp.Files) != 2 {
+		t.Fatalf("compare %+v, %v", cmp, err)
+	}
+}
+
+func newServer(t *testing.T, h http.Handler) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }

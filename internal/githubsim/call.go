@@ -50,11 +50,11 @@ func (c *call) repo() (*Repo, *response) {
 func (c *call) object(status int) map[string]any {
 	ex, err := c.sim.spec.example(c.route, status)
 	if err != nil {
-		c.sim.t.Fatalf("githubsim: %v", err)
+		panic(simBug(err.Error()))
 	}
 	m, ok := ex.(map[string]any)
 	if !ok {
-		c.sim.t.Fatalf("githubsim: example of %s is %T, not an object", c.route.Operation.OperationID, ex)
+		panic(simBug(fmt.Sprintf("example of %s is %T, not an object", c.route.Operation.OperationID, ex)))
 	}
 	return m
 }
@@ -63,11 +63,11 @@ func (c *call) object(status int) map[string]any {
 func (c *call) item(status int) map[string]any {
 	ex, err := c.sim.spec.example(c.route, status)
 	if err != nil {
-		c.sim.t.Fatalf("githubsim: %v", err)
+		panic(simBug(err.Error()))
 	}
 	list, ok := ex.([]any)
 	if !ok || len(list) == 0 {
-		c.sim.t.Fatalf("githubsim: example of %s is not a list", c.route.Operation.OperationID)
+		panic(simBug(fmt.Sprintf("example of %s is not a list", c.route.Operation.OperationID)))
 	}
 	return clone(list[0]).(map[string]any)
 }
