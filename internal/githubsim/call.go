@@ -159,3 +159,12 @@ func validation(resource, field, code, msg string) response {
 		"documentation_url": "https://docs.github.com/rest",
 	}}
 }
+
+// reactions is the rollup GitHub attaches to issues and comments.
+func (c *call) reactions(u string) map[string]any {
+	m := map[string]any{"url": u + "/reactions", "total_count": 0}
+	for _, k := range []string{"+1", "-1", "laugh", "hooray", "confused", "heart", "rocket", "eyes"} {
+		m[k] = 0
+	}
+	return m
+}

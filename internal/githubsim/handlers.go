@@ -35,5 +35,9 @@ func handlers() map[string]handler {
 		"apps/list-repos-accessible-to-installation": listInstallationRepos,
 		"apps/list-webhook-deliveries":               listHookDeliveries,
 		"apps/redeliver-webhook-delivery":            redeliverHook,
+		"issues/create":                              createIssue,
+		"issues/list-for-repo":                       listIssues,
+		"issues/create-label":                        createLabel,
+		"git/delete-ref":                             deleteRef,
 	}
 }

@@ -15,6 +15,7 @@ func (c *call) commentObject(tmpl map[string]any, r *Repo, cm *Comment) map[stri
 	tmpl["url"] = c.apiURL(fmt.Sprintf("/repos/%s/issues/comments/%d", r.FullName(), cm.ID))
 	tmpl["issue_url"] = c.apiURL(fmt.Sprintf("/repos/%s/issues/%d", r.FullName(), cm.Number))
 	tmpl["html_url"] = fmt.Sprintf("https://github.com/%s/pull/%d#issuecomment-%d", r.FullName(), cm.Number, cm.ID)
+	tmpl["reactions"] = c.reactions(tmpl["url"].(string))
 	return tmpl
 }
 

@@ -16,6 +16,14 @@ func (c *call) repoObject(tmpl map[string]any, r *Repo) map[string]any {
 	tmpl["default_branch"] = r.DefaultBranch
 	tmpl["url"] = c.apiURL("/repos/" + r.FullName())
 	tmpl["html_url"] = "https://github.com/" + r.FullName()
+	// Sent by GitHub (the recorded exchanges show them) though optional in
+	// the description and absent from its example.
+	for _, k := range []string{"allow_update_branch", "use_squash_pr_title_as_default", "web_commit_signoff_required"} {
+		if _, ok := tmpl[k]; !ok {
+			tmpl[k] = false
+		}
+	}
+	tmpl["permissions"] = map[string]any{"admin": false, "maintain": false, "push": true, "triage": true, "pull": true}
 	if owner, ok := tmpl["owner"]; ok {
 		o := c.user(owner, r.Owner)
 		o["type"] = "Organization"
