@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferry-ci/ferry/internal/dbtest"
+	"github.com/ferry-ci/ferry/internal/githubsim"
+)
+
+// startInProcess runs ferry's run function in this process, as a user would
+// start the binary, and returns its base URL; it stops when the test ends.
+func startInProcess(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--listen=127.0.0.1:0", "--log-level=warn"}, args...), pw, io.Discard)
+		pw.Close()
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("ferry run: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("ferry did not stop")
+		}
+	})
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("ferry did not start: %v", err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	_, rest, _ := strings.Cut(line, "listening on ")
+	return strings.Fields(rest)[0]
+}
+
+// TestE2E_InstallationFromSimulator: the simulator (GitHub) sends a signed
+// installation event; ferry, configured with the simulator's URL and the
+// App's generated key, records the installation and its repositories.
+func TestE2E_InstallationFromSimulator(t *testing.T) {
+	secret := "sim-webhook-secret"
+	sim := githubsim.New(t, githubsim.Config{WebhookSecret: []byte(secret)})
+	sim.AddInstallation(31, "acme")
+	sim.AddRepo(31, "acme/api")
+	sim.AddRepo(31, "acme/web")
+	keyFile := filepath.Join(t.TempDir(), "app.pem")
+	if err := os.WriteFile(keyFile, sim.PrivateKeyPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dsn := dbtest.SQLiteURL(t)
+	base := startInProcess(t, "--database="+dsn, "--webhook-secret="+secret,
+		"--github-app-id="+strconv.FormatInt(sim.AppID(), 10), "--github-private-key-file="+keyFile, "--github-api-url="+sim.URL())
+	sim.SetWebhookURL(base + "/webhook")
+	if _, status := sim.InstallationCreated(31); status != 202 {
+		t.Fatalf("ferry answered %d", status)
+	}
+	db := dbtest.Open(t, dsn)
+	waitFor(t, "the installation's repositories", func() bool {
+		repos, err := db.Repositories(context.Background(), 31)
+		return err == nil && len(repos) == 2
+	})
+	repos, _ := db.Repositories(context.Background(), 31)
+	if repos[0].FullName != "acme/api" || repos[1].FullName != "acme/web" {
+		t.Fatalf("repositories %+v", repos)
+	}
+	insts, err := db.Installations(context.Background())
+	if err != nil || len(insts) != 1 || insts[0].AccountLogin != "acme" {
+		t.Fatalf("installations %+v, %v", insts, err)
+	}
+	if _, status := sim.SendFixture("ping", "payload.json"); status != 202 {
+		t.Fatalf("ping answered %d", status)
+	}
+}
