@@ -83,3 +83,35 @@ func TestE2E_InstallationFromSimulator(t *testing.T) {
 		t.Fatalf("ping answered %d", status)
 	}
 }
+
+// TestE2E_RecoversDeliveriesMissedWhileDown: GitHub could not reach ferry
+// (it was down), and GitHub never retries by itself. When ferry starts with
+// the App's credentials it asks GitHub to redeliver what it missed.
+func TestE2E_RecoversDeliveriesMissedWhileDown(t *testing.T) {
+	secret := "sim-webhook-secret"
+	sim := githubsim.New(t, githubsim.Config{WebhookSecret: []byte(secret)})
+	sim.AddInstallation(31, "acme")
+	sim.AddRepo(31, "acme/api")
+	sim.SetWebhookURL("http://127.0.0.1:1/webhook") // nothing listens: ferry is down
+	guid, status := sim.InstallationCreated(31)
+	if status != 0 {
+		t.Fatalf("delivery to a down ferry answered %d", status)
+	}
+	keyFile := filepath.Join(t.TempDir(), "app.pem")
+	if err := os.WriteFile(keyFile, sim.PrivateKeyPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dsn := dbtest.SQLiteURL(t)
+	base := startInProcess(t, "--database="+dsn, "--webhook-secret="+secret, "--recover-every=1s",
+		"--github-app-id="+strconv.FormatInt(sim.AppID(), 10), "--github-private-key-file="+keyFile, "--github-api-url="+sim.URL())
+	sim.SetWebhookURL(base + "/webhook")
+	db := dbtest.Open(t, dsn)
+	waitFor(t, "the missed delivery to be recovered", func() bool {
+		ok, err := db.HasDelivery(context.Background(), guid)
+		return err == nil && ok
+	})
+	waitFor(t, "its job", func() bool {
+		repos, err := db.Repositories(context.Background(), 31)
+		return err == nil && len(repos) == 1
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ferry-ci/ferry/internal/app"
+	"github.com/ferry-ci/ferry/internal/github"
 	"github.com/ferry-ci/ferry/internal/jobs"
 	"github.com/ferry-ci/ferry/internal/store"
 	"github.com/ferry-ci/ferry/internal/webhook"
@@ -30,6 +32,7 @@ type ServeCmd struct {
 	JobMaxAttempts  int           `name:"job-max-attempts" env:"FERRY_JOB_MAX_ATTEMPTS" default:"10" help:"Attempts before a failing job is discarded (kept, counted, not retried)."`
 	JobTimeout      time.Duration `name:"job-timeout" env:"FERRY_JOB_TIMEOUT" default:"5m" help:"A job running longer is cancelled and retried."`
 	ShutdownTimeout time.Duration `name:"shutdown-timeout" env:"FERRY_SHUTDOWN_TIMEOUT" default:"30s" help:"How long SIGTERM waits for requests and running jobs."`
+	RecoverEvery    time.Duration `name:"recover-every" env:"FERRY_RECOVER_EVERY" default:"10m" help:"How often (and at start) to ask GitHub to redeliver deliveries ferry missed (needs the App's credentials)."`
 }
 
 func (s *ServeCmd) validate() ([]byte, error) {
@@ -51,6 +54,8 @@ func (s *ServeCmd) validate() ([]byte, error) {
 		return nil, settingError("job-timeout", "FERRY_JOB_TIMEOUT", "must be at least 1s, got %s", s.JobTimeout)
 	case s.ShutdownTimeout <= 0:
 		return nil, settingError("shutdown-timeout", "FERRY_SHUTDOWN_TIMEOUT", "must be positive, got %s", s.ShutdownTimeout)
+	case s.RecoverEvery < time.Second:
+		return nil, settingError("recover-every", "FERRY_RECOVER_EVERY", "must be at least 1s, got %s", s.RecoverEvery)
 	}
 	return readSecret(s.WebhookSecret, s.WebhookSecretFile)
 }
@@ -75,8 +80,12 @@ func (s *ServeCmd) Run(e *env) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	application := app.New(app.Config{Logger: log}, db)
+	periodic, err := s.githubTasks(log, db)
+	if err != nil {
+		return err
+	}
 	queue, err := jobs.New(db, jobs.Config{
-		Workers: s.Workers, MaxAttempts: s.JobMaxAttempts, JobTimeout: s.JobTimeout, Logger: log,
+		Workers: s.Workers, MaxAttempts: s.JobMaxAttempts, JobTimeout: s.JobTimeout, Logger: log, Periodic: periodic,
 	}, application, reg)
 	if err != nil {
 		return err
@@ -103,6 +112,25 @@ func (s *ServeCmd) Run(e *env) error {
 	fmt.Fprintf(e.stdout, "ferry %s listening on http://%s (workers: %d)\n", version, ln.Addr(), s.Workers)
 	log.InfoContext(ctx, "serving", "addr", ln.Addr().String(), "workers", s.Workers)
 	return s.serve(ctx, log, srv, ln, queue)
+}
+
+// githubTasks are the periodic jobs that need the App's credentials; none
+// when ferry runs without them.
+func (s *ServeCmd) githubTasks(log *slog.Logger, db *store.DB) ([]jobs.Periodic, error) {
+	if s.GitHubAppID == 0 {
+		log.Warn("no GitHub App credentials: deliveries missed while ferry was down will not be recovered")
+		return nil, nil
+	}
+	key, err := os.ReadFile(s.GitHubPrivateKeyFile)
+	if err != nil {
+		return nil, settingError("github-private-key-file", "FERRY_GITHUB_PRIVATE_KEY_FILE", "cannot read: %v", err)
+	}
+	gh, err := github.New(github.Config{AppID: s.GitHubAppID, PrivateKey: key, BaseURL: s.GitHubAPIURL, Logger: log})
+	if err != nil {
+		return nil, settingError("github-private-key-file", "FERRY_GITHUB_PRIVATE_KEY_FILE", "%v", err)
+	}
+	recovery := app.NewRecovery(app.RecoveryConfig{Logger: log}, gh, db)
+	return []jobs.Periodic{{Name: "recover-deliveries", Every: s.RecoverEvery, Run: recovery.Run}}, nil
 }
 
 // serve runs until ctx ends, then shuts down: stop accepting, finish

@@ -95,7 +95,27 @@ func listHookDeliveries(c *call) response {
 		it["delivered_at"] = d.DeliveredAt.UTC().Format(time.RFC3339)
 		items = append(items, it)
 	}
-	return c.paginate(items)
+	return c.cursorPage(items)
+}
+
+// cursorPage pages like GitHub's delivery log: an opaque cursor in the
+// next link, not page numbers.
+func (c *call) cursorPage(items []any) response {
+	q := c.r.URL.Query()
+	per, _ := strconv.Atoi(q.Get("per_page"))
+	if per <= 0 || per > 100 {
+		per = 30
+	}
+	from, _ := strconv.Atoi(q.Get("cursor"))
+	from = min(max(from, 0), len(items))
+	to := min(from+per, len(items))
+	resp := response{status: http.StatusOK, body: append([]any{}, items[from:to]...), header: http.Header{}}
+	if to < len(items) {
+		q.Set("cursor", strconv.Itoa(to))
+		q.Set("per_page", strconv.Itoa(per))
+		resp.header.Set("Link", fmt.Sprintf(`<%s%s?%s>; rel="next"`, c.sim.srv.URL, c.r.URL.Path, q.Encode()))
+	}
+	return resp
 }
 
 func redeliverHook(c *call) response {

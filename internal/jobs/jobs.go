@@ -41,6 +41,7 @@ type Config struct {
 	// SerialRetry is how soon a job waiting for its pull request's (or
 	// environment's) lock looks again (default 500ms).
 	SerialRetry time.Duration
+	Periodic    []Periodic
 	Logger      *slog.Logger
 	Now         func() time.Time
 }
@@ -84,6 +85,11 @@ func New(db *store.DB, cfg Config, h Handler, reg prometheus.Registerer) (*Queue
 		stop: make(chan struct{}), done: make(chan struct{})}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &deliveryWorker{db: db, handler: h, now: cfg.Now, log: cfg.Logger})
+	tasks := map[string]func(context.Context) error{}
+	for _, p := range cfg.Periodic {
+		tasks[p.Name] = p.Run
+	}
+	river.AddWorker(workers, &taskWorker{tasks: tasks})
 	rc := &river.Config{
 		Logger:      cfg.Logger.With("component", "river"),
 		MaxAttempts: cfg.MaxAttempts,
@@ -95,6 +101,7 @@ func New(db *store.DB, cfg Config, h Handler, reg prometheus.Registerer) (*Queue
 		FetchCooldown:        min(cfg.PollEvery, 100*time.Millisecond),
 		Workers:              workers,
 		Middleware:           []rivertype.Middleware{serialMiddleware(db, cfg)},
+		PeriodicJobs:         periodicJobs(cfg.Periodic),
 	}
 	if cfg.Workers > 0 {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}

@@ -97,3 +97,12 @@ func (db *DB) DeliveryCounts(ctx context.Context) (map[event.Status]int, error) 
 	}
 	return counts, rows.Err()
 }
+
+// HasDelivery tells whether a delivery id was recorded.
+func (db *DB) HasDelivery(ctx context.Context, id string) (bool, error) {
+	var n int
+	if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE id = $1`, id).Scan(&n); err != nil {
+		return false, fmt.Errorf("look up delivery %s: %w", id, err)
+	}
+	return n > 0, nil
+}
