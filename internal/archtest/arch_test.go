@@ -7,6 +7,7 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -73,4 +74,20 @@ func imports(t *testing.T, dir string) []string {
 		}
 	}
 	return out
+}
+
+// TestBinaryHasNoTestCode: the simulator (with GitHub's 13 MB description)
+// and the fixtures never reach the ferry binary.
+func TestBinaryHasNoTestCode(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "../../cmd/ferry").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		for _, banned := range []string{module + "internal/githubsim", module + "internal/fixture", module + "internal/dbtest", "github.com/getkin/kin-openapi"} {
+			if dep == banned || strings.HasPrefix(dep, banned+"/") {
+				t.Errorf("cmd/ferry depends on %s", dep)
+			}
+		}
+	}
 }

@@ -376,3 +376,42 @@ func TestTruncate(t *testing.T) {
 		t.Fatal("short text changed")
 	}
 }
+
+func TestTooManyRequestsThenSuccess(t *testing.T) {
+	sim, _, c := setup(t, githubsim.Config{})
+	sim.Inject(githubsim.Fault{Method: "GET", Path: "^/repos/acme/api$", Status: http.StatusTooManyRequests,
+		Header: map[string]string{"Retry-After": "1"}, Body: `{"message":"You have exceeded a secondary rate limit."}`})
+	start := time.Now()
+	if _, err := c.Repository(ctx, owner, name); err != nil {
+		t.Fatal(err)
+	}
+	if time.Since(start) < 900*time.Millisecond {
+		t.Fatal("did not wait for Retry-After")
+	}
+}
+
+// TestPrimaryRateLimitIsClassified: an exhausted primary limit is not
+// waited out in the call; it is an error the job snoozes on until reset.
+func TestPrimaryRateLimitIsClassified(t *testing.T) {
+	sim, _, c := setup(t, githubsim.Config{})
+	reset := time.Now().Add(90 * time.Second)
+	sim.Inject(githubsim.Fault{Method: "GET", Path: "^/repos/acme/api$", Status: http.StatusForbidden,
+		Header: map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Limit": "5000",
+			"X-RateLimit-Reset": fmt.Sprint(reset.Unix()), "X-RateLimit-Resource": "core"},
+		Body: `{"message":"API rate limit exceeded for installation ID 77.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}`})
+	_, err := c.Repository(ctx, owner, name)
+	if github.Classify(err) != github.KindRateLimited {
+		t.Fatalf("classified %v: %v", github.Classify(err), err)
+	}
+	if wait := github.RetryAfter(err, time.Now()); wait < 80*time.Second || wait > 91*time.Second {
+		t.Fatalf("retry after %s, want about 90s", wait)
+	}
+	// Until the reset, the adapter refuses locally: no request hammers GitHub.
+	calls := len(sim.Calls())
+	if _, err := c.Repository(ctx, owner, name); github.Classify(err) != github.KindRateLimited {
+		t.Fatalf("second call: %v", err)
+	}
+	if len(sim.Calls()) != calls {
+		t.Fatal("a request was sent while the primary limit was exhausted")
+	}
+}
