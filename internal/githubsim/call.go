@@ -32,17 +32,29 @@ func (c *call) intParam(name string) int64 {
 	return n
 }
 
-func (c *call) decode(v any) error { return json.Unmarshal(c.body, v) }
+// abort ends a handler early with an answer (recovered in handleLocked):
+// handlers read as the happy path.
+type abort response
+
+func (c *call) fail(resp response) { panic(abort(resp)) }
+
+func (c *call) notFound() { c.fail(errorResponse(http.StatusNotFound, "Not Found")) }
+
+// decode reads the JSON body into v, or answers 400 as GitHub does.
+func (c *call) decode(v any) {
+	if err := json.Unmarshal(c.body, v); err != nil {
+		c.fail(errorResponse(http.StatusBadRequest, "Problems parsing JSON"))
+	}
+}
 
 // repo resolves {owner}/{repo}; a repository the token's installation
 // cannot see is 404, as on GitHub.
-func (c *call) repo() (*Repo, *response) {
+func (c *call) repo() *Repo {
 	r, ok := c.sim.repos[c.param("owner")+"/"+c.param("repo")]
 	if !ok || r.Installation != c.installation {
-		resp := errorResponse(http.StatusNotFound, "Not Found")
-		return nil, &resp
+		c.notFound()
 	}
-	return r, nil
+	return r
 }
 
 // object is the description's example for this operation and status, to be

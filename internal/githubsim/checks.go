@@ -1,7 +1,6 @@
 package githubsim
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 )
@@ -94,14 +93,9 @@ func (c *call) checkRunObject(tmpl map[string]any, r *Repo, cr *CheckRun) map[st
 }
 
 func createCheckRun(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
 	var in checkRunInput
-	if err := json.Unmarshal(c.body, &in); err != nil {
-		return errorResponse(http.StatusBadRequest, "Problems parsing JSON")
-	}
+	c.decode(&in)
 	cr := &CheckRun{ID: c.sim.nextID(), Status: "queued"}
 	if bad := in.check(cr); bad != nil {
 		return *bad
@@ -111,29 +105,21 @@ func createCheckRun(c *call) response {
 	return response{status: http.StatusCreated, body: c.checkRunObject(c.object(201), r, cr)}
 }
 
-func (c *call) checkRun(r *Repo) (*CheckRun, *response) {
+func (c *call) checkRun(r *Repo) *CheckRun {
 	for _, cr := range r.checkRuns {
 		if cr.ID == c.intParam("check_run_id") {
-			return cr, nil
+			return cr
 		}
 	}
-	resp := errorResponse(http.StatusNotFound, "Not Found")
-	return nil, &resp
+	c.notFound()
+	return nil
 }
 
 func updateCheckRun(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
-	cr, errResp := c.checkRun(r)
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
+	cr := c.checkRun(r)
 	var in checkRunInput
-	if err := json.Unmarshal(c.body, &in); err != nil {
-		return errorResponse(http.StatusBadRequest, "Problems parsing JSON")
-	}
+	c.decode(&in)
 	if bad := in.check(cr); bad != nil {
 		return *bad
 	}
@@ -143,14 +129,8 @@ func updateCheckRun(c *call) response {
 }
 
 func listAnnotations(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
-	cr, errResp := c.checkRun(r)
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
+	cr := c.checkRun(r)
 	tmpl := c.item(200)
 	var items []any
 	for _, a := range cr.Annotations {
@@ -176,17 +156,12 @@ func (c *call) deploymentObject(tmpl map[string]any, r *Repo, d *Deployment) map
 }
 
 func createDeployment(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
 	var in struct {
 		Ref, Task, Environment, Description string
 		Payload                             any
 	}
-	if err := c.decode(&in); err != nil {
-		return errorResponse(http.StatusBadRequest, "Problems parsing JSON")
-	}
+	c.decode(&in)
 	sha := in.Ref
 	if s, ok := r.refs["heads/"+in.Ref]; ok {
 		sha = s
@@ -206,10 +181,7 @@ func createDeployment(c *call) response {
 }
 
 func createDeploymentStatus(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
 	var d *Deployment
 	for _, x := range r.deployments {
 		if x.ID == c.intParam("deployment_id") {
@@ -225,9 +197,7 @@ func createDeploymentStatus(c *call) response {
 		EnvironmentURL string `json:"environment_url"`
 		LogURL         string `json:"log_url"`
 	}
-	if err := c.decode(&in); err != nil {
-		return errorResponse(http.StatusBadRequest, "Problems parsing JSON")
-	}
+	c.decode(&in)
 	st := DeploymentStatus{ID: c.sim.nextID(), State: in.State, Description: in.Description, EnvironmentURL: in.EnvironmentURL, LogURL: in.LogURL}
 	d.Statuses = append(d.Statuses, st)
 	obj := c.object(201)

@@ -14,10 +14,7 @@ func (c *call) refObject(tmpl map[string]any, r *Repo, ref, sha string) map[stri
 }
 
 func getRef(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
 	ref := c.param("ref")
 	sha, ok := r.refs[ref]
 	if !ok {
@@ -40,10 +37,7 @@ func (c *call) gitCommitObject(tmpl map[string]any, r *Repo, gc *GitCommit) map[
 }
 
 func getGitCommit(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
 	gc, ok := r.commits[c.param("commit_sha")]
 	if !ok {
 		return errorResponse(http.StatusNotFound, "Not Found")
@@ -52,17 +46,12 @@ func getGitCommit(c *call) response {
 }
 
 func createTree(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
 	var in struct {
 		BaseTree string      `json:"base_tree"`
 		Tree     []TreeEntry `json:"tree"`
 	}
-	if err := c.decode(&in); err != nil {
-		return errorResponse(http.StatusBadRequest, "Problems parsing JSON")
-	}
+	c.decode(&in)
 	entries := map[string]TreeEntry{}
 	if in.BaseTree != "" {
 		base, ok := r.trees[in.BaseTree]
@@ -95,18 +84,13 @@ func createTree(c *call) response {
 }
 
 func createGitCommit(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
 	var in struct {
 		Message string
 		Tree    string
 		Parents []string
 	}
-	if err := c.decode(&in); err != nil {
-		return errorResponse(http.StatusBadRequest, "Problems parsing JSON")
-	}
+	c.decode(&in)
 	if _, ok := r.trees[in.Tree]; !ok {
 		return validation("Commit", "tree", "invalid", "Tree SHA does not exist")
 	}
@@ -121,14 +105,9 @@ func createGitCommit(c *call) response {
 }
 
 func createRef(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
 	var in struct{ Ref, SHA string }
-	if err := c.decode(&in); err != nil {
-		return errorResponse(http.StatusBadRequest, "Problems parsing JSON")
-	}
+	c.decode(&in)
 	ref, ok := strings.CutPrefix(in.Ref, "refs/")
 	if !ok || strings.Count(in.Ref, "/") < 2 {
 		return validation("Reference", "ref", "invalid", "Reference name must start with 'refs/' and have at least two slashes.")
@@ -144,10 +123,7 @@ func createRef(c *call) response {
 }
 
 func updateRef(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
 	ref := c.param("ref")
 	old, ok := r.refs[ref]
 	if !ok {
@@ -157,9 +133,7 @@ func updateRef(c *call) response {
 		SHA   string
 		Force bool
 	}
-	if err := c.decode(&in); err != nil {
-		return errorResponse(http.StatusBadRequest, "Problems parsing JSON")
-	}
+	c.decode(&in)
 	if _, ok := r.commits[in.SHA]; !ok {
 		return validation("Reference", "sha", "invalid", "Object does not exist")
 	}

@@ -27,10 +27,7 @@ func (r *Repo) exists(n int) bool {
 }
 
 func listComments(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
 	n := int(c.intParam("issue_number"))
 	if !r.exists(n) {
 		return errorResponse(http.StatusNotFound, "Not Found")
@@ -49,18 +46,13 @@ func listComments(c *call) response {
 const maxBody = 65536
 
 func createComment(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
 	n := int(c.intParam("issue_number"))
 	if !r.exists(n) {
 		return errorResponse(http.StatusNotFound, "Not Found")
 	}
 	var in struct{ Body string }
-	if err := c.decode(&in); err != nil {
-		return errorResponse(http.StatusBadRequest, "Problems parsing JSON")
-	}
+	c.decode(&in)
 	if len([]rune(in.Body)) >= maxBody {
 		return validation("IssueComment", "body", "custom", "body is too long (maximum is 65536 characters)")
 	}
@@ -71,30 +63,22 @@ func createComment(c *call) response {
 	return resp
 }
 
-func (c *call) comment(r *Repo) (int, *response) {
+func (c *call) comment(r *Repo) int {
 	id := c.intParam("comment_id")
 	for i, cm := range r.comments {
 		if cm.ID == id {
-			return i, nil
+			return i
 		}
 	}
-	resp := errorResponse(http.StatusNotFound, "Not Found")
-	return -1, &resp
+	c.notFound()
+	return -1
 }
 
 func updateComment(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
-	i, errResp := c.comment(r)
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
+	i := c.comment(r)
 	var in struct{ Body string }
-	if err := c.decode(&in); err != nil {
-		return errorResponse(http.StatusBadRequest, "Problems parsing JSON")
-	}
+	c.decode(&in)
 	if len([]rune(in.Body)) >= maxBody {
 		return validation("IssueComment", "body", "custom", "body is too long (maximum is 65536 characters)")
 	}
@@ -108,14 +92,8 @@ func updateComment(c *call) response {
 }
 
 func deleteComment(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
-	i, errResp := c.comment(r)
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
+	i := c.comment(r)
 	r.comments = slices.Delete(r.comments, i, i+1)
 	return response{status: http.StatusNoContent}
 }
@@ -136,18 +114,13 @@ func (c *call) labelList(r *Repo, n int) []any {
 }
 
 func addLabels(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
 	n := int(c.intParam("issue_number"))
 	if !r.exists(n) {
 		return errorResponse(http.StatusNotFound, "Not Found")
 	}
 	var in struct{ Labels []string }
-	if err := c.decode(&in); err != nil {
-		return errorResponse(http.StatusBadRequest, "Problems parsing JSON")
-	}
+	c.decode(&in)
 	for _, l := range in.Labels {
 		if !slices.Contains(r.labels[n], l) {
 			r.labels[n] = append(r.labels[n], l)
@@ -157,10 +130,7 @@ func addLabels(c *call) response {
 }
 
 func removeLabel(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
 	n := int(c.intParam("issue_number"))
 	i := slices.Index(r.labels[n], c.param("name"))
 	if i < 0 {
@@ -171,18 +141,10 @@ func removeLabel(c *call) response {
 }
 
 func createReaction(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
-	i, errResp := c.comment(r)
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
+	i := c.comment(r)
 	var in struct{ Content string }
-	if err := c.decode(&in); err != nil {
-		return errorResponse(http.StatusBadRequest, "Problems parsing JSON")
-	}
+	c.decode(&in)
 	cm := r.comments[i]
 	status := http.StatusCreated
 	if slices.Contains(cm.Reactions, in.Content) {
@@ -201,10 +163,7 @@ func createReaction(c *call) response {
 // (admin, write, read, none; maintain→write, triage→read) and role_name
 // the real role.
 func getPermission(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
 	login := c.param("username")
 	role, ok := r.collaborators[login]
 	if !ok {

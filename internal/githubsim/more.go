@@ -48,14 +48,9 @@ func (c *call) issueObject(tmpl map[string]any, r *Repo, is *Issue) map[string]a
 }
 
 func createIssue(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
 	var in struct{ Title string }
-	if err := c.decode(&in); err != nil {
-		return errorResponse(http.StatusBadRequest, "Problems parsing JSON")
-	}
+	c.decode(&in)
 	is := &Issue{Number: r.nextNumber, Title: in.Title, ID: c.sim.nextID()}
 	r.nextNumber++
 	r.issues[is.Number] = is
@@ -63,10 +58,7 @@ func createIssue(c *call) response {
 }
 
 func listIssues(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
 	var nums []int
 	for n := range r.issues {
 		nums = append(nums, n)
@@ -83,14 +75,9 @@ func listIssues(c *call) response {
 var labelColor = regexp.MustCompile(`^[0-9a-fA-F]{6}$`)
 
 func createLabel(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
 	var in struct{ Name, Color string }
-	if err := c.decode(&in); err != nil {
-		return errorResponse(http.StatusBadRequest, "Problems parsing JSON")
-	}
+	c.decode(&in)
 	if !labelColor.MatchString(in.Color) {
 		return validation("Label", "color", "invalid", "")
 	}
@@ -101,10 +88,7 @@ func createLabel(c *call) response {
 }
 
 func deleteRef(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
 	if _, ok := r.refs[c.param("ref")]; !ok {
 		return validation("Reference", "ref", "invalid", "Reference does not exist")
 	}

@@ -33,18 +33,12 @@ func (c *call) repoObject(tmpl map[string]any, r *Repo) map[string]any {
 }
 
 func getRepo(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
 	return response{status: http.StatusOK, body: c.repoObject(c.object(200), r)}
 }
 
 func getContent(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
 	ref := c.r.URL.Query().Get("ref")
 	if ref == "" {
 		ref = r.DefaultBranch
@@ -72,13 +66,12 @@ func getContent(c *call) response {
 // maxPRFiles is GitHub's cap on the files the API lists for a pull request.
 const maxPRFiles = 3000
 
-func (c *call) pull(r *Repo) (*PullRequest, *response) {
+func (c *call) pull(r *Repo) *PullRequest {
 	p, ok := r.pulls[int(c.intParam("pull_number"))]
 	if !ok {
-		resp := errorResponse(http.StatusNotFound, "Not Found")
-		return nil, &resp
+		c.notFound()
 	}
-	return p, nil
+	return p
 }
 
 func (c *call) fileItems(files []File) []any {
@@ -106,14 +99,8 @@ func (c *call) fileItems(files []File) []any {
 }
 
 func listPRFiles(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
-	p, errResp := c.pull(r)
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
+	p := c.pull(r)
 	return c.paginate(c.fileItems(p.Files))
 }
 
@@ -141,14 +128,8 @@ func (c *call) commitItem(tmpl map[string]any, r *Repo, cm Commit) map[string]an
 }
 
 func listPRCommits(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
-	p, errResp := c.pull(r)
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
+	p := c.pull(r)
 	tmpl := c.item(200)
 	var items []any
 	for _, cm := range p.Commits {
@@ -160,10 +141,7 @@ func listPRCommits(c *call) response {
 // compare finds the pull request whose base and head match the two sides
 // (branch names or SHAs) and reports its commits and files.
 func compare(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
 	base, head, ok := strings.Cut(c.param("basehead"), "...")
 	if !ok {
 		return errorResponse(http.StatusNotFound, "Not Found")
@@ -224,10 +202,7 @@ func (c *call) pullObject(tmpl map[string]any, r *Repo, p *PullRequest) map[stri
 }
 
 func listPulls(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
 	q := c.r.URL.Query()
 	state := q.Get("state")
 	if state == "" {
@@ -254,14 +229,9 @@ func listPulls(c *call) response {
 }
 
 func createPull(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
 	var in struct{ Title, Head, Base, Body string }
-	if err := c.decode(&in); err != nil {
-		return errorResponse(http.StatusBadRequest, "Problems parsing JSON")
-	}
+	c.decode(&in)
 	head := in.Head
 	if _, branch, ok := strings.Cut(head, ":"); ok {
 		head = branch
@@ -283,18 +253,10 @@ func createPull(c *call) response {
 }
 
 func updatePull(c *call) response {
-	r, errResp := c.repo()
-	if errResp != nil {
-		return *errResp
-	}
-	p, errResp := c.pull(r)
-	if errResp != nil {
-		return *errResp
-	}
+	r := c.repo()
+	p := c.pull(r)
 	var in struct{ Title, Body, State, Base *string }
-	if err := c.decode(&in); err != nil {
-		return errorResponse(http.StatusBadRequest, "Problems parsing JSON")
-	}
+	c.decode(&in)
 	for dst, src := range map[*string]*string{&p.Title: in.Title, &p.Body: in.Body, &p.State: in.State, &p.Base: in.Base} {
 		if src != nil {
 			*dst = *src

@@ -238,6 +238,10 @@ func (s *Sim) handleLocked(c *call) (resp response) {
 	defer s.mu.Unlock()
 	defer func() {
 		if p := recover(); p != nil {
+			if a, ok := p.(abort); ok {
+				resp = response(a)
+				return
+			}
 			s.t.Errorf("githubsim: %s %s: %v", c.r.Method, c.r.URL.Path, p)
 			resp = errorResponse(http.StatusInternalServerError, "githubsim failed")
 		}
