@@ -1,0 +1,117 @@
+package policy
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseValid(t *testing.T) {
+	p, err := Parse([]byte(`
+version: 1
+risk:
+  thresholds: {medium: 25, high: 70}
+  weights:
+    migration: 40
+    config: 0
+  paths:
+    - {glob: "payments/**", rule: payments, weight: 20}
+  require_human: ["db/**", ".github/workflows/*.yml"]
+  high_risk_conclusion: action_required
+  working_hours: {timezone: Europe/Berlin, days: [mon, tue], start: "08:00", end: "17:30"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Thresholds != (Thresholds{25, 70}) || p.Weight("migration") != 40 || p.Weight("config") != 0 || p.Weight("auth") != 20 {
+		t.Fatalf("thresholds/weights: %+v %v", p.Thresholds, p.Weights)
+	}
+	if !p.Paths[0].Glob.Match("payments/api/charge.go") || p.Paths[0].Rule != "payments" {
+		t.Fatalf("paths: %+v", p.Paths)
+	}
+	if got := p.NeedsHuman("db/migrate/001.rb"); len(got) != 1 || len(p.NeedsHuman(".github/workflows/sub/x.yml")) != 0 {
+		t.Fatalf("require_human: %v", got)
+	}
+	if p.HighRiskConclusion != "action_required" || p.WorkingHours.Location.String() != "Europe/Berlin" ||
+		p.WorkingHours.End != 17*time.Hour+30*time.Minute || len(p.WorkingHours.Days) != 2 {
+		t.Fatalf("policy: %+v", p)
+	}
+}
+
+func TestParseEmptyIsDefault(t *testing.T) {
+	for _, in := range []string{"", "\n# nothing\n"} {
+		p, err := Parse([]byte(in))
+		if err != nil || p.Thresholds != Default().Thresholds {
+			t.Fatalf("%q: %+v, %v", in, p, err)
+		}
+	}
+}
+
+func TestParseInvalid(t *testing.T) {
+	tests := []struct {
+		name, file string
+		line       int
+		mention    string
+	}{
+		{"not YAML", "risk:\n  thresholds: [\n", 3, "not valid YAML"},
+		{"unknown key", "version: 1\nrisk:\n  treshold: 3\n", 3, "treshold"},
+		{"wrong type", "risk:\n  thresholds:\n    medium: low\n", 3, "/risk/thresholds/medium"},
+		{"out of range", "risk:\n  weights:\n    auth: 500\n", 3, "/risk/weights/auth"},
+		{"bad enum", "risk:\n  high_risk_conclusion: block\n", 2, "high_risk_conclusion"},
+		{"medium above high", "risk:\n  thresholds:\n    medium: 80\n    high: 50\n", 2, "medium (80) must be below high (50)"},
+		{"unknown time zone", "risk:\n  working_hours:\n    timezone: Mars/Olympus\n", 3, "Mars/Olympus"},
+		{"path rule without weight", "risk:\n  paths:\n    - glob: x/**\n      rule: x\n", 3, "weight"},
+		{"wrong version", "version: 2\n", 1, "/version"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.file))
+			ie, ok := err.(*InvalidError)
+			if !ok {
+				t.Fatalf("err = %v, want *InvalidError", err)
+			}
+			if ie.Problems[0].Line != tt.line || !strings.Contains(err.Error(), tt.mention) {
+				t.Fatalf("problems %+v; want line %d mentioning %q", ie.Problems, tt.line, tt.mention)
+			}
+		})
+	}
+}
+
+func TestGlob(t *testing.T) {
+	tests := []struct {
+		glob, path string
+		want       bool
+	}{
+		{"db/**", "db/migrate/001.rb", true},
+		{"db/**", "db", false},
+		{"**/*.sql", "a/b/c.sql", true},
+		{"**/*.sql", "c.sql", true},
+		{"*.go", "a/b.go", false},
+		{"src/?.go", "src/a.go", true},
+		{"a.b", "aXb", false},
+	}
+	for _, tt := range tests {
+		if got := NewGlob(tt.glob).Match(tt.path); got != tt.want {
+			t.Errorf("%q ~ %q = %v, want %v", tt.glob, tt.path, got, tt.want)
+		}
+	}
+}
+
+func TestWorkingHours(t *testing.T) {
+	w := Default().WorkingHours
+	tests := []struct {
+		at   string
+		open bool
+	}{
+		{"2026-11-24T10:00:00Z", true},  // Tuesday morning
+		{"2026-11-24T20:00:00Z", false}, // Tuesday evening
+		{"2026-11-27T16:00:00Z", false}, // Friday afternoon
+		{"2026-11-28T10:00:00Z", false}, // Saturday
+	}
+	for _, tt := range tests {
+		at, _ := time.Parse(time.RFC3339, tt.at)
+		if open, why := w.Open(at); open != tt.open {
+			t.Errorf("%s: open=%v (%s), want %v", tt.at, open, why, tt.open)
+		}
+	}
+}
