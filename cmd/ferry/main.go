@@ -31,10 +31,11 @@ type CLI struct {
 	LogFormat string `name:"log-format" env:"FERRY_LOG_FORMAT" default:"text" help:"Log format: text or json."`
 	LogLevel  string `name:"log-level" env:"FERRY_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn or error."`
 
-	Serve   ServeCmd   `cmd:"" help:"Serve GitHub webhooks and run jobs (migrates the database first)."`
-	Migrate MigrateCmd `cmd:"" help:"Apply database migrations and exit."`
-	Deliver DeliverCmd `cmd:"" help:"Send a signed webhook delivery to a running ferry (for trying it out)."`
-	Version VersionCmd `cmd:"" help:"Print the version."`
+	Serve     ServeCmd     `cmd:"" help:"Serve GitHub webhooks and run jobs (migrates the database first)."`
+	Migrate   MigrateCmd   `cmd:"" help:"Apply database migrations and exit."`
+	Deliver   DeliverCmd   `cmd:"" help:"Send a signed webhook delivery to a running ferry (for trying it out)."`
+	Calibrate CalibrateCmd `cmd:"" help:"Replay a history through the risk model: recall of reverted commits, fast-path share, AUC."`
+	Version   VersionCmd   `cmd:"" help:"Print the version."`
 }
 
 // usageError is a bad invocation or setting: one line, exit code 2.

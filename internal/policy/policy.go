@@ -66,7 +66,7 @@ func DefaultWeights() map[string]float64 {
 // Default is the policy of a repository without .github/ferry.yml.
 func Default() Policy {
 	return Policy{
-		Thresholds:         Thresholds{Medium: 30, High: 60},
+		Thresholds:         Thresholds{Medium: 35, High: 65},
 		Weights:            DefaultWeights(),
 		HighRiskConclusion: "neutral",
 		WorkingHours: WorkingHours{Location: time.UTC,

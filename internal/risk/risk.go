@@ -1,0 +1,227 @@
+// Package risk scores a change: every rule that fires is a reason with the
+// points it adds and the evidence (paths, line numbers) behind it. Pure: the
+// change, its history, the policy and the time are all parameters.
+package risk
+
+import (
+	"fmt"
+	"math"
+	"path"
+	"sort"
+	"time"
+
+	"github.com/ferry-ci/ferry/internal/change"
+	"github.com/ferry-ci/ferry/internal/policy"
+)
+
+// Level is a risk level.
+type Level string
+
+// Levels.
+const (
+	Low    Level = "low"
+	Medium Level = "medium"
+	High   Level = "high"
+)
+
+// Evidence is what made a rule fire.
+type Evidence struct {
+	Path string `json:"path,omitempty"`
+	Line int    `json:"line,omitempty"` // in the new file; 0 for the whole file
+	Note string `json:"note,omitempty"`
+}
+
+// Reason is one rule's contribution.
+type Reason struct {
+	Rule     string     `json:"rule"`
+	Weight   float64    `json:"weight"` // points added to the score
+	Summary  string     `json:"summary"`
+	Evidence []Evidence `json:"evidence,omitempty"`
+}
+
+// Stats describe the change's size and spread.
+type Stats struct {
+	Files       int     `json:"files"`
+	Additions   int     `json:"additions"`
+	Deletions   int     `json:"deletions"`
+	Directories int     `json:"directories"`
+	Entropy     float64 `json:"entropy"` // 0 (one file) … 1 (changes spread evenly)
+}
+
+// Assessment is the scored, explained risk of a change.
+type Assessment struct {
+	Score      int      `json:"score"`  // 0–100
+	Points     float64  `json:"points"` // the sum before rounding and capping, for ranking
+	Level      Level    `json:"level"`
+	Reasons    []Reason `json:"reasons"` // largest contribution first
+	Stats      Stats    `json:"stats"`
+	FastPath   string   `json:"fast_path,omitempty"`   // "docs-only" or "tests-only" when it applies
+	NeedsHuman []string `json:"needs_human,omitempty"` // require_human globs that matched
+	Truncated  bool     `json:"truncated,omitempty"`   // not every file was seen
+}
+
+// History is what went wrong before, keyed by path.
+type History struct {
+	// Incidents are times a change touching the path was reverted, rolled
+	// back or hot-fixed.
+	Incidents map[string][]time.Time
+	// Changes counts earlier changes to the path (its churn).
+	Changes map[string]int
+}
+
+// Kind of change assessed: a push to the default branch is deployed, so the
+// time it lands matters; a pull request's does not.
+type Kind int
+
+// Kinds.
+const (
+	PullRequest Kind = iota
+	Push
+)
+
+// Input is everything an assessment depends on.
+type Input struct {
+	Change  change.Change
+	History History
+	Policy  policy.Policy
+	Now     time.Time
+	Kind    Kind
+}
+
+// Assess scores a change.
+func Assess(in Input) Assessment {
+	files := relevant(in.Change.Files)
+	a := Assessment{Stats: stats(files), Truncated: in.Change.Truncated}
+	var reasons []Reason
+	for _, rule := range rules {
+		for _, r := range rule(in, files) {
+			if r.Weight > 0 {
+				reasons = append(reasons, r)
+			}
+		}
+	}
+	sort.SliceStable(reasons, func(i, j int) bool { return reasons[i].Weight > reasons[j].Weight })
+	total := 0.0
+	for _, r := range reasons {
+		total += r.Weight
+	}
+	a.FastPath = fastPath(in.Change.Files)
+	if a.FastPath != "" {
+		total = math.Min(total, float64(in.Policy.Thresholds.Medium)/3) // tests or docs only: the fast path
+	}
+	a.Points = total
+	a.Score = int(math.Round(math.Min(100, total)))
+	a.Reasons = reasons
+	a.Level = level(a.Score, in.Policy.Thresholds)
+	for _, f := range in.Change.Files {
+		a.NeedsHuman = append(a.NeedsHuman, in.Policy.NeedsHuman(f.Path)...)
+	}
+	a.NeedsHuman = unique(a.NeedsHuman)
+	return a
+}
+
+func level(score int, t policy.Thresholds) Level {
+	switch {
+	case score >= t.High:
+		return High
+	case score >= t.Medium:
+		return Medium
+	}
+	return Low
+}
+
+// relevant drops generated and vendored files from size and spread: they
+// are produced, not written (they still count for their classes).
+func relevant(files []change.File) []change.File {
+	var out []change.File
+	for _, f := range files {
+		if !change.Has(f.Path, change.Generated) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func stats(files []change.File) Stats {
+	s := Stats{Files: len(files)}
+	dirs := map[string]bool{}
+	for _, f := range files {
+		s.Additions += f.Additions
+		s.Deletions += f.Deletions
+		dirs[path.Dir(f.Path)] = true
+	}
+	s.Directories = len(dirs)
+	s.Entropy = entropy(files)
+	return s
+}
+
+// entropy of the lines changed across files, normalized to 0…1 (Hassan's
+// measure of how scattered a change is).
+func entropy(files []change.File) float64 {
+	if len(files) < 2 {
+		return 0
+	}
+	total := 0.0
+	for _, f := range files {
+		total += float64(f.Additions + f.Deletions)
+	}
+	if total == 0 {
+		return 0
+	}
+	h := 0.0
+	for _, f := range files {
+		if p := float64(f.Additions+f.Deletions) / total; p > 0 {
+			h -= p * math.Log2(p)
+		}
+	}
+	return h / math.Log2(float64(len(files)))
+}
+
+// fastPath: a change of only tests, or only docs, takes the fast path.
+func fastPath(files []change.File) string {
+	if len(files) == 0 {
+		return ""
+	}
+	docs, tests := true, true
+	for _, f := range files {
+		cs := change.Classes(f.Path)
+		docs = docs && onlyOf(cs, change.Docs)
+		tests = tests && (onlyOf(cs, change.Tests) || onlyOf(cs, change.Docs))
+	}
+	switch {
+	case docs:
+		return "docs-only"
+	case tests:
+		return "tests-only"
+	}
+	return ""
+}
+
+func onlyOf(cs []change.Class, c change.Class) bool { return len(cs) == 1 && cs[0] == c }
+
+func unique(s []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// scale maps x on a log scale to 0…1, reaching 1 at full.
+func scale(x, full float64) float64 {
+	if x <= 0 {
+		return 0
+	}
+	return math.Min(1, math.Log1p(x)/math.Log1p(full))
+}

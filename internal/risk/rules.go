@@ -1,0 +1,219 @@
+package risk
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+
+	"github.com/ferry-ci/ferry/internal/change"
+)
+
+type rule func(in Input, files []change.File) []Reason
+
+// one adapts a rule that gives at most one reason.
+func one(f func(in Input, files []change.File) (Reason, bool)) rule {
+	return func(in Input, files []change.File) []Reason {
+		if r, ok := f(in, files); ok {
+			return []Reason{r}
+		}
+		return nil
+	}
+}
+
+// rules, in no particular order: Assess sorts reasons by weight.
+var rules = []rule{
+	classRule(change.Migration, "migration", "database migration"),
+	classRule(change.Infra, "infra", "infrastructure file"),
+	classRule(change.Dockerfile, "dockerfile", "Dockerfile"),
+	classRule(change.CI, "ci", "CI configuration file"),
+	classRule(change.Deps, "deps", "dependency manifest or lockfile"),
+	classRule(change.APIContract, "api-contract", "public API contract"),
+	classRule(change.Config, "config", "configuration file"),
+	classRule(change.FeatureFlag, "feature-flag", "feature flag file"),
+	one(authRule), one(destructiveSQLRule), one(secretRule),
+	one(sizeRule), one(spreadRule), one(entropyRule), one(historyRule), one(offHoursRule), policyPathRules,
+}
+
+const maxEvidence = 20
+
+func capped(ev []Evidence) []Evidence {
+	if len(ev) > maxEvidence {
+		return ev[:maxEvidence]
+	}
+	return ev
+}
+
+func classRule(c change.Class, name, noun string) rule {
+	return one(func(in Input, _ []change.File) (Reason, bool) {
+		var ev []Evidence
+		for _, f := range in.Change.Files {
+			if change.Has(f.Path, c) {
+				ev = append(ev, Evidence{Path: f.Path})
+			}
+		}
+		if len(ev) == 0 {
+			return Reason{}, false
+		}
+		return Reason{Rule: name, Weight: in.Policy.Weight(name),
+			Summary: "touches " + plural(len(ev), noun, noun+"s"), Evidence: capped(ev)}, true
+	})
+}
+
+var authWords = regexp.MustCompile(`(?i)\b(password|passwd|secret|token|jwt|oauth|session|csrf|permission|authori[sz]e|authenticat\w*|crypto|bcrypt|scrypt|hmac|private[_ ]?key|acl|rbac|is_?admin|role)s?\b`)
+
+// authRule: auth and security paths weigh fully; auth identifiers added
+// elsewhere (outside tests) weigh half.
+func authRule(in Input, _ []change.File) (Reason, bool) {
+	var paths, lines []Evidence
+	for _, f := range in.Change.Files {
+		cs := change.Classes(f.Path)
+		if contains(cs, change.Auth) {
+			paths = append(paths, Evidence{Path: f.Path})
+			continue
+		}
+		if !code(cs) {
+			continue
+		}
+		for _, l := range change.AddedLines(f.Patch) {
+			if m := authWords.FindString(l.Text); m != "" {
+				lines = append(lines, Evidence{Path: f.Path, Line: l.Number, Note: "adds “" + strings.ToLower(m) + "”"})
+			}
+		}
+	}
+	w := in.Policy.Weight("auth")
+	switch {
+	case len(paths) > 0:
+		return Reason{Rule: "auth", Weight: w, Summary: "touches " + plural(len(paths), "auth or security file", "auth or security files"),
+			Evidence: capped(append(paths, lines...))}, true
+	case len(lines) > 0:
+		return Reason{Rule: "auth", Weight: w / 2, Summary: "adds auth-related code on " + plural(len(lines), "line", "lines"),
+			Evidence: capped(lines)}, true
+	}
+	return Reason{}, false
+}
+
+var destructiveSQL = regexp.MustCompile(`(?i)\b(drop\s+(table|column|index|database|schema|constraint|view|type)|truncate(\s+table)?\s+\w+|alter\s+table\s+\S+\s+(drop|rename)\b|rename\s+column)`)
+var deleteWithoutWhere = regexp.MustCompile(`(?i)\bdelete\s+from\s+\S+\s*;?\s*$`)
+
+// destructiveSQLRule: statements that lose data or break old code, found
+// in added lines of any file (migrations live in many shapes).
+func destructiveSQLRule(in Input, _ []change.File) (Reason, bool) {
+	var ev []Evidence
+	for _, f := range in.Change.Files {
+		if change.Has(f.Path, change.Tests) || change.Has(f.Path, change.Docs) {
+			continue
+		}
+		for _, l := range change.AddedLines(f.Patch) {
+			m := destructiveSQL.FindString(l.Text)
+			if m == "" && deleteWithoutWhere.MatchString(l.Text) {
+				m = "DELETE without WHERE"
+			}
+			if m != "" {
+				ev = append(ev, Evidence{Path: f.Path, Line: l.Number, Note: strings.Join(strings.Fields(m), " ")})
+			}
+		}
+	}
+	if len(ev) == 0 {
+		return Reason{}, false
+	}
+	return Reason{Rule: "destructive-sql", Weight: in.Policy.Weight("destructive-sql"),
+		Summary: "destructive SQL on " + plural(len(ev), "line", "lines"), Evidence: capped(ev)}, true
+}
+
+var secretPatterns = []struct {
+	name string
+	re   *regexp.Regexp
+}{
+	{"private key", regexp.MustCompile(`-----BEGIN ([A-Z]+ )?PRIVATE KEY-----`)},
+	{"AWS access key", regexp.MustCompile(`\b(AKIA|ASIA)[0-9A-Z]{16}\b`)},
+	{"GitHub token", regexp.MustCompile(`\bgh[pousr]_[A-Za-z0-9]{36,}\b`)},
+	{"Slack token", regexp.MustCompile(`\bxox[abprs]-[A-Za-z0-9-]{10,}`)},
+	{"hard-coded credential", regexp.MustCompile(`(?i)\b(password|passwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token)\b["']?\s*[:=]\s*["'][^"'\s$<{]{8,}["']`)},
+}
+
+// secretRule: additions that look like credentials. The evidence names the
+// kind and the line, never the value.
+func secretRule(in Input, _ []change.File) (Reason, bool) {
+	var ev []Evidence
+	for _, f := range in.Change.Files {
+		for _, l := range change.AddedLines(f.Patch) {
+			for _, p := range secretPatterns {
+				if p.re.MatchString(l.Text) {
+					ev = append(ev, Evidence{Path: f.Path, Line: l.Number, Note: "looks like a " + p.name})
+					break
+				}
+			}
+		}
+	}
+	if len(ev) == 0 {
+		return Reason{}, false
+	}
+	return Reason{Rule: "secret", Weight: in.Policy.Weight("secret"),
+		Summary: "adds what looks like a secret on " + plural(len(ev), "line", "lines"), Evidence: capped(ev)}, true
+}
+
+// sizeRule: lines added, the strongest single predictor of a defect.
+func sizeRule(in Input, files []change.File) (Reason, bool) {
+	s := stats(files)
+	w := in.Policy.Weight("size") * scale(float64(s.Additions), 1000)
+	return Reason{Rule: "size", Weight: round1(w),
+		Summary: fmt.Sprintf("%d lines added, %d deleted", s.Additions, s.Deletions)}, s.Additions > 0
+}
+
+// spreadRule: files and directories touched.
+func spreadRule(in Input, files []change.File) (Reason, bool) {
+	s := stats(files)
+	f := 0.5*scale(float64(s.Files-1), 49) + 0.5*scale(float64(s.Directories-1), 19)
+	return Reason{Rule: "spread", Weight: round1(in.Policy.Weight("spread") * f),
+		Summary: fmt.Sprintf("%s in %s", plural(s.Files, "file", "files"), plural(s.Directories, "directory", "directories"))}, s.Files > 1
+}
+
+// entropyRule: effort spread evenly over many files is harder to review
+// than one large edit.
+func entropyRule(in Input, files []change.File) (Reason, bool) {
+	s := stats(files)
+	w := in.Policy.Weight("entropy") * s.Entropy * math.Min(1, float64(s.Files)/5)
+	return Reason{Rule: "entropy", Weight: round1(w),
+		Summary: fmt.Sprintf("changes spread across files (entropy %.2f)", s.Entropy)}, s.Entropy > 0
+}
+
+// code: a file of the program itself, where auth words in added lines
+// mean auth logic (in SQL, docs, tests or manifests they mean little).
+func code(cs []change.Class) bool {
+	for _, c := range []change.Class{change.Tests, change.Docs, change.Migration, change.Infra, change.Config, change.Deps, change.Generated} {
+		if contains(cs, c) {
+			return false
+		}
+	}
+	return true
+}
+
+func round1(x float64) float64 { return math.Round(x*10) / 10 }
+
+func contains(cs []change.Class, c change.Class) bool {
+	for _, x := range cs {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// policyPathRules: the policy's own path classes, a reason each.
+func policyPathRules(in Input, _ []change.File) []Reason {
+	var out []Reason
+	for _, pr := range in.Policy.Paths {
+		var ev []Evidence
+		for _, f := range in.Change.Files {
+			if pr.Glob.Match(f.Path) {
+				ev = append(ev, Evidence{Path: f.Path})
+			}
+		}
+		if len(ev) > 0 {
+			out = append(out, Reason{Rule: pr.Rule, Weight: pr.Weight,
+				Summary: "policy: touches " + plural(len(ev), "file", "files") + " under " + pr.Glob.Pattern, Evidence: capped(ev)})
+		}
+	}
+	return out
+}
