@@ -5,11 +5,19 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 BIN     := bin/ferry
 DATA    := .ferry
 
-.PHONY: build run test lint bench fuzz clean
+.PHONY: build analyze run test lint bench calibrate fuzz clean
 
 ## build: a static binary (no cgo) in bin/ferry
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION)' -o $(BIN) ./cmd/ferry
+
+## analyze: build ferry and assess this repository's latest change (REPO=dir for another; ARGS for more flags)
+analyze: build
+	$(BIN) analyze --repo $(or $(REPO),.) $(ARGS)
+
+## calibrate: replay the five fixture histories through the risk model
+calibrate: build
+	@for f in ../shared/fixtures/commits/*.jsonl; do echo "== $$(basename $$f .jsonl)"; $(BIN) calibrate --commits $$f; echo; done
 
 ## run: ferry serve on SQLite with a generated webhook secret (kept in .ferry/)
 run: build

@@ -31,6 +31,7 @@ type CLI struct {
 	LogFormat string `name:"log-format" env:"FERRY_LOG_FORMAT" default:"text" help:"Log format: text or json."`
 	LogLevel  string `name:"log-level" env:"FERRY_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn or error."`
 
+	Analyze   AnalyzeCmd   `cmd:"" help:"Assess a local change's risk, as ferry's PR comment would (text, markdown or json)."`
 	Serve     ServeCmd     `cmd:"" help:"Serve GitHub webhooks and run jobs (migrates the database first)."`
 	Migrate   MigrateCmd   `cmd:"" help:"Apply database migrations and exit."`
 	Deliver   DeliverCmd   `cmd:"" help:"Send a signed webhook delivery to a running ferry (for trying it out)."`

@@ -20,8 +20,8 @@ const module = "github.com/ferry-ci/ferry/"
 var layer = map[string]int{
 	// vocabulary and pure decisions: standard library and parsers only
 	"event": 0, "logctx": 0, "change": 0, "policy": 0, "risk": 1, "route": 2, "calibrate": 2,
-	// adapters (jobs builds on store)
-	"store": 3, "webhook": 3, "github": 3, "jobs": 4,
+	// presentation, and adapters (jobs builds on store)
+	"render": 3, "store": 3, "webhook": 3, "github": 3, "git": 3, "jobs": 4,
 	// application
 	"app": 5,
 	// test-only helpers

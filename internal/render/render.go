@@ -1,0 +1,133 @@
+// Package render turns view models into the Markdown and text ferry shows:
+// the sticky risk comment, the check-run summary, the CLI's output. The
+// templates (templates/) are embedded, parsed once, and strict: a missing
+// field is an error, never "<no value>".
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/ferry-ci/ferry/internal/policy"
+	"github.com/ferry-ci/ferry/internal/risk"
+	"github.com/ferry-ci/ferry/internal/route"
+	"github.com/ferry-ci/ferry/templates"
+)
+
+// Renderer renders ferry's templates.
+type Renderer struct{ t *template.Template }
+
+var funcs = template.FuncMap{
+	"join":  strings.Join,
+	"upper": func(l risk.Level) string { return strings.ToUpper(string(l)) },
+	"sub":   func(a, b int) int { return a - b },
+	"points": func(w float64) string {
+		return strconv.FormatFloat(w, 'f', -1, 64)
+	},
+	"duration": func(d time.Duration) string {
+		if d%time.Hour == 0 {
+			return fmt.Sprintf("%d h", int(d.Hours()))
+		}
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	},
+	"badge": func(l risk.Level) string {
+		return map[risk.Level]string{risk.Low: "🟢", risk.Medium: "🟡", risk.High: "🔴"}[l]
+	},
+}
+
+// New parses the templates.
+func New() (*Renderer, error) {
+	t, err := template.New("ferry").Option("missingkey=error").Funcs(funcs).ParseFS(templates.FS, "*.tmpl")
+	if err != nil {
+		return nil, fmt.Errorf("parse templates: %w", err)
+	}
+	return &Renderer{t: t}, nil
+}
+
+// Previous is the assessment a new one is compared with.
+type Previous struct {
+	Head  string
+	Level risk.Level
+	Score int
+	Rules []string
+}
+
+// RiskView is what the risk comment, check summary and CLI show.
+type RiskView struct {
+	risk.Assessment
+	Route        route.Plan
+	Head         string // short SHA
+	PolicySource string // e.g. ".github/ferry.yml at main" or "defaults"
+	FilesSeen    int
+	Top, Rest    []risk.Reason // Top: up to 5 largest; Rest: the others
+	All          []risk.Reason
+	Previous     *Previous
+	Added        []string // rules that fired now and not before
+	Removed      []string // rules that fired before and not now
+}
+
+// NewRiskView prepares an assessment for display.
+func NewRiskView(a risk.Assessment, plan route.Plan, head, policySource string, filesSeen int, prev *Previous) RiskView {
+	v := RiskView{Assessment: a, Route: plan, Head: shortSHA(head), PolicySource: policySource, FilesSeen: filesSeen, All: a.Reasons}
+	v.Top = a.Reasons[:min(5, len(a.Reasons))]
+	v.Rest = a.Reasons[len(v.Top):]
+	if prev != nil {
+		p := *prev
+		p.Head = shortSHA(p.Head)
+		v.Previous = &p
+		now := map[string]bool{}
+		for _, r := range a.Reasons {
+			now[r.Rule] = true
+		}
+		before := map[string]bool{}
+		for _, r := range prev.Rules {
+			before[r] = true
+			if !now[r] {
+				v.Removed = append(v.Removed, r)
+			}
+		}
+		for _, r := range a.Reasons {
+			if !before[r.Rule] {
+				v.Added = append(v.Added, r.Rule)
+			}
+		}
+	}
+	return v
+}
+
+func shortSHA(s string) string {
+	if len(s) > 8 {
+		return s[:8]
+	}
+	return s
+}
+
+// RiskMarkdown is the sticky comment and the check-run summary.
+func (r *Renderer) RiskMarkdown(v RiskView) (string, error) { return r.exec("risk.md", v) }
+
+// RiskText is `ferry analyze`'s text output.
+func (r *Renderer) RiskText(v RiskView) (string, error) { return r.exec("risk.txt", v) }
+
+// InvalidPolicyView is what the comment about a broken policy shows.
+type InvalidPolicyView struct {
+	Path     string
+	Ref      string
+	Problems []policy.Problem
+}
+
+// InvalidPolicy is the comment for a policy file that cannot be used.
+func (r *Renderer) InvalidPolicy(v InvalidPolicyView) (string, error) {
+	return r.exec("policy-invalid.md", v)
+}
+
+func (r *Renderer) exec(name string, data any) (string, error) {
+	var b bytes.Buffer
+	if err := r.t.ExecuteTemplate(&b, name, data); err != nil {
+		return "", fmt.Errorf("render %s: %w", name, err)
+	}
+	return b.String() + "\n", nil
+}
