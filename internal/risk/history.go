@@ -6,8 +6,6 @@ import (
 	"path"
 	"sort"
 	"time"
-
-	"github.com/ferry-ci/ferry/internal/change"
 )
 
 // halfLife of an incident's weight: what broke last month matters more than
@@ -24,7 +22,8 @@ func decay(age time.Duration) float64 {
 // historyRule: files (fully) and their directories (half) that were
 // reverted, rolled back or hot-fixed before, decaying with age; and hot
 // spots that change often.
-func historyRule(in Input, files []change.File) (Reason, bool) {
+func historyRule(p *prepared) (Reason, bool) {
+	in := p.Input
 	byDir := map[string][]time.Time{}
 	for p, ts := range in.History.Incidents {
 		byDir[path.Dir(p)] = append(byDir[path.Dir(p)], ts...)
@@ -36,7 +35,7 @@ func historyRule(in Input, files []change.File) (Reason, bool) {
 	}
 	var hits []hit
 	worst := 0.0
-	for _, f := range files {
+	for _, f := range p.relevant {
 		s, n := 0.0, 0
 		for _, t := range in.History.Incidents[f.Path] {
 			s += decay(in.Now.Sub(t))
@@ -69,7 +68,8 @@ func historyRule(in Input, files []change.File) (Reason, bool) {
 
 // offHoursRule: a deploy outside working hours, or before a weekend, has
 // fewer people around when it goes wrong. Pull requests are not deployed.
-func offHoursRule(in Input, _ []change.File) (Reason, bool) {
+func offHoursRule(p *prepared) (Reason, bool) {
+	in := p.Input
 	if in.Kind != Push || in.Now.IsZero() {
 		return Reason{}, false
 	}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"path"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/ferry-ci/ferry/internal/change"
@@ -88,13 +89,48 @@ type Input struct {
 	Kind    Kind
 }
 
+// fileInfo is a file with its classes and added lines, worked out once
+// per assessment (every rule reads them).
+type fileInfo struct {
+	change.File
+	classes []change.Class
+	added   []change.Line
+	lower   []string // added lines, lower-cased: cheap prefilters before regexes
+}
+
+func (f fileInfo) is(c change.Class) bool { return contains(f.classes, c) }
+
+// prepared is the input with each file worked out.
+type prepared struct {
+	Input
+	all      []fileInfo
+	relevant []change.File // not generated or vendored: what size and spread count
+	stats    Stats
+}
+
+func prepare(in Input) *prepared {
+	p := &prepared{Input: in}
+	for _, f := range in.Change.Files {
+		fi := fileInfo{File: f, classes: change.Classes(f.Path), added: change.AddedLines(f.Patch)}
+		for _, l := range fi.added {
+			fi.lower = append(fi.lower, strings.ToLower(l.Text))
+		}
+		p.all = append(p.all, fi)
+		if !fi.is(change.Generated) {
+			p.relevant = append(p.relevant, f)
+		}
+	}
+	p.stats = stats(p.relevant)
+	return p
+}
+
 // Assess scores a change.
 func Assess(in Input) Assessment {
-	files := relevant(in.Change.Files)
-	a := Assessment{Stats: stats(files), Truncated: in.Change.Truncated}
+	p := prepare(in)
+	a := Assessment{Stats: p.stats, Truncated: in.Change.Truncated}
 	var reasons []Reason
 	for _, rule := range rules {
-		for _, r := range rule(in, files) {
+		for _, r := range rule(p) {
 			if r.Weight > 0 {
 				reasons = append(reasons, r)
 			}
@@ -105,7 +141,7 @@ func Assess(in Input) Assessment {
 	for _, r := range reasons {
 		total += r.Weight
 	}
-	a.FastPath = fastPath(in.Change.Files)
+	a.FastPath = fastPath(p.all)
 	if a.FastPath != "" {
 		total = math.Min(total, float64(in.Policy.Thresholds.Medium)/3) // tests or docs only: the fast path
 	}
@@ -128,18 +164,6 @@ func level(score int, t policy.Thresholds) Level {
 		return Medium
 	}
 	return Low
-}
-
-// relevant drops generated and vendored files from size and spread: they
-// are produced, not written (they still count for their classes).
-func relevant(files []change.File) []change.File {
-	var out []change.File
-	for _, f := range files {
-		if !change.Has(f.Path, change.Generated) {
-			out = append(out, f)
-		}
-	}
-	return out
 }
 
 func stats(files []change.File) Stats {
@@ -178,13 +202,13 @@ func entropy(files []change.File) float64 {
 }
 
 // fastPath: a change of only tests, or only docs, takes the fast path.
-func fastPath(files []change.File) string {
+func fastPath(files []fileInfo) string {
 	if len(files) == 0 {
 		return ""
 	}
 	docs, tests := true, true
 	for _, f := range files {
-		cs := change.Classes(f.Path)
+		cs := f.classes
 		docs = docs && onlyOf(cs, change.Docs)
 		tests = tests && (onlyOf(cs, change.Tests) || onlyOf(cs, change.Docs))
 	}
@@ -224,4 +248,14 @@ func scale(x, full float64) float64 {
 		return 0
 	}
 	return math.Min(1, math.Log1p(x)/math.Log1p(full))
+}
+
+// mentions tells whether s contains any of words (already lower-case).
+func mentions(s string, words []string) bool {
+	for _, w := range words {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
 }

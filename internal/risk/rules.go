@@ -9,12 +9,12 @@ import (
 	"github.com/ferry-ci/ferry/internal/change"
 )
 
-type rule func(in Input, files []change.File) []Reason
+type rule func(p *prepared) []Reason
 
 // one adapts a rule that gives at most one reason.
-func one(f func(in Input, files []change.File) (Reason, bool)) rule {
-	return func(in Input, files []change.File) []Reason {
-		if r, ok := f(in, files); ok {
+func one(f func(p *prepared) (Reason, bool)) rule {
+	return func(p *prepared) []Reason {
+		if r, ok := f(p); ok {
 			return []Reason{r}
 		}
 		return nil
@@ -45,43 +45,52 @@ func capped(ev []Evidence) []Evidence {
 }
 
 func classRule(c change.Class, name, noun string) rule {
-	return one(func(in Input, _ []change.File) (Reason, bool) {
+	return one(func(p *prepared) (Reason, bool) {
 		var ev []Evidence
-		for _, f := range in.Change.Files {
-			if change.Has(f.Path, c) {
+		for _, f := range p.all {
+			if f.is(c) {
 				ev = append(ev, Evidence{Path: f.Path})
 			}
 		}
 		if len(ev) == 0 {
 			return Reason{}, false
 		}
-		return Reason{Rule: name, Weight: in.Policy.Weight(name),
+		return Reason{Rule: name, Weight: p.Policy.Weight(name),
 			Summary: "touches " + plural(len(ev), noun, noun+"s"), Evidence: capped(ev)}, true
 	})
 }
 
 var authWords = regexp.MustCompile(`(?i)\b(password|passwd|secret|token|jwt|oauth|session|csrf|permission|authori[sz]e|authenticat\w*|crypto|bcrypt|scrypt|hmac|private[_ ]?key|acl|rbac|is_?admin|role)s?\b`)
 
+// Substrings every match of the regexes below contains (lower-case): a
+// line without any is skipped without running them.
+var (
+	authHints = []string{"pass", "secret", "token", "jwt", "oauth", "session", "csrf", "permission", "authori", "authenticat", "crypt", "hmac", "private", "acl", "rbac", "admin", "role"}
+	sqlHints  = []string{"drop", "truncate", "alter", "rename", "delete"}
+)
+
 // authRule: auth and security paths weigh fully; auth identifiers added
 // elsewhere (outside tests) weigh half.
-func authRule(in Input, _ []change.File) (Reason, bool) {
+func authRule(p *prepared) (Reason, bool) {
 	var paths, lines []Evidence
-	for _, f := range in.Change.Files {
-		cs := change.Classes(f.Path)
-		if contains(cs, change.Auth) {
+	for _, f := range p.all {
+		if f.is(change.Auth) {
 			paths = append(paths, Evidence{Path: f.Path})
 			continue
 		}
-		if !code(cs) {
+		if !code(f.classes) {
 			continue
 		}
-		for _, l := range change.AddedLines(f.Patch) {
+		for i, l := range f.added {
+			if !mentions(f.lower[i], authHints) {
+				continue
+			}
 			if m := authWords.FindString(l.Text); m != "" {
 				lines = append(lines, Evidence{Path: f.Path, Line: l.Number, Note: "adds “" + strings.ToLower(m) + "”"})
 			}
 		}
 	}
-	w := in.Policy.Weight("auth")
+	w := p.Policy.Weight("auth")
 	switch {
 	case len(paths) > 0:
 		return Reason{Rule: "auth", Weight: w, Summary: "touches " + plural(len(paths), "auth or security file", "auth or security files"),
@@ -98,13 +107,16 @@ var deleteWithoutWhere = regexp.MustCompile(`(?i)\bdelete\s+from\s+\S+\s*;?\s*$`
 
 // destructiveSQLRule: statements that lose data or break old code, found
 // in added lines of any file (migrations live in many shapes).
-func destructiveSQLRule(in Input, _ []change.File) (Reason, bool) {
+func destructiveSQLRule(p *prepared) (Reason, bool) {
 	var ev []Evidence
-	for _, f := range in.Change.Files {
-		if change.Has(f.Path, change.Tests) || change.Has(f.Path, change.Docs) {
+	for _, f := range p.all {
+		if f.is(change.Tests) || f.is(change.Docs) {
 			continue
 		}
-		for _, l := range change.AddedLines(f.Patch) {
+		for i, l := range f.added {
+			if !mentions(f.lower[i], sqlHints) {
+				continue
+			}
 			m := destructiveSQL.FindString(l.Text)
 			if m == "" && deleteWithoutWhere.MatchString(l.Text) {
 				m = "DELETE without WHERE"
@@ -117,30 +129,34 @@ func destructiveSQLRule(in Input, _ []change.File) (Reason, bool) {
 	if len(ev) == 0 {
 		return Reason{}, false
 	}
-	return Reason{Rule: "destructive-sql", Weight: in.Policy.Weight("destructive-sql"),
+	return Reason{Rule: "destructive-sql", Weight: p.Policy.Weight("destructive-sql"),
 		Summary: "destructive SQL on " + plural(len(ev), "line", "lines"), Evidence: capped(ev)}, true
 }
 
+// secretPatterns, each with substrings (lower-case) a match must contain:
+// the regex runs only on lines that have one.
 var secretPatterns = []struct {
-	name string
-	re   *regexp.Regexp
+	name  string
+	hints []string
+	re    *regexp.Regexp
 }{
-	{"private key", regexp.MustCompile(`-----BEGIN ([A-Z]+ )?PRIVATE KEY-----`)},
-	{"AWS access key", regexp.MustCompile(`\b(AKIA|ASIA)[0-9A-Z]{16}\b`)},
-	{"GitHub token", regexp.MustCompile(`\bgh[pousr]_[A-Za-z0-9]{36,}\b`)},
-	{"Slack token", regexp.MustCompile(`\bxox[abprs]-[A-Za-z0-9-]{10,}`)},
-	{"hard-coded credential", regexp.MustCompile(`(?i)\b(password|passwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token)\b["']?\s*[:=]\s*["'][^"'\s$<{]{8,}["']`)},
+	{"private key", []string{"private key-----"}, regexp.MustCompile(`-----BEGIN ([A-Z]+ )?PRIVATE KEY-----`)},
+	{"AWS access key", []string{"akia", "asia"}, regexp.MustCompile(`\b(AKIA|ASIA)[0-9A-Z]{16}\b`)},
+	{"GitHub token", []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_"}, regexp.MustCompile(`\bgh[pousr]_[A-Za-z0-9]{36,}\b`)},
+	{"Slack token", []string{"xox"}, regexp.MustCompile(`\bxox[abprs]-[A-Za-z0-9-]{10,}`)},
+	{"hard-coded credential", []string{`="`, `= "`, `='`, `= '`, `:"`, `: "`, `:'`, `: '`},
+		regexp.MustCompile(`(?i)\b(password|passwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token)\b["']?\s*[:=]\s*["'][^"'\s$<{]{8,}["']`)},
 }
 
 // secretRule: additions that look like credentials. The evidence names the
 // kind and the line, never the value.
-func secretRule(in Input, _ []change.File) (Reason, bool) {
+func secretRule(p *prepared) (Reason, bool) {
 	var ev []Evidence
-	for _, f := range in.Change.Files {
-		for _, l := range change.AddedLines(f.Patch) {
-			for _, p := range secretPatterns {
-				if p.re.MatchString(l.Text) {
-					ev = append(ev, Evidence{Path: f.Path, Line: l.Number, Note: "looks like a " + p.name})
+	for _, f := range p.all {
+		for i, l := range f.added {
+			for _, sp := range secretPatterns {
+				if mentions(f.lower[i], sp.hints) && sp.re.MatchString(l.Text) {
+					ev = append(ev, Evidence{Path: f.Path, Line: l.Number, Note: "looks like a " + sp.name})
 					break
 				}
 			}
@@ -149,31 +165,31 @@ func secretRule(in Input, _ []change.File) (Reason, bool) {
 	if len(ev) == 0 {
 		return Reason{}, false
 	}
-	return Reason{Rule: "secret", Weight: in.Policy.Weight("secret"),
+	return Reason{Rule: "secret", Weight: p.Policy.Weight("secret"),
 		Summary: "adds what looks like a secret on " + plural(len(ev), "line", "lines"), Evidence: capped(ev)}, true
 }
 
 // sizeRule: lines added, the strongest single predictor of a defect.
-func sizeRule(in Input, files []change.File) (Reason, bool) {
-	s := stats(files)
-	w := in.Policy.Weight("size") * scale(float64(s.Additions), 1000)
+func sizeRule(p *prepared) (Reason, bool) {
+	s := p.stats
+	w := p.Policy.Weight("size") * scale(float64(s.Additions), 1000)
 	return Reason{Rule: "size", Weight: round1(w),
 		Summary: fmt.Sprintf("%d lines added, %d deleted", s.Additions, s.Deletions)}, s.Additions > 0
 }
 
 // spreadRule: files and directories touched.
-func spreadRule(in Input, files []change.File) (Reason, bool) {
-	s := stats(files)
+func spreadRule(p *prepared) (Reason, bool) {
+	s := p.stats
 	f := 0.5*scale(float64(s.Files-1), 49) + 0.5*scale(float64(s.Directories-1), 19)
-	return Reason{Rule: "spread", Weight: round1(in.Policy.Weight("spread") * f),
+	return Reason{Rule: "spread", Weight: round1(p.Policy.Weight("spread") * f),
 		Summary: fmt.Sprintf("%s in %s", plural(s.Files, "file", "files"), plural(s.Directories, "directory", "directories"))}, s.Files > 1
 }
 
 // entropyRule: effort spread evenly over many files is harder to review
 // than one large edit.
-func entropyRule(in Input, files []change.File) (Reason, bool) {
-	s := stats(files)
-	w := in.Policy.Weight("entropy") * s.Entropy * math.Min(1, float64(s.Files)/5)
+func entropyRule(p *prepared) (Reason, bool) {
+	s := p.stats
+	w := p.Policy.Weight("entropy") * s.Entropy * math.Min(1, float64(s.Files)/5)
 	return Reason{Rule: "entropy", Weight: round1(w),
 		Summary: fmt.Sprintf("changes spread across files (entropy %.2f)", s.Entropy)}, s.Entropy > 0
 }
@@ -201,11 +217,11 @@ func contains(cs []change.Class, c change.Class) bool {
 }
 
 // policyPathRules: the policy's own path classes, a reason each.
-func policyPathRules(in Input, _ []change.File) []Reason {
+func policyPathRules(p *prepared) []Reason {
 	var out []Reason
-	for _, pr := range in.Policy.Paths {
+	for _, pr := range p.Policy.Paths {
 		var ev []Evidence
-		for _, f := range in.Change.Files {
+		for _, f := range p.all {
 			if pr.Glob.Match(f.Path) {
 				ev = append(ev, Evidence{Path: f.Path})
 			}
