@@ -63,7 +63,7 @@ func (a *AnalyzeCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	as := risk.Assess(risk.Input{Change: ch, History: historyOf(past), Policy: p, Now: time.Now(), Kind: risk.PullRequest})
+	as := risk.Assess(risk.Input{Change: ch, History: calibrate.History(past), Policy: p, Now: time.Now(), Kind: risk.PullRequest})
 	plan := route.Make(as, p)
 	if a.Format == "json" {
 		enc := json.NewEncoder(e.stdout)
@@ -112,18 +112,4 @@ func parsePolicy(data []byte, source string) (policy.Policy, string, error) {
 		return policy.Policy{}, "", usageError{fmt.Sprintf("%s: %v", source, err)}
 	}
 	return p, source, nil
-}
-
-// historyOf turns earlier commits into the history rule's input.
-func historyOf(commits []calibrate.Commit) risk.History {
-	h := risk.History{Incidents: map[string][]time.Time{}, Changes: map[string]int{}}
-	for _, c := range commits {
-		for _, f := range c.Files {
-			h.Changes[f.Path]++
-			if c.IsRevert {
-				h.Incidents[f.Path] = append(h.Incidents[f.Path], c.Date)
-			}
-		}
-	}
-	return h
 }

@@ -70,7 +70,7 @@ type scored struct {
 // Replay assesses every commit in order. target is the fast-path share the
 // suggested thresholds aim for (e.g. 0.6).
 func Replay(commits []Commit, p policy.Policy, target float64) Report {
-	h := risk.History{Incidents: map[string][]time.Time{}, Changes: map[string]int{}}
+	h := History(nil)
 	out := make([]scored, 0, len(commits))
 	for _, c := range commits {
 		a := risk.Assess(risk.Input{Change: toChange(c), History: h, Policy: p, Now: c.Date, Kind: risk.PullRequest})
@@ -86,6 +86,15 @@ func toChange(c Commit) change.Change {
 		ch.Files = append(ch.Files, change.File{Path: f.Path, PreviousPath: f.OldPath, Additions: f.Added, Deletions: f.Deleted})
 	}
 	return ch
+}
+
+// History is what earlier commits (oldest first) teach the history rule.
+func History(commits []Commit) risk.History {
+	h := risk.History{Incidents: map[string][]time.Time{}, Changes: map[string]int{}}
+	for _, c := range commits {
+		learn(&h, c)
+	}
+	return h
 }
 
 // learn adds what the commit teaches to the history: its files changed, and

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -112,6 +113,27 @@ func TestWorkingHours(t *testing.T) {
 		at, _ := time.Parse(time.RFC3339, tt.at)
 		if open, why := w.Open(at); open != tt.open {
 			t.Errorf("%s: open=%v (%s), want %v", tt.at, open, why, tt.open)
+		}
+	}
+}
+
+// TestExamplePolicy: the example published in manifest/ parses, and its
+// defaults are the built-in ones.
+func TestExamplePolicy(t *testing.T) {
+	data, err := os.ReadFile("../../manifest/ferry.example.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Thresholds != Default().Thresholds {
+		t.Errorf("example thresholds %+v, defaults %+v", p.Thresholds, Default().Thresholds)
+	}
+	for rule, w := range DefaultWeights() {
+		if p.Weight(rule) != w {
+			t.Errorf("example weight %s = %v, default %v", rule, p.Weight(rule), w)
 		}
 	}
 }
