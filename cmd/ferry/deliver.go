@@ -2,9 +2,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/ferry-ci/ferry/internal/event"
 )
 
 // DeliverCmd signs a payload file like GitHub does and posts it to ferry.
@@ -42,12 +41,10 @@ func (d *DeliverCmd) Run(e *env) error {
 	if err != nil {
 		return settingError("url", "FERRY_DELIVER_URL", "%v", err)
 	}
-	mac := hmac.New(sha256.New, secret)
-	mac.Write(body)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-GitHub-Event", d.Event)
 	req.Header.Set("X-GitHub-Delivery", id)
-	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	req.Header.Set("X-Hub-Signature-256", event.Sign(secret, body))
 	req.Header.Set("User-Agent", "GitHub-Hookshot/ferry-deliver")
 	resp, err := (&http.Client{Timeout: 15 * time.Second}).Do(req)
 	if err != nil {

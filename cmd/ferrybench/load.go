@@ -3,9 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -19,6 +16,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/ferry-ci/ferry/internal/event"
 	"github.com/ferry-ci/ferry/internal/fixture"
 )
 
@@ -123,8 +121,6 @@ func (l *load) one(ctx context.Context) (time.Duration, int, error) {
 	n := l.seq.Add(1)
 	p := l.payloads[n%uint64(len(l.payloads))]
 	body := unique(p.body, n)
-	mac := hmac.New(sha256.New, l.secret)
-	mac.Write(body)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.url, bytes.NewReader(body))
 	if err != nil {
 		return 0, 0, err
@@ -132,7 +128,7 @@ func (l *load) one(ctx context.Context) (time.Duration, int, error) {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-GitHub-Event", p.event)
 	req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("bench-%d-%d", time.Now().UnixNano(), n))
-	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	req.Header.Set("X-Hub-Signature-256", event.Sign(l.secret, body))
 	start := time.Now()
 	resp, err := l.client.Do(req)
 	if err != nil {

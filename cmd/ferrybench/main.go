@@ -16,14 +16,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/ferry-ci/ferry/internal/dbtest"
 )
 
 func main() {
@@ -86,7 +85,7 @@ func run() error {
 			name string
 			cmd  func() (*exec.Cmd, func(), error)
 		}{"ferry, PostgreSQL", func() (*exec.Cmd, func(), error) {
-			dsn, drop, err := freshDatabase(o.postgres)
+			dsn, drop, err := dbtest.CreateDatabase(o.postgres, fmt.Sprintf("ferrybench_%d", time.Now().UnixNano()))
 			if err != nil {
 				return nil, nil, err
 			}
@@ -156,34 +155,4 @@ func measure(name string, cmd *exec.Cmd, payloads []payload, secret string, o op
 		return r, errors.New("no request succeeded")
 	}
 	return r, nil
-}
-
-// freshDatabase creates a database for one run and returns a function that
-// drops it.
-func freshDatabase(admin string) (string, func(), error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		return "", nil, fmt.Errorf("connect to PostgreSQL: %w", err)
-	}
-	defer conn.Close(ctx)
-	name := fmt.Sprintf("ferrybench_%d", time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", nil, err
-	}
-	u, err := url.Parse(admin)
-	if err != nil {
-		return "", nil, err
-	}
-	u.Path = "/" + name
-	drop := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if c, err := pgx.Connect(ctx, admin); err == nil {
-			_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			c.Close(ctx)
-		}
-	}
-	return u.String(), drop, nil
 }

@@ -25,7 +25,7 @@ var layer = map[string]int{
 	// application
 	"app": 5,
 	// test-only helpers
-	"fixture": 0, "githubsim": 3, "dbtest": 6,
+	"fixture": 1, "githubsim": 3, "dbtest": 6,
 }
 
 func TestImportDirection(t *testing.T) {

@@ -3,6 +3,7 @@ package change
 import (
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -57,7 +58,7 @@ func Classes(p string) []Class {
 		}
 	}
 	// Docs under tests are tests; requirements.txt is a dependency list.
-	if has(out, Tests) || has(out, Deps) {
+	if slices.Contains(out, Tests) || slices.Contains(out, Deps) {
 		out = without(out, Docs)
 	}
 	return out
@@ -74,16 +75,7 @@ func javaStyleTest(p string) bool {
 }
 
 // Has tells whether a path has a class.
-func Has(p string, c Class) bool { return has(Classes(p), c) }
-
-func has(cs []Class, c Class) bool {
-	for _, x := range cs {
-		if x == c {
-			return true
-		}
-	}
-	return false
-}
+func Has(p string, c Class) bool { return slices.Contains(Classes(p), c) }
 
 func without(cs []Class, c Class) []Class {
 	out := cs[:0]

@@ -68,29 +68,39 @@ func PostgresURL(t testing.TB) string {
 		}
 		t.Skipf("PostgreSQL not configured: run `make test`, or set %s to an admin URL", EnvPostgres)
 	}
+	dsn, drop, err := CreateDatabase(admin, fmt.Sprintf("ferry_test_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9, seq.Add(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(drop)
+	return dsn
+}
+
+// CreateDatabase makes an empty database on the server at admin and returns
+// its address and a function that drops it (connections and all).
+func CreateDatabase(admin, name string) (dsn string, drop func(), err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
-		t.Fatalf("connect to %s: %v", EnvPostgres, err)
+		return "", nil, fmt.Errorf("connect to %s: %w", EnvPostgres, err)
 	}
 	defer conn.Close(ctx)
-	name := fmt.Sprintf("ferry_test_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9, seq.Add(1))
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create database: %v", err)
+		return "", nil, fmt.Errorf("create database %s: %w", name, err)
 	}
-	t.Cleanup(func() {
+	u, err := url.Parse(admin)
+	if err != nil {
+		return "", nil, err
+	}
+	u.Path = "/" + name
+	drop = func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if c, err := pgx.Connect(ctx, admin); err == nil {
 			_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 			c.Close(ctx)
 		}
-	})
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatal(err)
 	}
-	u.Path = "/" + name
-	return u.String()
+	return u.String(), drop, nil
 }

@@ -5,6 +5,9 @@
 package event
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -135,4 +138,12 @@ func Permanent(err error) error { return permanentError{err: err} }
 func IsPermanent(err error) bool {
 	var p permanentError
 	return errors.As(err, &p)
+}
+
+// Sign returns the X-Hub-Signature-256 value GitHub sends with body: the
+// one implementation, for ferry deliver, the load generator and tests.
+func Sign(secret, body []byte) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }

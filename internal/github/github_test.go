@@ -61,14 +61,8 @@ func TestFileContentAndETag(t *testing.T) {
 		}
 	}
 	// Three reads, one counted: the repeats were answered 304.
-	var notModified int
-	for _, call := range sim.Calls() {
-		if call.Operation == "repos/get-content" && call.Status == 304 {
-			notModified++
-		}
-	}
-	if notModified != 2 {
-		t.Fatalf("%d conditional hits, want 2", notModified)
+	if notModified := sim.Count("repos/get-content", 304); notModified != 2 {
+		t.Fatalf("%d conditional hits, want 2", sim.Count("repos/get-content", 304))
 	}
 	if used := sim.RateUsed("installation:77"); used != 1 {
 		t.Fatalf("rate limit used %d, want 1", used)
@@ -100,14 +94,8 @@ func TestPullRequestFilesPaginates(t *testing.T) {
 	if files[249].GetFilename() != "pkg/f0249.go" || files[3].GetAdditions() != 3 {
 		t.Fatalf("wrong files: %s, %d", files[249].GetFilename(), files[3].GetAdditions())
 	}
-	var pages int
-	for _, call := range sim.Calls() {
-		if call.Operation == "pulls/list-files" {
-			pages++
-		}
-	}
-	if pages != 3 {
-		t.Fatalf("%d pages fetched, want 3", pages)
+	if pages := sim.Count("pulls/list-files", 0); pages != 3 {
+		t.Fatalf("%d pages fetched, want 3", sim.Count("pulls/list-files", 0))
 	}
 }
 

@@ -122,14 +122,8 @@ func TestServerErrorStormOnCreate(t *testing.T) {
 	if got := ferryComments(sim, n); len(got) != 1 {
 		t.Fatalf("%d comments after a 5xx storm, want 1", len(got))
 	}
-	var posts int
-	for _, call := range sim.Calls() {
-		if call.Operation == "issues/create-comment" {
-			posts++
-		}
-	}
-	if posts != 1 {
-		t.Fatalf("%d POSTs, want 1 (never retried)", posts)
+	if posts := sim.Count("issues/create-comment", 0); posts != 1 {
+		t.Fatalf("%d POSTs, want 1 (never retried)", sim.Count("issues/create-comment", 0))
 	}
 }
 

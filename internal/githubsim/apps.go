@@ -2,9 +2,6 @@ package githubsim
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/ferry-ci/ferry/internal/fixture"
 )
 
 func listInstallations(c *call) response {
@@ -153,9 +152,7 @@ func (s *Sim) SendWebhook(event string, payload []byte) (guid string, status int
 
 // WebhookSignature is the X-Hub-Signature-256 value for payload.
 func (s *Sim) WebhookSignature(payload []byte) string {
-	m := hmac.New(sha256.New, s.cfg.WebhookSecret)
-	m.Write(payload)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+	return fixture.Sign(s.cfg.WebhookSecret, payload)
 }
 
 func (s *Sim) post(d *hookDelivery) int {

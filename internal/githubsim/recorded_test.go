@@ -1,11 +1,8 @@
 package githubsim_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"regexp"
 	"slices"
@@ -83,26 +80,12 @@ func TestRecordedExchanges(t *testing.T) {
 
 func replay(t *testing.T, sim *githubsim.Sim, token string, i int, ex exchange) {
 	t.Helper()
-	var body io.Reader
+	var body string
 	if s, ok := ex.Body.(string); !ok || s != "" {
 		b, _ := json.Marshal(ex.Body)
-		body = bytes.NewReader(b)
+		body = string(b)
 	}
-	req, err := http.NewRequest(strings.ToUpper(ex.Method), strings.TrimSuffix(sim.URL(), "/")+ex.Path, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "token "+token)
-	req.Header.Set("Accept", "application/vnd.github.v3+json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, b := send(t, sim, strings.ToUpper(ex.Method), ex.Path, "token "+token, body)
 	what := fmt.Sprintf("#%d %s %s", i, strings.ToUpper(ex.Method), ex.Path)
 	if resp.StatusCode != ex.Status {
 		t.Errorf("%s: status %d, GitHub answered %d (%s)", what, resp.StatusCode, ex.Status, b)
@@ -120,7 +103,7 @@ func replay(t *testing.T, sim *githubsim.Sim, token string, i int, ex exchange) 
 		return
 	}
 	var got any
-	if err := json.Unmarshal(b, &got); err != nil {
+	if err := json.Unmarshal([]byte(b), &got); err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
 	for _, d := range shapeDiff("$", ex.Response, got) {

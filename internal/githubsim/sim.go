@@ -133,6 +133,20 @@ func (s *Sim) Calls() []Call {
 	return append([]Call(nil), s.calls...)
 }
 
+// Count is how many answered requests had an operation (an operationId
+// such as issues/create-comment) and, unless status is 0, that status.
+func (s *Sim) Count(operation string, status int) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.calls {
+		if c.Operation == operation && (status == 0 || c.Status == status) {
+			n++
+		}
+	}
+	return n
+}
+
 // TokensIssued counts installation tokens created.
 func (s *Sim) TokensIssued() int {
 	s.mu.Lock()

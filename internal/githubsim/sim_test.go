@@ -53,13 +53,18 @@ func appJWT(t *testing.T, key []byte, issuer string, iat, exp time.Time) string 
 	return s
 }
 
-func do(t *testing.T, sim *githubsim.Sim, method, path, auth, body string) (int, string) {
+// send makes one request to the simulator as a GitHub client would.
+func send(t *testing.T, sim *githubsim.Sim, method, path, auth, body string) (*http.Response, string) {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, _ := http.NewRequest(method, strings.TrimSuffix(sim.URL(), "/")+path, rd)
+	req, err := http.NewRequest(method, strings.TrimSuffix(sim.URL(), "/")+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "application/vnd.github.v3+json")
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
@@ -72,7 +77,13 @@ func do(t *testing.T, sim *githubsim.Sim, method, path, auth, body string) (int,
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp, string(b)
+}
+
+func do(t *testing.T, sim *githubsim.Sim, method, path, auth, body string) (int, string) {
+	t.Helper()
+	resp, b := send(t, sim, method, path, auth, body)
+	return resp.StatusCode, b
 }
 
 func TestAuthentication(t *testing.T) {

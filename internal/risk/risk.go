@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -98,7 +99,7 @@ type fileInfo struct {
 	lower   []string // added lines, lower-cased: cheap prefilters before regexes
 }
 
-func (f fileInfo) is(c change.Class) bool { return contains(f.classes, c) }
+func (f fileInfo) is(c change.Class) bool { return slices.Contains(f.classes, c) }
 
 // prepared is the input with each file worked out.
 type prepared struct {

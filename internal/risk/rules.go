@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/ferry-ci/ferry/internal/change"
@@ -198,7 +199,7 @@ func entropyRule(p *prepared) (Reason, bool) {
 // mean auth logic (in SQL, docs, tests or manifests they mean little).
 func code(cs []change.Class) bool {
 	for _, c := range []change.Class{change.Tests, change.Docs, change.Migration, change.Infra, change.Config, change.Deps, change.Generated} {
-		if contains(cs, c) {
+		if slices.Contains(cs, c) {
 			return false
 		}
 	}
@@ -206,15 +207,6 @@ func code(cs []change.Class) bool {
 }
 
 func round1(x float64) float64 { return math.Round(x*10) / 10 }
-
-func contains(cs []change.Class, c change.Class) bool {
-	for _, x := range cs {
-		if x == c {
-			return true
-		}
-	}
-	return false
-}
 
 // policyPathRules: the policy's own path classes, a reason each.
 func policyPathRules(p *prepared) []Reason {

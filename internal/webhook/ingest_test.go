@@ -37,12 +37,14 @@ func ingest(t *testing.T, db *store.DB) http.Handler {
 	return webhook.New(webhook.Config{Secret: secret, Logger: quiet}, q, application, webhook.NewMetrics(reg))
 }
 
-func post(h http.Handler, ev, id string, body []byte) int {
+func post(h http.Handler, ev, id string, body []byte) int { return postSigned(h, secret, ev, id, body) }
+
+func postSigned(h http.Handler, key []byte, ev, id string, body []byte) int {
 	req := httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-GitHub-Event", ev)
 	req.Header.Set("X-GitHub-Delivery", id)
-	req.Header.Set("X-Hub-Signature-256", fixture.Sign(secret, body))
+	req.Header.Set("X-Hub-Signature-256", fixture.Sign(key, body))
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
 	return w.Code
@@ -149,15 +151,8 @@ func TestIngest_RejectedStoresNothing(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *store.DB) {
 		h := ingest(t, db)
 		body := fixture.Payload("ping", "payload.json")
-		req := httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-GitHub-Event", "ping")
-		req.Header.Set("X-GitHub-Delivery", "unsigned")
-		req.Header.Set("X-Hub-Signature-256", fixture.Sign([]byte("wrong"), body))
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, req)
-		if w.Code != http.StatusUnauthorized {
-			t.Fatalf("status %d", w.Code)
+		if code := postSigned(h, []byte("wrong"), "ping", "unsigned", body); code != http.StatusUnauthorized {
+			t.Fatalf("status %d", code)
 		}
 		if n := count(t, db, `SELECT COUNT(*) FROM deliveries`) + count(t, db, `SELECT COUNT(*) FROM river_job`); n != 0 {
 			t.Fatalf("%d rows written for a rejected delivery", n)

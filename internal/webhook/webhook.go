@@ -5,7 +5,6 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -238,5 +237,5 @@ func validToken(s string) bool {
 	if s == "" || len(s) > 100 {
 		return false
 	}
-	return !bytes.ContainsFunc([]byte(s), func(r rune) bool { return r <= ' ' || r > '~' })
+	return !strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r > '~' })
 }
