@@ -113,6 +113,7 @@ type GitHubFlags struct {
 	GitHubAppID          int64  `name:"github-app-id" env:"FERRY_GITHUB_APP_ID" help:"The GitHub App's id."`
 	GitHubPrivateKeyFile string `name:"github-private-key-file" env:"FERRY_GITHUB_PRIVATE_KEY_FILE" help:"PEM file with the App's private key."`
 	GitHubAPIURL         string `name:"github-api-url" env:"FERRY_GITHUB_API_URL" default:"https://api.github.com/" help:"GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3/)."`
+	GitHubBotLogin       string `name:"github-bot-login" env:"FERRY_GITHUB_BOT_LOGIN" help:"The App's bot account (SLUG[bot]); when set, only its comments are taken for ferry's own, not any bot's."`
 }
 
 // validate checks the credentials: both or neither (ferry can record

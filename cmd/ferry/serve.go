@@ -17,6 +17,7 @@ import (
 	"github.com/ferry-ci/ferry/internal/app"
 	"github.com/ferry-ci/ferry/internal/github"
 	"github.com/ferry-ci/ferry/internal/jobs"
+	"github.com/ferry-ci/ferry/internal/orchestrator"
 	"github.com/ferry-ci/ferry/internal/store"
 	"github.com/ferry-ci/ferry/internal/webhook"
 )
@@ -79,11 +80,11 @@ func (s *ServeCmd) Run(e *env) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	application := app.New(app.Config{Logger: log}, db)
-	periodic, err := s.githubTasks(log, db)
+	periodic, assessor, err := s.githubParts(log, db)
 	if err != nil {
 		return err
 	}
+	application := app.New(app.Config{Logger: log}, db, assessor)
 	queue, err := jobs.New(db, jobs.Config{
 		Workers: s.Workers, MaxAttempts: s.JobMaxAttempts, JobTimeout: s.JobTimeout, Logger: log, Periodic: periodic,
 	}, application, reg)
@@ -114,23 +115,30 @@ func (s *ServeCmd) Run(e *env) error {
 	return s.serve(ctx, log, srv, ln, queue)
 }
 
-// githubTasks are the periodic jobs that need the App's credentials; none
-// when ferry runs without them.
-func (s *ServeCmd) githubTasks(log *slog.Logger, db *store.DB) ([]jobs.Periodic, error) {
+// githubParts are what needs the App's credentials: the periodic
+// recovery of missed deliveries and the risk agent. Without credentials
+// ferry only records deliveries.
+func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic, app.Assessor, error) {
 	if s.GitHubAppID == 0 {
-		log.Warn("no GitHub App credentials: deliveries missed while ferry was down will not be recovered")
-		return nil, nil
+		log.Warn("no GitHub App credentials: ferry records deliveries but does not act on them or recover missed ones")
+		return nil, nil, nil
 	}
 	key, err := os.ReadFile(s.GitHubPrivateKeyFile)
 	if err != nil {
-		return nil, settingError("github-private-key-file", "FERRY_GITHUB_PRIVATE_KEY_FILE", "cannot read: %v", err)
+		return nil, nil, settingError("github-private-key-file", "FERRY_GITHUB_PRIVATE_KEY_FILE", "cannot read: %v", err)
 	}
-	gh, err := github.New(github.Config{AppID: s.GitHubAppID, PrivateKey: key, BaseURL: s.GitHubAPIURL, Logger: log})
+	gh, err := github.New(github.Config{AppID: s.GitHubAppID, PrivateKey: key, BaseURL: s.GitHubAPIURL,
+		BotLogin: s.GitHubBotLogin, Logger: log})
 	if err != nil {
-		return nil, settingError("github-private-key-file", "FERRY_GITHUB_PRIVATE_KEY_FILE", "%v", err)
+		return nil, nil, settingError("github-private-key-file", "FERRY_GITHUB_PRIVATE_KEY_FILE", "%v", err)
 	}
 	recovery := app.NewRecovery(app.RecoveryConfig{Logger: log}, gh, db)
-	return []jobs.Periodic{{Name: "recover-deliveries", Every: s.RecoverEvery, Run: recovery.Run}}, nil
+	clients := func(id int64) orchestrator.GitHub { return gh.Installation(id) }
+	orch, err := orchestrator.New(orchestrator.Config{Logger: log}, clients, db)
+	if err != nil {
+		return nil, nil, err
+	}
+	return []jobs.Periodic{{Name: "recover-deliveries", Every: s.RecoverEvery, Run: recovery.Run}}, orch, nil
 }
 
 // serve runs until ctx ends, then shuts down: stop accepting, finish

@@ -34,6 +34,7 @@ type App struct {
 	log           *slog.Logger
 	now           func() time.Time
 	installations InstallationStore
+	assessor      Assessor
 	routes        map[route]handler
 }
 
@@ -42,17 +43,18 @@ type route struct{ event, action string }
 // anyAction matches every action of an event (and events without one).
 const anyAction = "*"
 
-type handler func(ctx context.Context, payload any) error
+type handler func(ctx context.Context, d event.Delivery, payload any) error
 
-// New returns the application.
-func New(cfg Config, installations InstallationStore) *App {
+// New returns the application. Without an assessor (ferry has no GitHub
+// App credentials) pull requests and pushes are not acted on.
+func New(cfg Config, installations InstallationStore, assessor Assessor) *App {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	a := &App{log: cfg.Logger, now: cfg.Now, installations: installations}
+	a := &App{log: cfg.Logger, now: cfg.Now, installations: installations, assessor: assessor}
 	a.routes = map[route]handler{
 		{"ping", anyAction}:                          a.ping,
 		{"installation", "created"}:                  a.installationCreated,
@@ -62,6 +64,9 @@ func New(cfg Config, installations InstallationStore) *App {
 		{"installation", "unsuspend"}:                a.installationSuspended,
 		{"installation_repositories", "added"}:       a.repositoriesAdded,
 		{"installation_repositories", "removed"}:     a.repositoriesRemoved,
+	}
+	if assessor != nil {
+		a.routeRisk()
 	}
 	return a
 }
@@ -91,10 +96,10 @@ func (a *App) HandleDelivery(ctx context.Context, d event.Delivery) error {
 	if err != nil {
 		return event.Permanent(fmt.Errorf("parse %s payload: %w", d.Event, err))
 	}
-	return h(ctx, payload)
+	return h(ctx, d, payload)
 }
 
-func (a *App) ping(ctx context.Context, payload any) error {
+func (a *App) ping(ctx context.Context, _ event.Delivery, payload any) error {
 	p, ok := payload.(*github.PingEvent)
 	if !ok {
 		return event.Permanent(fmt.Errorf("ping: unexpected payload %T", payload))

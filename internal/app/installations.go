@@ -38,7 +38,7 @@ func installationEvent(payload any) (*github.InstallationEvent, error) {
 
 // installationCreated records the installation and the repositories it
 // selected (all of them are listed in the payload).
-func (a *App) installationCreated(ctx context.Context, payload any) error {
+func (a *App) installationCreated(ctx context.Context, _ event.Delivery, payload any) error {
 	e, err := installationEvent(payload)
 	if err != nil {
 		return err
@@ -52,7 +52,7 @@ func (a *App) installationCreated(ctx context.Context, payload any) error {
 	return nil
 }
 
-func (a *App) installationDeleted(ctx context.Context, payload any) error {
+func (a *App) installationDeleted(ctx context.Context, _ event.Delivery, payload any) error {
 	e, err := installationEvent(payload)
 	if err != nil {
 		return err
@@ -65,7 +65,7 @@ func (a *App) installationDeleted(ctx context.Context, payload any) error {
 	return nil
 }
 
-func (a *App) installationSuspended(ctx context.Context, payload any) error {
+func (a *App) installationSuspended(ctx context.Context, _ event.Delivery, payload any) error {
 	e, err := installationEvent(payload)
 	if err != nil {
 		return err
@@ -89,7 +89,7 @@ func repositoriesEvent(payload any) (*github.InstallationRepositoriesEvent, erro
 	return e, nil
 }
 
-func (a *App) repositoriesAdded(ctx context.Context, payload any) error {
+func (a *App) repositoriesAdded(ctx context.Context, _ event.Delivery, payload any) error {
 	e, err := repositoriesEvent(payload)
 	if err != nil {
 		return err
@@ -102,7 +102,7 @@ func (a *App) repositoriesAdded(ctx context.Context, payload any) error {
 	return nil
 }
 
-func (a *App) repositoriesRemoved(ctx context.Context, payload any) error {
+func (a *App) repositoriesRemoved(ctx context.Context, _ event.Delivery, payload any) error {
 	e, err := repositoriesEvent(payload)
 	if err != nil {
 		return err

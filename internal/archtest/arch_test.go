@@ -22,6 +22,8 @@ var layer = map[string]int{
 	"event": 0, "logctx": 0, "change": 0, "policy": 0, "risk": 1, "route": 2, "calibrate": 2,
 	// presentation, and adapters (jobs builds on store)
 	"render": 3, "store": 3, "webhook": 3, "github": 3, "git": 3, "jobs": 4,
+	// agents
+	"orchestrator": 4,
 	// application
 	"app": 5,
 	// test-only helpers

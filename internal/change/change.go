@@ -5,6 +5,7 @@ package change
 
 import (
 	"bufio"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -112,4 +113,15 @@ func hunkStart(h string) int {
 	}
 	n, _ := strconv.Atoi(rest[:end])
 	return n
+}
+
+var revertsRe = regexp.MustCompile(`This reverts commit ([0-9a-f]{7,40})`)
+
+// Reverts returns the commit a commit message says it reverts (git
+// revert's "This reverts commit <sha>."), if any.
+func Reverts(message string) (sha string, ok bool) {
+	if m := revertsRe.FindStringSubmatch(message); m != nil {
+		return m[1], true
+	}
+	return "", false
 }

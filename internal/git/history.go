@@ -3,15 +3,13 @@ package git
 import (
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/ferry-ci/ferry/internal/calibrate"
+	"github.com/ferry-ci/ferry/internal/change"
 )
-
-var revertsRe = regexp.MustCompile(`This reverts commit ([0-9a-f]{7,40})`)
 
 // FirstParent walks first-parent history back from c, at most max commits,
 // and returns it oldest first, with reverts linked both ways. withLines
@@ -28,8 +26,8 @@ func (g *Repo) FirstParent(c *object.Commit, max int, withLines bool, progress f
 		if err != nil {
 			return nil, err
 		}
-		if m := revertsRe.FindStringSubmatch(c.Message); m != nil {
-			targets = append(targets, m[1])
+		if sha, ok := change.Reverts(c.Message); ok {
+			targets = append(targets, sha)
 		}
 		out = append(out, hc)
 		if progress != nil && len(out)%500 == 0 {
@@ -51,9 +49,7 @@ func (g *Repo) FirstParent(c *object.Commit, max int, withLines bool, progress f
 
 func (g *Repo) historyCommit(c *object.Commit, withLines bool) (calibrate.Commit, error) {
 	hc := calibrate.Commit{SHA: c.Hash.String(), Date: c.Author.When, Subject: subject(c.Message), IsMerge: c.NumParents() > 1}
-	if m := revertsRe.FindStringSubmatch(c.Message); m != nil {
-		hc.IsRevert = true
-	}
+	_, hc.IsRevert = change.Reverts(c.Message)
 	if withLines {
 		stats, err := c.Stats()
 		if err != nil {

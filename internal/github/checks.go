@@ -17,8 +17,44 @@ type CheckRun struct {
 	Title       string
 	Summary     string
 	Text        string
-	Annotations []*gh.CheckRunAnnotation
-	Actions     []*gh.CheckRunAction // buttons (at most 3)
+	Annotations []Annotation
+	Actions     []Action // buttons (at most 3)
+}
+
+// Annotation marks lines of a file in a check run.
+type Annotation struct {
+	Path               string
+	StartLine, EndLine int
+	Level              string // notice, warning, failure
+	Title, Message     string
+}
+
+// Action is a check-run button; pressing it sends check_run
+// requested_action with the identifier.
+type Action struct {
+	Label, Description, Identifier string
+}
+
+func annotations(in []Annotation) []*gh.CheckRunAnnotation {
+	out := make([]*gh.CheckRunAnnotation, len(in))
+	for i, a := range in {
+		end := max(a.EndLine, a.StartLine)
+		out[i] = &gh.CheckRunAnnotation{Path: gh.String(a.Path), StartLine: gh.Int(max(a.StartLine, 1)), EndLine: gh.Int(max(end, 1)),
+			AnnotationLevel: gh.String(a.Level), Title: strOrNil(Truncate(a.Title, 255)), Message: gh.String(Truncate(a.Message, 64<<10))}
+	}
+	return out
+}
+
+func actions(in []Action) []*gh.CheckRunAction {
+	if in == nil {
+		return nil
+	}
+	out := make([]*gh.CheckRunAction, len(in))
+	for i, a := range in {
+		// GitHub's limits: label 20, description 40, identifier 20 characters.
+		out[i] = &gh.CheckRunAction{Label: Truncate(a.Label, 20), Description: Truncate(a.Description, 40), Identifier: a.Identifier}
+	}
+	return out
 }
 
 // annotationsPerRequest is GitHub's cap; further ones go in updates.
@@ -54,10 +90,10 @@ func strOrNil(s string) *string {
 // CreateCheckRun creates a check run; annotations beyond 50 follow in
 // updates, as GitHub requires.
 func (c *Client) CreateCheckRun(ctx context.Context, owner, repo string, r CheckRun) (int64, error) {
-	b := batches(r.Annotations)
+	b := batches(annotations(r.Annotations))
 	opts := gh.CreateCheckRunOptions{
 		Name: r.Name, HeadSHA: r.HeadSHA, Status: strOrNil(r.Status), Conclusion: strOrNil(r.Conclusion),
-		ExternalID: strOrNil(r.ExternalID), Output: r.output(b[0]), Actions: r.Actions,
+		ExternalID: strOrNil(r.ExternalID), Output: r.output(b[0]), Actions: actions(r.Actions),
 	}
 	cr, _, err := c.gh.Checks.CreateCheckRun(ctx, owner, repo, opts)
 	if err != nil {
@@ -69,10 +105,10 @@ func (c *Client) CreateCheckRun(ctx context.Context, owner, repo string, r Check
 // UpdateCheckRun updates a check run; its annotations are added to those
 // it has.
 func (c *Client) UpdateCheckRun(ctx context.Context, owner, repo string, id int64, r CheckRun) error {
-	b := batches(r.Annotations)
+	b := batches(annotations(r.Annotations))
 	opts := gh.UpdateCheckRunOptions{
 		Name: r.Name, Status: strOrNil(r.Status), Conclusion: strOrNil(r.Conclusion),
-		ExternalID: strOrNil(r.ExternalID), Output: r.output(b[0]), Actions: r.Actions,
+		ExternalID: strOrNil(r.ExternalID), Output: r.output(b[0]), Actions: actions(r.Actions),
 	}
 	if _, _, err := c.gh.Checks.UpdateCheckRun(ctx, owner, repo, id, opts); err != nil {
 		return fmt.Errorf("update check run %d: %w", id, err)
@@ -88,4 +124,27 @@ func (c *Client) moreAnnotations(ctx context.Context, owner, repo string, id int
 		}
 	}
 	return nil
+}
+
+// FindCheckRun returns the id of the check run named name on ref whose
+// external id is externalID, or 0. ferry records that it is about to create
+// a check run; after a crash it looks the run up instead of creating a
+// second one.
+func (c *Client) FindCheckRun(ctx context.Context, owner, repo, ref, name, externalID string) (int64, error) {
+	opts := &gh.ListCheckRunsOptions{CheckName: gh.String(name), Filter: gh.String("all"), ListOptions: gh.ListOptions{PerPage: 100}}
+	for {
+		res, resp, err := c.gh.Checks.ListCheckRunsForRef(ctx, owner, repo, ref, opts)
+		if err != nil {
+			return 0, fmt.Errorf("list check runs %q on %s: %w", name, ref, err)
+		}
+		for _, cr := range res.CheckRuns {
+			if cr.GetExternalID() == externalID {
+				return cr.GetID(), nil
+			}
+		}
+		if resp.NextPage == 0 {
+			return 0, nil
+		}
+		opts.Page = resp.NextPage
+	}
 }

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	gh "github.com/google/go-github/v60/github"
 
 	"github.com/ferry-ci/ferry/internal/github"
 	"github.com/ferry-ci/ferry/internal/githubsim"
@@ -180,12 +179,12 @@ func TestTokenExpiryAndRefresh(t *testing.T) {
 
 func TestCheckRunAnnotationsBatched(t *testing.T) {
 	sim, _, c := setup(t, githubsim.Config{})
-	var ann []*gh.CheckRunAnnotation
+	var ann []github.Annotation
 	for i := range 120 {
-		ann = append(ann, &gh.CheckRunAnnotation{Path: gh.String("db/migrate/001.sql"), StartLine: gh.Int(i + 1), EndLine: gh.Int(i + 1),
-			AnnotationLevel: gh.String("warning"), Message: gh.String(fmt.Sprint("finding ", i))})
+		ann = append(ann, github.Annotation{Path: "db/migrate/001.sql", StartLine: i + 1, EndLine: i + 1,
+			Level: "warning", Message: fmt.Sprint("finding ", i)})
 	}
-	actions := []*gh.CheckRunAction{{Label: "Approve", Description: "Approve this head", Identifier: "approve"}}
+	actions := []github.Action{{Label: "Approve", Description: "Approve this head", Identifier: "approve"}}
 	id, err := c.CreateCheckRun(ctx, owner, name, github.CheckRun{Name: "ferry/risk", HeadSHA: strings.Repeat("a", 40),
 		Status: "completed", Conclusion: "neutral", Title: "Risk: high", Summary: "summary", Annotations: ann, Actions: actions})
 	if err != nil {

@@ -128,6 +128,30 @@ func updateCheckRun(c *call) response {
 	return response{status: http.StatusOK, body: c.checkRunObject(c.object(200), r, cr)}
 }
 
+// listCheckRunsForRef lists the check runs on a commit SHA (a branch name
+// resolves to its head), filtered by check_name as GitHub does.
+func listCheckRunsForRef(c *call) response {
+	r := c.repo()
+	sha := c.param("ref")
+	if s, ok := r.refs["heads/"+sha]; ok {
+		sha = s
+	}
+	name := c.r.URL.Query().Get("check_name")
+	obj := c.object(200)
+	tmpl := map[string]any{}
+	if list, ok := obj["check_runs"].([]any); ok && len(list) > 0 {
+		tmpl = list[0].(map[string]any)
+	}
+	runs := []any{}
+	for _, cr := range r.checkRuns {
+		if cr.HeadSHA == sha && (name == "" || cr.Name == name) {
+			runs = append(runs, c.checkRunObject(clone(tmpl).(map[string]any), r, cr))
+		}
+	}
+	obj["total_count"], obj["check_runs"] = len(runs), runs
+	return response{status: http.StatusOK, body: obj}
+}
+
 func listAnnotations(c *call) response {
 	r := c.repo()
 	cr := c.checkRun(r)

@@ -3,6 +3,7 @@ package githubsim
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/ferry-ci/ferry/internal/fixture"
 )
@@ -54,23 +55,110 @@ func (s *Sim) InstallationCreated(id int64) (guid string, status int) {
 // added with AddPullRequest.
 func (s *Sim) OpenPullRequest(repo string, number int) (guid string, status int) {
 	s.mu.Lock()
+	body := s.pullRequestEvent("opened", repo, number, nil)
+	s.mu.Unlock()
+	return s.SendWebhook("pull_request", body)
+}
+
+// PushToPullRequest moves a pull request's head to headSHA with these
+// files and commits (the whole PR's, as GitHub lists them) and sends
+// pull_request.synchronize with before and after.
+func (s *Sim) PushToPullRequest(repo string, number int, headSHA string, files []File, commits []Commit) (guid string, status int) {
+	before := s.SetPullRequestHead(repo, number, headSHA, files, commits)
+	s.mu.Lock()
+	body := s.pullRequestEvent("synchronize", repo, number, map[string]any{"before": before, "after": headSHA})
+	s.mu.Unlock()
+	return s.SendWebhook("pull_request", body)
+}
+
+// SetPullRequestHead moves a pull request's head without sending an event
+// and returns the head it had.
+func (s *Sim) SetPullRequestHead(repo string, number int, headSHA string, files []File, commits []Commit) (before string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pr := s.mustRepo(repo).pulls[number]
+	before = pr.HeadSHA
+	pr.HeadSHA, pr.Files, pr.Commits = headSHA, files, commits
+	return before
+}
+
+// pullRequestEvent is a real pull_request payload for action, filled with
+// the simulator's state of the pull request (under the lock).
+func (s *Sim) pullRequestEvent(action, repo string, number int, extra map[string]any) []byte {
 	r := s.mustRepo(repo)
 	pr := r.pulls[number]
-	p := from("pull_request", "opened.payload.json")
+	fixtureName := map[string]string{"opened": "opened.payload.json", "synchronize": "synchronize.payload.json"}[action]
+	p := from("pull_request", fixtureName)
 	p["number"] = number
 	p["installation"] = map[string]any{"id": r.Installation, "node_id": "inst"}
-	repoObj := p["repository"].(map[string]any)
-	repoObj["id"], repoObj["name"], repoObj["full_name"], repoObj["default_branch"] = r.ID, r.Name, r.FullName(), r.DefaultBranch
-	repoObj["owner"].(map[string]any)["login"] = r.Owner
+	repoObj := s.repoPart(p["repository"].(map[string]any), r)
 	pull := p["pull_request"].(map[string]any)
 	pull["number"], pull["title"], pull["body"], pull["id"], pull["state"] = number, pr.Title, pr.Body, pr.ID, "open"
+	pull["updated_at"] = s.now().UTC().Format(time.RFC3339)
 	pull["user"].(map[string]any)["login"] = pr.User
+	var labels []any
+	for _, l := range r.labels[number] {
+		labels = append(labels, map[string]any{"id": fakeID(l), "node_id": "L", "url": "", "name": l, "color": "ededed", "default": false, "description": nil})
+	}
+	pull["labels"] = labels
 	for _, side := range []struct{ key, ref, sha string }{{"head", pr.Head, pr.HeadSHA}, {"base", pr.Base, pr.BaseSHA}} {
 		m := pull[side.key].(map[string]any)
 		m["ref"], m["sha"], m["label"] = side.ref, side.sha, r.Owner+":"+side.ref
 		m["repo"] = repoObj
 	}
+	for k, v := range extra {
+		p[k] = v
+	}
+	body, _ := json.Marshal(p)
+	return body
+}
+
+func (s *Sim) repoPart(repoObj map[string]any, r *Repo) map[string]any {
+	repoObj["id"], repoObj["name"], repoObj["full_name"], repoObj["default_branch"] = r.ID, r.Name, r.FullName(), r.DefaultBranch
+	repoObj["owner"].(map[string]any)["login"] = r.Owner
+	return repoObj
+}
+
+// PushCommit is a commit as a push event lists it.
+type PushCommit struct {
+	SHA, Message, Author      string
+	Added, Removed, Modified []string
+}
+
+// Push moves a branch from before to after and sends the push event (a real
+// payload with these commits). Tests that want ferry to read the change
+// also call AddComparison(before, after).
+func (s *Sim) Push(repo, branch, before, after string, commits []PushCommit) (guid string, status int) {
+	s.mu.Lock()
+	r := s.mustRepo(repo)
+	r.refs["heads/"+branch] = after
+	p := from("push", "with-new-branch.payload.json")
+	p["ref"], p["before"], p["after"], p["created"], p["deleted"], p["forced"] = "refs/heads/"+branch, before, after, false, false, false
+	p["base_ref"] = nil
+	p["installation"] = map[string]any{"id": r.Installation, "node_id": "inst"}
+	s.repoPart(p["repository"].(map[string]any), r)
+	tmpl := p["commits"].([]any)[0].(map[string]any)
+	var list []any
+	for _, c := range commits {
+		m := clone(tmpl).(map[string]any)
+		m["id"], m["tree_id"], m["message"], m["timestamp"] = c.SHA, fakeSHA(c.SHA, "tree"), c.Message, s.now().UTC().Format(time.RFC3339)
+		m["author"].(map[string]any)["name"], m["author"].(map[string]any)["username"] = c.Author, c.Author
+		m["added"], m["removed"], m["modified"] = nonNil(c.Added), nonNil(c.Removed), nonNil(c.Modified)
+		list = append(list, m)
+	}
+	p["commits"] = list
+	p["head_commit"] = nil
+	if len(list) > 0 {
+		p["head_commit"] = list[len(list)-1]
+	}
 	body, _ := json.Marshal(p)
 	s.mu.Unlock()
-	return s.SendWebhook("pull_request", body)
+	return s.SendWebhook("push", body)
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

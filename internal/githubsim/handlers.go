@@ -22,6 +22,7 @@ func handlers() map[string]handler {
 		"checks/create":                              createCheckRun,
 		"checks/update":                              updateCheckRun,
 		"checks/list-annotations":                    listAnnotations,
+		"checks/list-for-ref":                        listCheckRunsForRef,
 		"repos/create-deployment":                    createDeployment,
 		"repos/create-deployment-status":             createDeploymentStatus,
 		"git/get-ref":                                getRef,

@@ -146,7 +146,7 @@ func compare(c *call) response {
 	if !ok {
 		return errorResponse(http.StatusNotFound, "Not Found")
 	}
-	var pr *PullRequest
+	pr := r.compares[base+"..."+head]
 	for _, p := range r.pulls {
 		if (base == p.Base || base == p.BaseSHA) && (head == p.Head || head == p.HeadSHA) {
 			pr = p

@@ -29,6 +29,7 @@ type Repo struct {
 	commits       map[string]*GitCommit
 	trees         map[string][]TreeEntry
 	pulls         map[int]*PullRequest
+	compares      map[string]*PullRequest // "base...head" → files and commits
 	comments      []*Comment
 	labels        map[int][]string // issue/PR number → labels
 	checkRuns     []*CheckRun
@@ -159,7 +160,7 @@ func newRepo(id int64, fullName string, installation int64) *Repo {
 	r := &Repo{
 		ID: id, Owner: owner, Name: name, DefaultBranch: "main", Installation: installation,
 		files: map[string]map[string]string{}, refs: map[string]string{}, commits: map[string]*GitCommit{},
-		trees: map[string][]TreeEntry{}, pulls: map[int]*PullRequest{}, labels: map[int][]string{},
+		trees: map[string][]TreeEntry{}, pulls: map[int]*PullRequest{}, compares: map[string]*PullRequest{}, labels: map[int][]string{},
 		collaborators: map[string]string{}, issues: map[int]*Issue{}, nextNumber: 1,
 	}
 	root := fakeSHA(fullName, "root")
@@ -222,6 +223,14 @@ func (s *Sim) AddPullRequest(repo string, pr PullRequest) int {
 	pr.Created = s.now()
 	r.pulls[pr.Number] = &pr
 	return pr.Number
+}
+
+// AddComparison makes base...head compare to these files and commits (a
+// push's before and after, say); pull requests compare by themselves.
+func (s *Sim) AddComparison(repo, base, head string, files []File, commits []Commit) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mustRepo(repo).compares[base+"..."+head] = &PullRequest{BaseSHA: base, HeadSHA: head, Files: files, Commits: commits}
 }
 
 // SetFile puts a file at a ref (a branch name or SHA).

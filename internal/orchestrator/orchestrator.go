@@ -1,0 +1,206 @@
+// Package orchestrator is ferry's risk agent: for a pull request or a push
+// to the default branch it reads the change and the policy (from the base,
+// so a change cannot loosen its own policy), scores the risk, routes it,
+// stores the assessment, and then publishes it — the check run ferry/risk,
+// and on pull requests one sticky comment and a risk label. The stored row
+// comes first and carries the ids of what was published, so a retried job
+// updates rather than duplicates.
+package orchestrator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ferry-ci/ferry/internal/change"
+	"github.com/ferry-ci/ferry/internal/github"
+	"github.com/ferry-ci/ferry/internal/policy"
+	"github.com/ferry-ci/ferry/internal/render"
+	"github.com/ferry-ci/ferry/internal/risk"
+	"github.com/ferry-ci/ferry/internal/route"
+	"github.com/ferry-ci/ferry/internal/store"
+)
+
+// GitHub is what the orchestrator needs from one installation's client.
+type GitHub interface {
+	FileContent(ctx context.Context, owner, repo, path, ref string) ([]byte, error)
+	PullRequestChange(ctx context.Context, owner, repo string, number int, base, head string) (change.Change, error)
+	CompareChange(ctx context.Context, owner, repo, base, head string) (change.Change, error)
+	UpsertComment(ctx context.Context, owner, repo string, number int, key, body string) (int64, error)
+	CreateCheckRun(ctx context.Context, owner, repo string, r github.CheckRun) (int64, error)
+	UpdateCheckRun(ctx context.Context, owner, repo string, id int64, r github.CheckRun) error
+	FindCheckRun(ctx context.Context, owner, repo, ref, name, externalID string) (int64, error)
+	AddLabels(ctx context.Context, owner, repo string, number int, labels ...string) error
+	RemoveLabel(ctx context.Context, owner, repo string, number int, label string) error
+}
+
+// Store keeps assessments and the history pushes teach.
+type Store interface {
+	GetAssessment(ctx context.Context, id string) (store.Assessment, error)
+	SaveAssessment(ctx context.Context, a store.Assessment) (store.Assessment, error)
+	LatestAssessment(ctx context.Context, repositoryID int64, number int, except string) (store.Assessment, error)
+	CheckRunStarting(ctx context.Context, id string) error
+	SetCheckRun(ctx context.Context, id string, checkRunID int64) error
+	PublishAssessment(ctx context.Context, id string, commentID int64, at time.Time) error
+	RecordPathEvents(ctx context.Context, repositoryID int64, events []store.PathEvent) error
+	History(ctx context.Context, repositoryID int64, paths []string, since time.Time) (risk.History, error)
+}
+
+// Names ferry publishes under.
+const (
+	CheckName  = "ferry/risk"
+	CommentKey = "risk"
+	// LabelPrefix + level is the label a pull request carries.
+	LabelPrefix = "risk: "
+)
+
+// Config configures the orchestrator.
+type Config struct {
+	Logger *slog.Logger
+	Now    func() time.Time
+	// HistoryWindow is how far back incidents count (default a year; they
+	// decay with a 90-day half-life anyway).
+	HistoryWindow time.Duration
+}
+
+// Orchestrator assesses and publishes.
+type Orchestrator struct {
+	cfg    Config
+	github func(installationID int64) GitHub
+	store  Store
+	render *render.Renderer
+}
+
+// New returns the orchestrator; clients gives the GitHub client of an
+// installation.
+func New(cfg Config, clients func(installationID int64) GitHub, st Store) (*Orchestrator, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.HistoryWindow == 0 {
+		cfg.HistoryWindow = 365 * 24 * time.Hour
+	}
+	r, err := render.New()
+	if err != nil {
+		return nil, err
+	}
+	return &Orchestrator{cfg: cfg, github: clients, store: st, render: r}, nil
+}
+
+// Subject is what is assessed: a pull request (Number > 0) or a push.
+type Subject struct {
+	ID               string // the delivery or command asking; one assessment each
+	InstallationID   int64
+	RepositoryID     int64
+	Owner, Repo      string
+	Number           int
+	BaseRef          string // the base branch (pull request) or the pushed branch
+	BaseSHA, HeadSHA string
+	EventAt          time.Time // when GitHub says the subject last changed
+	Labels           []string  // the pull request's labels when the event was sent
+}
+
+func (s Subject) fullName() string { return s.Owner + "/" + s.Repo }
+
+// record is the stored result: everything publishing needs, so a retry
+// publishes exactly what was decided the first time.
+type record struct {
+	Assessment   *risk.Assessment `json:"assessment,omitempty"`
+	Route        *route.Plan      `json:"route,omitempty"`
+	PolicySource string           `json:"policy_source"`
+	Files        int              `json:"files"`
+	Problems     []policy.Problem `json:"problems,omitempty"`
+	Previous     *render.Previous `json:"previous,omitempty"`
+}
+
+// loadPolicy reads the policy at the base commit. A missing file means the
+// defaults; an invalid one is returned as problems, not an error.
+func (o *Orchestrator) loadPolicy(ctx context.Context, gh GitHub, s Subject) (policy.Policy, record, error) {
+	data, err := gh.FileContent(ctx, s.Owner, s.Repo, policy.Path, s.BaseSHA)
+	if github.Classify(err) == github.KindNotFound {
+		return policy.Default(), record{PolicySource: "defaults"}, nil
+	}
+	if err != nil {
+		return policy.Policy{}, record{}, fmt.Errorf("read policy: %w", err)
+	}
+	rec := record{PolicySource: fmt.Sprintf("%s at %s", policy.Path, s.BaseRef)}
+	p, err := policy.Parse(data)
+	var invalid *policy.InvalidError
+	if errors.As(err, &invalid) {
+		rec.Problems = invalid.Problems
+		return policy.Policy{}, rec, nil
+	}
+	return p, rec, err
+}
+
+// assess scores a change and fills the record.
+func (o *Orchestrator) assess(ctx context.Context, s Subject, ch change.Change, p policy.Policy, kind risk.Kind, rec *record) error {
+	paths := make([]string, len(ch.Files))
+	for i, f := range ch.Files {
+		paths[i] = f.Path
+	}
+	now := o.cfg.Now()
+	hist, err := o.store.History(ctx, s.RepositoryID, paths, now.Add(-o.cfg.HistoryWindow))
+	if err != nil {
+		return err
+	}
+	a := risk.Assess(risk.Input{Change: ch, History: hist, Policy: p, Now: now, Kind: kind})
+	plan := route.Make(a, p)
+	rec.Assessment, rec.Route, rec.Files = &a, &plan, len(ch.Files)
+	return nil
+}
+
+// save stores the assessment row (or finds the one an earlier attempt
+// stored) before anything is published.
+func (o *Orchestrator) save(ctx context.Context, s Subject, kind string, rec record) (store.Assessment, record, error) {
+	row := store.Assessment{ID: s.ID, RepositoryID: s.RepositoryID, Repository: s.fullName(), Number: s.Number, Kind: kind,
+		BaseSHA: s.BaseSHA, HeadSHA: s.HeadSHA, Level: store.LevelInvalidPolicy, PolicySource: rec.PolicySource,
+		EventAt: s.EventAt, CreatedAt: o.cfg.Now()}
+	if a := rec.Assessment; a != nil {
+		row.Level, row.Score = string(a.Level), a.Score
+		for _, r := range a.Reasons {
+			row.Rules = append(row.Rules, r.Rule)
+		}
+	}
+	var err error
+	if row.Result, err = json.Marshal(rec); err != nil {
+		return store.Assessment{}, record{}, fmt.Errorf("encode assessment: %w", err)
+	}
+	stored, err := o.store.SaveAssessment(ctx, row)
+	if err != nil {
+		return store.Assessment{}, record{}, err
+	}
+	return stored, rec, decode(stored, &rec)
+}
+
+func decode(row store.Assessment, rec *record) error {
+	if err := json.Unmarshal(row.Result, rec); err != nil {
+		return fmt.Errorf("decode assessment %s: %w", row.ID, err)
+	}
+	return nil
+}
+
+// previous is the last assessment of the same pull request to compare with.
+func (o *Orchestrator) previous(ctx context.Context, s Subject) (*store.Assessment, error) {
+	prev, err := o.store.LatestAssessment(ctx, s.RepositoryID, s.Number, s.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &prev, nil
+}
+
+func previousView(p *store.Assessment) *render.Previous {
+	if p == nil || p.Level == store.LevelInvalidPolicy {
+		return nil
+	}
+	return &render.Previous{Head: p.HeadSHA, Level: risk.Level(p.Level), Score: p.Score, Rules: p.Rules}
+}

@@ -1,0 +1,119 @@
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+
+	"github.com/ferry-ci/ferry/internal/logctx"
+	"github.com/ferry-ci/ferry/internal/render"
+	"github.com/ferry-ci/ferry/internal/risk"
+	"github.com/ferry-ci/ferry/internal/store"
+)
+
+// PullRequest assesses a pull request's head and publishes the result. It
+// is idempotent: a subject already published is left alone, a partly
+// published one is finished.
+func (o *Orchestrator) PullRequest(ctx context.Context, s Subject) error {
+	ctx = logctx.With(ctx, slog.Int("pr", s.Number), slog.String("head", s.HeadSHA))
+	row, err := o.store.GetAssessment(ctx, s.ID)
+	switch {
+	case err == nil && row.Published:
+		return nil
+	case err == nil:
+		var rec record
+		if err := decode(row, &rec); err != nil {
+			return err
+		}
+		return o.publishPullRequest(ctx, s, row, rec)
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	prev, err := o.previous(ctx, s)
+	if err != nil {
+		return err
+	}
+	if prev != nil && prev.EventAt.After(s.EventAt) && prev.HeadSHA != s.HeadSHA {
+		// Events can run out of order; never let an older head overwrite
+		// what a newer one published.
+		o.cfg.Logger.InfoContext(ctx, "stale pull request event: a newer head was assessed", "newer", prev.HeadSHA)
+		return nil
+	}
+	rec, err := o.decidePullRequest(ctx, s)
+	if err != nil {
+		return err
+	}
+	rec.Previous = previousView(prev)
+	row, rec, err = o.save(ctx, s, "pull_request", rec)
+	if err != nil {
+		return err
+	}
+	return o.publishPullRequest(ctx, s, row, rec)
+}
+
+func (o *Orchestrator) decidePullRequest(ctx context.Context, s Subject) (record, error) {
+	gh := o.github(s.InstallationID)
+	p, rec, err := o.loadPolicy(ctx, gh, s)
+	if err != nil || rec.Problems != nil {
+		return rec, err
+	}
+	ch, err := gh.PullRequestChange(ctx, s.Owner, s.Repo, s.Number, s.BaseSHA, s.HeadSHA)
+	if err != nil {
+		return rec, err
+	}
+	err = o.assess(ctx, s, ch, p, risk.PullRequest, &rec)
+	return rec, err
+}
+
+func (o *Orchestrator) publishPullRequest(ctx context.Context, s Subject, row store.Assessment, rec record) error {
+	gh := o.github(s.InstallationID)
+	body, run, err := o.present(s, rec)
+	if err != nil {
+		return err
+	}
+	if err := o.checkRun(ctx, gh, s, row, run); err != nil {
+		return err
+	}
+	commentID, err := gh.UpsertComment(ctx, s.Owner, s.Repo, s.Number, CommentKey, body)
+	if err != nil {
+		return err
+	}
+	if rec.Assessment != nil {
+		if err := o.syncLabels(ctx, gh, s, rec.Assessment.Level, rec.Previous); err != nil {
+			return err
+		}
+	}
+	if err := o.store.PublishAssessment(ctx, row.ID, commentID, o.cfg.Now()); err != nil {
+		return err
+	}
+	o.logPublished(ctx, rec)
+	return nil
+}
+
+// syncLabels leaves exactly one risk label on the pull request.
+func (o *Orchestrator) syncLabels(ctx context.Context, gh GitHub, s Subject, level risk.Level, prev *render.Previous) error {
+	want := LabelPrefix + string(level)
+	for _, l := range []risk.Level{risk.Low, risk.Medium, risk.High} {
+		label := LabelPrefix + string(l)
+		had := slices.Contains(s.Labels, label) || (prev != nil && prev.Level == l)
+		if label != want && had {
+			if err := gh.RemoveLabel(ctx, s.Owner, s.Repo, s.Number, label); err != nil {
+				return err
+			}
+		}
+	}
+	if slices.Contains(s.Labels, want) {
+		return nil
+	}
+	return gh.AddLabels(ctx, s.Owner, s.Repo, s.Number, want)
+}
+
+func (o *Orchestrator) logPublished(ctx context.Context, rec record) {
+	if rec.Assessment == nil {
+		o.cfg.Logger.InfoContext(ctx, "policy invalid; reported", "problems", len(rec.Problems))
+		return
+	}
+	a := rec.Assessment
+	o.cfg.Logger.InfoContext(ctx, "assessed", "level", a.Level, "score", a.Score, "reasons", len(a.Reasons), "route", rec.Route.Deploy)
+}
