@@ -121,7 +121,7 @@ func (s *Sim) repoPart(repoObj map[string]any, r *Repo) map[string]any {
 
 // PushCommit is a commit as a push event lists it.
 type PushCommit struct {
-	SHA, Message, Author      string
+	SHA, Message, Author     string
 	Added, Removed, Modified []string
 }
 

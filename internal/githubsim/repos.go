@@ -160,7 +160,7 @@ func compare(c *call) response {
 	if list, ok := obj["commits"].([]any); ok && len(list) > 0 {
 		commitTmpl = list[0].(map[string]any)
 	}
-	var commits []any
+	commits := []any{}
 	for _, cm := range pr.Commits {
 		commits = append(commits, c.commitItem(commitTmpl, r, cm))
 	}

@@ -2,6 +2,7 @@ package orchestrator_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"strings"
@@ -174,4 +175,159 @@ func levels(rows []store.Assessment) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// failOnce fails the first SetCheckRun: the check run exists on GitHub but
+// ferry crashed before recording its id.
+type failOnce struct {
+	orchestrator.Store
+	failed bool
+}
+
+func (f *failOnce) SetCheckRun(ctx context.Context, id string, checkRunID int64) error {
+	if !f.failed {
+		f.failed = true
+		return errors.New("crash before recording the check run")
+	}
+	return f.Store.SetCheckRun(ctx, id, checkRunID)
+}
+
+// TestRetriesPublishOnce: a job retried after dying between creating the
+// check run and recording it finds the run instead of creating a second;
+// a job run again after it finished does nothing.
+func TestRetriesPublishOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *store.DB) {
+		w := setup(t, db, func(s orchestrator.Store) orchestrator.Store { return &failOnce{Store: s} })
+		n := w.sim.AddPullRequest(repo, githubsim.PullRequest{Title: "Drop sessions", Files: risky})
+		s := w.subject(t, "d-1", n, now)
+		if err := w.orch.PullRequest(ctx, s); err == nil {
+			t.Fatal("the injected crash did not surface")
+		}
+		for range 2 {
+			if err := w.orch.PullRequest(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		runs := runsOn(w.sim, s.HeadSHA)
+		if len(runs) != 1 || len(runs[0].Annotations) == 0 || runs[0].Conclusion != "neutral" {
+			t.Fatalf("check runs %+v", runs)
+		}
+		if got := w.sim.Count("checks/create", 201); got != 1 {
+			t.Fatalf("%d check runs created", got)
+		}
+		if c := w.risk(n); len(c) != 1 || len(c[0].History) != 0 {
+			t.Fatalf("comments %+v", c)
+		}
+		if got := w.sim.Count("issues/add-labels", 200); got != 1 {
+			t.Fatalf("labels added %d times", got)
+		}
+	})
+}
+
+// TestInvalidPolicy: a broken .github/ferry.yml on the base branch gives a
+// failing check run with the problem on its line, and a comment; no crash,
+// no label.
+func TestInvalidPolicy(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *store.DB) {
+		w := setup(t, db, nil)
+		n := w.sim.AddPullRequest(repo, githubsim.PullRequest{Title: "x", Files: docsOnly})
+		s := w.subject(t, "d-1", n, now)
+		w.sim.SetFile(repo, s.BaseSHA, ".github/ferry.yml", "version: 1\nrisk:\n  thresholds:\n    medium: 30\n  treshold: 3\n")
+		if err := w.orch.PullRequest(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		runs := runsOn(w.sim, s.HeadSHA)
+		if len(runs) != 1 || runs[0].Conclusion != "failure" || !hasAnnotation(runs[0], ".github/ferry.yml", 5) {
+			t.Fatalf("check runs %+v", runs)
+		}
+		c := w.risk(n)
+		if len(c) != 1 || !strings.Contains(c[0].Body, "is not valid") || !strings.Contains(c[0].Body, "line 5") {
+			t.Fatalf("comments %+v", c)
+		}
+		if got := w.sim.Labels(repo, n); len(got) != 0 {
+			t.Fatalf("labels %v", got)
+		}
+	})
+}
+
+// TestPolicyFromBase: the policy is read at the base commit; here it asks a
+// human for migrations and makes high risk block the check.
+func TestPolicyFromBase(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *store.DB) {
+		w := setup(t, db, nil)
+		n := w.sim.AddPullRequest(repo, githubsim.PullRequest{Title: "Drop sessions", Files: risky})
+		s := w.subject(t, "d-1", n, now)
+		w.sim.SetFile(repo, s.BaseSHA, ".github/ferry.yml",
+			"version: 1\nrisk:\n  high_risk_conclusion: action_required\n  require_human:\n    - \"db/**\"\n")
+		if err := w.orch.PullRequest(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		runs := runsOn(w.sim, s.HeadSHA)
+		if len(runs) != 1 || runs[0].Conclusion != "action_required" {
+			t.Fatalf("check runs %+v", runs)
+		}
+		if c := w.risk(n); len(c) != 1 || !strings.Contains(c[0].Body, "db/**") || !strings.Contains(c[0].Body, ".github/ferry.yml at main") {
+			t.Fatalf("comment:\n%s", c[0].Body)
+		}
+	})
+}
+
+// TestStaleEventIgnored: jobs may run out of order; an older head's event
+// after a newer one was assessed publishes nothing.
+func TestStaleEventIgnored(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *store.DB) {
+		w := setup(t, db, nil)
+		n := w.sim.AddPullRequest(repo, githubsim.PullRequest{Title: "x", Files: docsOnly})
+		old := w.subject(t, "d-old", n, now)
+		w.sim.SetPullRequestHead(repo, n, strings.Repeat("c", 40), docsOnly, nil)
+		if err := w.orch.PullRequest(ctx, w.subject(t, "d-new", n, now.Add(time.Minute))); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.orch.PullRequest(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		if runs := runsOn(w.sim, old.HeadSHA); len(runs) != 0 {
+			t.Fatalf("the stale head got check runs %+v", runs)
+		}
+	})
+}
+
+// TestPushLearnsHistory: a push to the default branch gets a check run and
+// no comment; a revert in it marks the files it touched, and the next pull
+// request touching them carries the history reason.
+func TestPushLearnsHistory(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *store.DB) {
+		w := setup(t, db, nil)
+		before, after := strings.Repeat("1", 40), strings.Repeat("2", 40)
+		w.sim.AddComparison(repo, before, after, []githubsim.File{{Filename: "internal/billing/charge.go", Status: "modified",
+			Additions: 1, Deletions: 3, Patch: "@@ -1,3 +1,1 @@\n-a\n-b\n-c\n+d"}}, nil)
+		push := orchestrator.Subject{ID: "p-1", InstallationID: inst, RepositoryID: 1, Owner: owner, Repo: name,
+			BaseRef: "main", BaseSHA: before, HeadSHA: after, EventAt: now}
+		commits := []orchestrator.PushCommit{{SHA: after, At: now.Add(-time.Hour), Paths: []string{"internal/billing/charge.go"},
+			Message: "Revert \"Charge twice\"\n\nThis reverts commit 0123456789abcdef0123456789abcdef01234567."}}
+		for range 2 { // a redelivered push changes nothing
+			if err := w.orch.Push(ctx, push, commits); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if runs := runsOn(w.sim, after); len(runs) != 1 || runs[0].Conclusion != "success" {
+			t.Fatalf("push check runs %+v", runs)
+		}
+		if n := w.sim.Count("issues/create-comment", 201); n != 0 {
+			t.Fatalf("%d comments for a push", n)
+		}
+		n := w.sim.AddPullRequest(repo, githubsim.PullRequest{Title: "Charge again", Files: []githubsim.File{{
+			Filename: "internal/billing/charge.go", Status: "modified", Additions: 3, Patch: "@@ -1,1 +1,4 @@\n d\n+a\n+b\n+c"}}})
+		if err := w.orch.PullRequest(ctx, w.subject(t, "d-1", n, now)); err != nil {
+			t.Fatal(err)
+		}
+		c := w.risk(n)
+		if len(c) != 1 || !strings.Contains(c[0].Body, "**history**") {
+			t.Fatalf("comment:\n%s", c[0].Body)
+		}
+		h, err := db.History(ctx, 1, []string{"internal/billing/charge.go"}, now.Add(-24*time.Hour))
+		if err != nil || len(h.Incidents["internal/billing/charge.go"]) != 1 || h.Changes["internal/billing/charge.go"] != 1 {
+			t.Fatalf("history %+v, %v", h, err)
+		}
+	})
 }
