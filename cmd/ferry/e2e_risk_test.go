@@ -22,7 +22,7 @@ var riskyFiles = []githubsim.File{
 
 // startWithSim starts ferry with the simulator's App credentials and points
 // the simulator's webhooks at it.
-func startWithSim(t *testing.T, sim *githubsim.Sim, secret string, extra ...string) {
+func startWithSim(t testing.TB, sim *githubsim.Sim, secret string, extra ...string) {
 	t.Helper()
 	keyFile := filepath.Join(t.TempDir(), "app.pem")
 	if err := os.WriteFile(keyFile, sim.PrivateKeyPEM(), 0o600); err != nil {

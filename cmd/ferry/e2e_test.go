@@ -17,7 +17,7 @@ import (
 
 // startInProcess runs ferry's run function in this process, as a user would
 // start the binary, and returns its base URL; it stops when the test ends.
-func startInProcess(t *testing.T, args ...string) string {
+func startInProcess(t testing.TB, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()

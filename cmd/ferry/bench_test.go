@@ -1,0 +1,50 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ferry-ci/ferry/internal/dbtest"
+	"github.com/ferry-ci/ferry/internal/githubsim"
+)
+
+// BenchmarkPullRequestOpenedToPublished is the whole path a user waits on:
+// GitHub sends pull_request.opened, ferry verifies and stores it, a worker
+// reads the policy and the change from GitHub (the simulator, validating
+// every exchange against GitHub's description), scores, stores, and posts
+// the check run, the comment and the label. Reports p50/p99 of the time
+// from sending the webhook until all three are visible.
+func BenchmarkPullRequestOpenedToPublished(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) { benchOpened(b, dbtest.SQLiteURL(b)) })
+	b.Run("postgres", func(b *testing.B) { benchOpened(b, dbtest.PostgresURL(b)) })
+}
+
+func benchOpened(b *testing.B, dsn string) {
+	secret := "sim-webhook-secret"
+	sim := githubsim.New(b, githubsim.Config{WebhookSecret: []byte(secret)})
+	sim.AddInstallation(31, "acme")
+	sim.AddRepo(31, "acme/api")
+	startWithSim(b, sim, secret, "--database="+dsn)
+	var lat []time.Duration
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		n := sim.AddPullRequest("acme/api", githubsim.PullRequest{Title: fmt.Sprint("PR ", i), Files: riskyFiles})
+		start := time.Now()
+		if _, status := sim.OpenPullRequest("acme/api", n); status != 202 {
+			b.Fatalf("opened answered %d", status)
+		}
+		for len(sim.Labels("acme/api", n)) == 0 || len(riskComments(sim, "acme/api", n)) == 0 {
+			if time.Since(start) > 30*time.Second {
+				b.Fatal("not published within 30 s")
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
