@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ferry-ci/ferry/internal/app"
+	"github.com/ferry-ci/ferry/internal/git"
 	"github.com/ferry-ci/ferry/internal/github"
 	"github.com/ferry-ci/ferry/internal/jobs"
 	"github.com/ferry-ci/ferry/internal/orchestrator"
@@ -33,6 +35,7 @@ type ServeCmd struct {
 	JobMaxAttempts  int           `name:"job-max-attempts" env:"FERRY_JOB_MAX_ATTEMPTS" default:"10" help:"Attempts before a failing job is discarded (kept, counted, not retried)."`
 	JobTimeout      time.Duration `name:"job-timeout" env:"FERRY_JOB_TIMEOUT" default:"5m" help:"A job running longer is cancelled and retried."`
 	ShutdownTimeout time.Duration `name:"shutdown-timeout" env:"FERRY_SHUTDOWN_TIMEOUT" default:"30s" help:"How long SIGTERM waits for requests and running jobs."`
+	GitCacheDir     string        `name:"git-cache-dir" env:"FERRY_GIT_CACHE_DIR" help:"Where ferry keeps git repositories it fetches to read pull requests larger than GitHub's API lists (default: the user cache directory, ferry/git)."`
 	RecoverEvery    time.Duration `name:"recover-every" env:"FERRY_RECOVER_EVERY" default:"10m" help:"How often (and at start) to ask GitHub to redeliver deliveries ferry missed (needs the App's credentials)."`
 }
 
@@ -134,7 +137,15 @@ func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic,
 	}
 	recovery := app.NewRecovery(app.RecoveryConfig{Logger: log}, gh, db)
 	clients := func(id int64) orchestrator.GitHub { return gh.Installation(id) }
-	orch, err := orchestrator.New(orchestrator.Config{Logger: log}, clients, db)
+	cache := s.GitCacheDir
+	if cache == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			return nil, nil, settingError("git-cache-dir", "FERRY_GIT_CACHE_DIR", "no default (%v): set one", err)
+		}
+		cache = filepath.Join(dir, "ferry", "git")
+	}
+	orch, err := orchestrator.New(orchestrator.Config{Logger: log, Git: &git.Cache{Dir: cache}}, clients, db)
 	if err != nil {
 		return nil, nil, err
 	}

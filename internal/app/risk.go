@@ -39,7 +39,7 @@ func (a *App) pullRequest(ctx context.Context, d event.Delivery, payload any) er
 		ID: d.ID, InstallationID: e.GetInstallation().GetID(), RepositoryID: e.GetRepo().GetID(),
 		Owner: e.GetRepo().GetOwner().GetLogin(), Repo: e.GetRepo().GetName(), Number: pr.GetNumber(),
 		BaseRef: pr.GetBase().GetRef(), BaseSHA: pr.GetBase().GetSHA(), HeadSHA: pr.GetHead().GetSHA(),
-		EventAt: pr.GetUpdatedAt().Time,
+		EventAt: pr.GetUpdatedAt().Time, CloneURL: e.GetRepo().GetCloneURL(),
 	}
 	if s.EventAt.IsZero() {
 		s.EventAt = d.ReceivedAt

@@ -110,9 +110,24 @@ func newClient(rt http.RoundTripper, base string) *gh.Client {
 
 // Client acts as one installation.
 type Client struct {
-	app *App
-	id  int64
-	gh  *gh.Client
+	app  *App
+	id   int64
+	gh   *gh.Client
+	auth *reauthTransport
+}
+
+// GitCredentials are the basic-auth user and password git over HTTPS takes
+// for this installation (its current token; never log them).
+func (c *Client) GitCredentials(ctx context.Context) (user, password string, err error) {
+	t, ok := c.auth.current().(*ghinstallation.Transport)
+	if !ok {
+		return "", "", fmt.Errorf("installation %d: no token transport", c.id)
+	}
+	tok, err := t.Token(ctx)
+	if err != nil {
+		return "", "", fmt.Errorf("installation %d token: %w", c.id, err)
+	}
+	return "x-access-token", tok, nil
 }
 
 // Installation returns the client for an installation, made once and kept:
@@ -131,8 +146,9 @@ func (a *App) Installation(id int64) *Client {
 		t.InstallationTokenOptions = &ghinst.InstallationTokenOptions{}
 		return t
 	}
-	rt := newETagTransport(&reauthTransport{cur: fresh(), fresh: fresh}, 500)
-	c := &Client{app: a, id: id, gh: newClient(rt, a.cfg.BaseURL)}
+	reauth := &reauthTransport{cur: fresh(), fresh: fresh}
+	rt := newETagTransport(reauth, 500)
+	c := &Client{app: a, id: id, gh: newClient(rt, a.cfg.BaseURL), auth: reauth}
 	a.clients[id] = c
 	return c
 }

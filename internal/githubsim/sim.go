@@ -226,6 +226,10 @@ type response struct {
 }
 
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, gitPrefix) {
+		s.serveGit(w, r) // git's protocol, not the REST API
+		return
+	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<20))
 	route, params, err := s.spec.route(r)
 	if err != nil {

@@ -37,6 +37,7 @@ type Repo struct {
 	collaborators map[string]string // login → admin|maintain|write|triage|read
 	issues        map[int]*Issue
 	nextNumber    int
+	gitDir        string // a bare repository served over git's HTTP protocol
 }
 
 // FullName is owner/name.

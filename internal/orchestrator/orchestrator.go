@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ferry-ci/ferry/internal/change"
+	"github.com/ferry-ci/ferry/internal/git"
 	"github.com/ferry-ci/ferry/internal/github"
 	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/render"
@@ -35,6 +36,13 @@ type GitHub interface {
 	FindCheckRun(ctx context.Context, owner, repo, ref, name, externalID string) (int64, error)
 	AddLabels(ctx context.Context, owner, repo string, number int, labels ...string) error
 	RemoveLabel(ctx context.Context, owner, repo string, number int, label string) error
+	GitCredentials(ctx context.Context) (user, password string, err error)
+}
+
+// Git reads a whole change with git, for pull requests larger than the
+// API lists (3,000 files).
+type Git interface {
+	Change(ctx context.Context, key string, o git.FetchOptions, baseSHA, headSHA string) (change.Change, error)
 }
 
 // Store keeps assessments and the history pushes teach.
@@ -64,6 +72,9 @@ type Config struct {
 	// HistoryWindow is how far back incidents count (default a year; they
 	// decay with a 90-day half-life anyway).
 	HistoryWindow time.Duration
+	// Git, when set, reads pull requests the API truncates; without it
+	// they are assessed on the files listed and marked partial.
+	Git Git
 }
 
 // Orchestrator assesses and publishes.
@@ -104,6 +115,7 @@ type Subject struct {
 	BaseSHA, HeadSHA string
 	EventAt          time.Time // when GitHub says the subject last changed
 	Labels           []string  // the pull request's labels when the event was sent
+	CloneURL         string    // the repository over HTTPS, for git
 }
 
 func (s Subject) fullName() string { return s.Owner + "/" + s.Repo }

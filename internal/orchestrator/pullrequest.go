@@ -3,9 +3,13 @@ package orchestrator
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
 	"log/slog"
 	"slices"
 
+	"github.com/ferry-ci/ferry/internal/change"
+	"github.com/ferry-ci/ferry/internal/git"
 	"github.com/ferry-ci/ferry/internal/logctx"
 	"github.com/ferry-ci/ferry/internal/render"
 	"github.com/ferry-ci/ferry/internal/risk"
@@ -62,8 +66,31 @@ func (o *Orchestrator) decidePullRequest(ctx context.Context, s Subject) (record
 	if err != nil {
 		return rec, err
 	}
+	if ch.Truncated && o.cfg.Git != nil && s.CloneURL != "" {
+		ch = o.readWithGit(ctx, gh, s, ch)
+	}
 	err = o.assess(ctx, s, ch, p, risk.PullRequest, &rec)
 	return rec, err
+}
+
+// readWithGit reads the whole of a pull request the API truncated. If git
+// fails, the listed part is assessed and marked partial (no fast path),
+// which is safe, rather than nothing.
+func (o *Orchestrator) readWithGit(ctx context.Context, gh GitHub, s Subject, listed change.Change) change.Change {
+	user, pass, err := gh.GitCredentials(ctx)
+	if err == nil {
+		opts := git.FetchOptions{URL: s.CloneURL, Username: user, Password: pass, RefSpecs: []string{
+			fmt.Sprintf("+refs/heads/%s:refs/ferry/base", s.BaseRef),
+			fmt.Sprintf("+refs/pull/%d/head:refs/ferry/pr/%d", s.Number, s.Number),
+		}}
+		var full change.Change
+		if full, err = o.cfg.Git.Change(ctx, strconv.FormatInt(s.RepositoryID, 10), opts, s.BaseSHA, s.HeadSHA); err == nil {
+			o.cfg.Logger.InfoContext(ctx, "read a truncated pull request with git", "files", len(full.Files))
+			return full
+		}
+	}
+	o.cfg.Logger.WarnContext(ctx, "could not read the whole pull request with git; assessing the listed part", "err", err)
+	return listed
 }
 
 func (o *Orchestrator) publishPullRequest(ctx context.Context, s Subject, row store.Assessment, rec record) error {
