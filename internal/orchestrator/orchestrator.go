@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ferry-ci/ferry/internal/audit"
 	"github.com/ferry-ci/ferry/internal/change"
 	"github.com/ferry-ci/ferry/internal/git"
 	"github.com/ferry-ci/ferry/internal/github"
@@ -55,6 +56,10 @@ type Store interface {
 	PublishAssessment(ctx context.Context, id string, commentID int64, at time.Time) error
 	RecordPathEvents(ctx context.Context, repositoryID int64, events []store.PathEvent) error
 	History(ctx context.Context, repositoryID int64, paths []string, since time.Time) (risk.History, error)
+	Paused(ctx context.Context, repositoryID int64, environment string) (*store.Pause, error)
+	Approvals(ctx context.Context, repositoryID int64, number int) ([]store.Approval, error)
+	RecordDecision(ctx context.Context, d audit.Decision, number int) error
+	WaitingAssessments(ctx context.Context, repositoryID int64) ([]store.Assessment, error)
 }
 
 // Names ferry publishes under.
@@ -123,6 +128,7 @@ func (s Subject) fullName() string { return s.Owner + "/" + s.Repo }
 // record is the stored result: everything publishing needs, so a retry
 // publishes exactly what was decided the first time.
 type record struct {
+	Subject      Subject          `json:"subject"`
 	Assessment   *risk.Assessment `json:"assessment,omitempty"`
 	Route        *route.Plan      `json:"route,omitempty"`
 	PolicySource string           `json:"policy_source"`
@@ -181,6 +187,7 @@ func (o *Orchestrator) save(ctx context.Context, s Subject, kind string, rec rec
 		}
 	}
 	var err error
+	rec.Subject = s
 	if row.Result, err = json.Marshal(rec); err != nil {
 		return store.Assessment{}, record{}, fmt.Errorf("encode assessment: %w", err)
 	}
@@ -188,7 +195,48 @@ func (o *Orchestrator) save(ctx context.Context, s Subject, kind string, rec rec
 	if err != nil {
 		return store.Assessment{}, record{}, err
 	}
-	return stored, rec, decode(stored, &rec)
+	if err := decode(stored, &rec); err != nil {
+		return store.Assessment{}, record{}, err
+	}
+	return stored, rec, o.store.RecordDecision(ctx, decision(stored, rec), s.Number)
+}
+
+// decision is the audit record of an assessment and its route.
+func decision(row store.Assessment, rec record) audit.Decision {
+	subject := audit.PullRequestSubject(row.Number, row.HeadSHA)
+	if row.Number == 0 {
+		subject = audit.PushSubject(row.HeadSHA)
+	}
+	d := audit.Decision{ID: "assess-" + row.ID, At: row.CreatedAt, RepositoryID: row.RepositoryID, Repository: row.Repository,
+		Subject: subject, Kind: audit.KindAssessment, Actor: audit.Ferry,
+		InputsDigest: audit.Digest([]any{row.BaseSHA, row.HeadSHA, rec.PolicySource, rec.Files})}
+	if rec.Assessment == nil {
+		d.Output = "not assessed: " + policy.Path + " is invalid"
+		for _, p := range rec.Problems {
+			d.Reasons = append(d.Reasons, audit.Reason{Rule: "invalid-policy", Summary: p.String()})
+		}
+		return d
+	}
+	a, plan := rec.Assessment, rec.Route
+	d.Output = fmt.Sprintf("%s %d/100 → tests %s, build %s, deploy %s", a.Level, a.Score, plan.Tests, plan.Build, plan.Deploy)
+	if plan.Approval {
+		d.Output += ", human approval needed"
+	}
+	for _, r := range a.Reasons {
+		ar := audit.Reason{Rule: r.Rule, Weight: r.Weight, Summary: r.Summary}
+		for _, e := range r.Evidence {
+			ev := e.Path
+			if e.Line > 0 {
+				ev += fmt.Sprintf(":%d", e.Line)
+			}
+			if e.Note != "" {
+				ev += " (" + e.Note + ")"
+			}
+			ar.Evidence = append(ar.Evidence, ev)
+		}
+		d.Reasons = append(d.Reasons, ar)
+	}
+	return d
 }
 
 func decode(row store.Assessment, rec *record) error {

@@ -14,8 +14,43 @@ import (
 // request; past this, the summary lists the rest).
 const maxAnnotations = 150
 
+// Buttons on the check run; a press arrives as check_run requested_action
+// with the identifier and goes through the same gate as the command.
+var (
+	buttonApprove  = github.Action{Label: "Approve", Description: "Approve this head commit", Identifier: "approve"}
+	buttonReassess = github.Action{Label: "Re-assess", Description: "Assess this pull request again", Identifier: "risk"}
+	buttonPause    = github.Action{Label: "Pause ferry", Description: "Stop ferry's automated actions", Identifier: "pause"}
+)
+
+// control reads what people did about a pull request: a pause, approvals.
+func (o *Orchestrator) control(ctx context.Context, s Subject) (render.Control, error) {
+	var c render.Control
+	p, err := o.store.Paused(ctx, s.RepositoryID, "")
+	if err != nil {
+		return c, err
+	}
+	if p != nil {
+		c.Paused = &render.Pause{By: p.By, Reason: p.Reason}
+	}
+	if s.Number == 0 {
+		return c, nil
+	}
+	approvals, err := o.store.Approvals(ctx, s.RepositoryID, s.Number)
+	if err != nil {
+		return c, err
+	}
+	for _, a := range approvals {
+		if a.HeadSHA == s.HeadSHA {
+			c.Approved = append(c.Approved, a.By)
+		} else {
+			c.Void = append(c.Void, render.VoidApproval{By: a.By, Head: a.HeadSHA})
+		}
+	}
+	return c, nil
+}
+
 // present renders the comment body and the check run of a record.
-func (o *Orchestrator) present(s Subject, rec record) (string, github.CheckRun, error) {
+func (o *Orchestrator) present(s Subject, rec record, ctl render.Control) (string, github.CheckRun, error) {
 	run := github.CheckRun{Name: CheckName, HeadSHA: s.HeadSHA, Status: "completed", ExternalID: s.ID}
 	if rec.Assessment == nil {
 		body, err := o.render.InvalidPolicy(render.InvalidPolicyView{Path: policy.Path, Ref: s.BaseRef, Problems: rec.Problems})
@@ -27,8 +62,19 @@ func (o *Orchestrator) present(s Subject, rec record) (string, github.CheckRun, 
 		return body, run, err
 	}
 	a, plan := *rec.Assessment, *rec.Route
-	body, err := o.render.RiskMarkdown(render.NewRiskView(a, plan, s.HeadSHA, rec.PolicySource, rec.Files, rec.Previous))
+	v := render.NewRiskView(a, plan, s.HeadSHA, rec.PolicySource, rec.Files, rec.Previous)
+	v.Control = ctl
+	body, err := o.render.RiskMarkdown(v)
 	run.Conclusion, run.Summary = plan.CheckConclusion, body
+	if plan.Approval && len(ctl.Approved) > 0 && run.Conclusion == "action_required" {
+		run.Conclusion = "success" // the human the policy asked for has approved this head
+	}
+	if s.Number > 0 {
+		if plan.Approval && len(ctl.Approved) == 0 {
+			run.Actions = append(run.Actions, buttonApprove)
+		}
+		run.Actions = append(run.Actions, buttonReassess, buttonPause)
+	}
 	run.Title = fmt.Sprintf("%s risk (%d/100)", a.Level, a.Score)
 	for _, r := range a.Reasons {
 		for _, e := range r.Evidence {

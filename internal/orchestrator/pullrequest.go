@@ -95,8 +95,21 @@ func (o *Orchestrator) readWithGit(ctx context.Context, gh GitHub, s Subject, li
 
 func (o *Orchestrator) publishPullRequest(ctx context.Context, s Subject, row store.Assessment, rec record) error {
 	gh := o.github(s.InstallationID)
-	body, run, err := o.present(s, rec)
+	ctl, err := o.control(ctx, s)
 	if err != nil {
+		return err
+	}
+	body, run, err := o.present(s, rec, ctl)
+	if err != nil {
+		return err
+	}
+	if ctl.Paused != nil {
+		// Paused: only the comment saying so. The assessment stays
+		// unpublished — waiting — and is published on resume.
+		_, err := gh.UpsertComment(ctx, s.Owner, s.Repo, s.Number, CommentKey, body)
+		if err == nil {
+			o.cfg.Logger.InfoContext(ctx, "paused: assessment waits", "paused_by", ctl.Paused.By)
+		}
 		return err
 	}
 	if err := o.checkRun(ctx, gh, s, row, run); err != nil {
@@ -143,4 +156,27 @@ func (o *Orchestrator) logPublished(ctx context.Context, rec record) {
 	}
 	a := rec.Assessment
 	o.cfg.Logger.InfoContext(ctx, "assessed", "level", a.Level, "score", a.Score, "reasons", len(a.Reasons), "route", rec.Route.Deploy)
+}
+
+// PublishWaiting publishes what waited while the repository was paused:
+// the latest unpublished assessment of each pull request and push.
+func (o *Orchestrator) PublishWaiting(ctx context.Context, repositoryID int64) error {
+	rows, err := o.store.WaitingAssessments(ctx, repositoryID)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, row := range rows {
+		var rec record
+		if err := decode(row, &rec); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if row.Number == 0 {
+			errs = append(errs, o.Push(ctx, rec.Subject, nil))
+			continue
+		}
+		errs = append(errs, o.publishPullRequest(ctx, rec.Subject, row, rec))
+	}
+	return errors.Join(errs...)
 }

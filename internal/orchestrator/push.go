@@ -51,7 +51,15 @@ func (o *Orchestrator) Push(ctx context.Context, s Subject, commits []PushCommit
 	if err := o.learn(ctx, s, commits); err != nil {
 		return err
 	}
-	_, run, err := o.present(s, rec)
+	ctl, err := o.control(ctx, s)
+	if err != nil {
+		return err
+	}
+	if ctl.Paused != nil {
+		o.cfg.Logger.InfoContext(ctx, "paused: push assessment waits", "paused_by", ctl.Paused.By)
+		return nil
+	}
+	_, run, err := o.present(s, rec, ctl)
 	if err != nil {
 		return err
 	}

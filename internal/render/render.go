@@ -23,6 +23,14 @@ type Renderer struct{ t *template.Template }
 
 var funcs = template.FuncMap{
 	"join":  strings.Join,
+	"short": shortSHA,
+	"mentions": func(logins []string) string {
+		out := make([]string, len(logins))
+		for i, l := range logins {
+			out[i] = "@" + l
+		}
+		return strings.Join(out, ", ")
+	},
 	"upper": func(l risk.Level) string { return strings.ToUpper(string(l)) },
 	"sub":   func(a, b int) int { return a - b },
 	"points": func(w float64) string {
@@ -68,7 +76,22 @@ type RiskView struct {
 	Previous     *Previous
 	Added        []string // rules that fired now and not before
 	Removed      []string // rules that fired before and not now
+	Control      Control
 }
+
+// Control is what people did about the pull request: a pause in force,
+// approvals of the current head, approvals made void by later pushes.
+type Control struct {
+	Paused   *Pause
+	Approved []string // logins
+	Void     []VoidApproval
+}
+
+// Pause is a pause in force.
+type Pause struct{ By, Reason string }
+
+// VoidApproval is an approval of an earlier head.
+type VoidApproval struct{ By, Head string }
 
 // NewRiskView prepares an assessment for display.
 func NewRiskView(a risk.Assessment, plan route.Plan, head, policySource string, filesSeen int, prev *Previous) RiskView {

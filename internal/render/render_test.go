@@ -67,6 +67,13 @@ func cases() map[string]RiskView {
 			{Path: "deploy/k8s/api.yaml", Status: change.Modified, Additions: 4, Deletions: 2},
 		}, strict, false, nil),
 		"huge": view(huge, policy.Default(), true, nil),
+		"paused-approved": func() RiskView {
+			v := view([]change.File{{Path: "db/migrate/001_add.sql", Status: change.Added, Additions: 2,
+				Patch: "@@ -0,0 +1,2 @@\n+CREATE TABLE t (id int);\n+DROP TABLE old;"}}, strict, false, nil)
+			v.Control = Control{Paused: &Pause{By: "maintainer", Reason: "database failover in progress"}, Approved: []string{"alice"},
+				Void: []VoidApproval{{By: "bob", Head: "0123456789abcdef0123"}}}
+			return v
+		}(),
 	}
 }
 

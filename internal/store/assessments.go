@@ -236,3 +236,27 @@ func (db *DB) countChanges(ctx context.Context, repositoryID int64, paths []stri
 	}
 	return rows.Err()
 }
+
+// WaitingAssessments are the assessments not yet published (they waited
+// for a pause to end) that are the latest of their pull request or, for
+// pushes, not older than a published push assessment.
+func (db *DB) WaitingAssessments(ctx context.Context, repositoryID int64) ([]Assessment, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+assessmentColumns+` FROM assessments a
+		WHERE a.repository_id = $1 AND a.published_at IS NULL
+		  AND NOT EXISTS (SELECT 1 FROM assessments b WHERE b.repository_id = a.repository_id AND b.number = a.number
+		                  AND b.id <> a.id AND (b.event_at > a.event_at OR (b.event_at = a.event_at AND b.created_at > a.created_at)))
+		ORDER BY a.created_at`, repositoryID)
+	if err != nil {
+		return nil, fmt.Errorf("waiting assessments: %w", err)
+	}
+	defer rows.Close()
+	var out []Assessment
+	for rows.Next() {
+		a, err := scanAssessment(rows)
+		if err != nil {
+			return nil, fmt.Errorf("waiting assessments: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,109 @@
+// Package audit is the record of ferry's decisions: what was decided, about
+// what, by whom (ferry or a person), from which inputs, with which reasons,
+// and — filled in later — whether it was right. Pure: the store keeps the
+// rows, append-only.
+package audit
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Kinds of decisions.
+const (
+	KindAssessment = "assessment"
+	KindCommand    = "command" // a command accepted or refused
+	KindApproval   = "approval"
+	KindPause      = "pause"
+	KindResume     = "resume"
+)
+
+// Ferry is the actor of ferry's own decisions.
+const Ferry = "ferry"
+
+// Reason is one reason for a decision, with its evidence.
+type Reason struct {
+	Rule     string   `json:"rule"`
+	Weight   float64  `json:"weight,omitempty"`
+	Summary  string   `json:"summary"`
+	Evidence []string `json:"evidence,omitempty"`
+}
+
+// Decision is one audited decision.
+type Decision struct {
+	ID           string    `json:"id"`
+	At           time.Time `json:"at"`
+	RepositoryID int64     `json:"repository_id"`
+	Repository   string    `json:"repository"`
+	Subject      string    `json:"subject"` // "#12@abc12345", "push@abc12345", "env:production"
+	Kind         string    `json:"kind"`
+	Actor        string    `json:"actor"`
+	InputsDigest string    `json:"inputs_digest"`
+	Output       string    `json:"output"`
+	Reasons      []Reason  `json:"reasons,omitempty"`
+	Outcome      string    `json:"outcome,omitempty"` // later: right, wrong, probable-false-positive …
+}
+
+// Digest is a stable fingerprint of a decision's inputs (any JSON-able
+// value): the same inputs give the same digest.
+func Digest(inputs any) string {
+	b, err := json.Marshal(inputs)
+	if err != nil {
+		b = []byte(fmt.Sprint(inputs))
+	}
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:8])
+}
+
+// PullRequestSubject names a pull request at a commit.
+func PullRequestSubject(number int, sha string) string { return fmt.Sprintf("#%d@%s", number, short(sha)) }
+
+// PushSubject names a push's commit.
+func PushSubject(sha string) string { return "push@" + short(sha) }
+
+func short(sha string) string {
+	if len(sha) > 8 {
+		return sha[:8]
+	}
+	return sha
+}
+
+// Markdown renders a decision for a comment (`/ferry explain`).
+func (d Decision) Markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**Decision `%s`** — %s on %s by %s, %s\n\n", d.ID, d.Kind, d.Subject, d.Actor, d.At.UTC().Format(time.RFC3339))
+	fmt.Fprintf(&b, "**Output:** %s\n", d.Output)
+	if len(d.Reasons) > 0 {
+		b.WriteString("\n**Reasons**\n\n")
+		for _, r := range d.Reasons {
+			w := ""
+			if r.Weight != 0 {
+				w = fmt.Sprintf(" +%g", r.Weight)
+			}
+			fmt.Fprintf(&b, "- **%s**%s: %s\n", r.Rule, w, r.Summary)
+			for _, e := range r.Evidence {
+				fmt.Fprintf(&b, "  - `%s`\n", e)
+			}
+		}
+	}
+	fmt.Fprintf(&b, "\n<sub>inputs %s", d.InputsDigest)
+	if d.Outcome != "" {
+		fmt.Fprintf(&b, " · outcome: %s", d.Outcome)
+	}
+	b.WriteString("</sub>\n")
+	return b.String()
+}
+
+// Text renders a decision as one line for `ferry audit`.
+func (d Decision) Text() string {
+	out := fmt.Sprintf("%s  %-26s  %-10s  %-24s  %-18s  %s", d.At.UTC().Format("2006-01-02 15:04:05"), d.ID, d.Kind,
+		d.Repository+" "+d.Subject, d.Actor, d.Output)
+	if d.Outcome != "" {
+		out += "  [" + d.Outcome + "]"
+	}
+	return out
+}
