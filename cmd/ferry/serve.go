@@ -83,11 +83,12 @@ func (s *ServeCmd) Run(e *env) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	periodic, assessor, err := s.githubParts(log, db)
+	periodic, deps, err := s.githubParts(log, db)
 	if err != nil {
 		return err
 	}
-	application := app.New(app.Config{Logger: log}, db, assessor)
+	deps.Installations = db
+	application := app.New(app.Config{Logger: log}, deps)
 	queue, err := jobs.New(db, jobs.Config{
 		Workers: s.Workers, MaxAttempts: s.JobMaxAttempts, JobTimeout: s.JobTimeout, Logger: log, Periodic: periodic,
 	}, application, reg)
@@ -121,19 +122,20 @@ func (s *ServeCmd) Run(e *env) error {
 // githubParts are what needs the App's credentials: the periodic
 // recovery of missed deliveries and the risk agent. Without credentials
 // ferry only records deliveries.
-func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic, app.Assessor, error) {
+func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic, app.Deps, error) {
+	none := app.Deps{}
 	if s.GitHubAppID == 0 {
 		log.Warn("no GitHub App credentials: ferry records deliveries but does not act on them or recover missed ones")
-		return nil, nil, nil
+		return nil, none, nil
 	}
 	key, err := os.ReadFile(s.GitHubPrivateKeyFile)
 	if err != nil {
-		return nil, nil, settingError("github-private-key-file", "FERRY_GITHUB_PRIVATE_KEY_FILE", "cannot read: %v", err)
+		return nil, none, settingError("github-private-key-file", "FERRY_GITHUB_PRIVATE_KEY_FILE", "cannot read: %v", err)
 	}
 	gh, err := github.New(github.Config{AppID: s.GitHubAppID, PrivateKey: key, BaseURL: s.GitHubAPIURL,
 		BotLogin: s.GitHubBotLogin, Logger: log})
 	if err != nil {
-		return nil, nil, settingError("github-private-key-file", "FERRY_GITHUB_PRIVATE_KEY_FILE", "%v", err)
+		return nil, none, settingError("github-private-key-file", "FERRY_GITHUB_PRIVATE_KEY_FILE", "%v", err)
 	}
 	recovery := app.NewRecovery(app.RecoveryConfig{Logger: log}, gh, db)
 	clients := func(id int64) orchestrator.GitHub { return gh.Installation(id) }
@@ -141,15 +143,16 @@ func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic,
 	if cache == "" {
 		dir, err := os.UserCacheDir()
 		if err != nil {
-			return nil, nil, settingError("git-cache-dir", "FERRY_GIT_CACHE_DIR", "no default (%v): set one", err)
+			return nil, none, settingError("git-cache-dir", "FERRY_GIT_CACHE_DIR", "no default (%v): set one", err)
 		}
 		cache = filepath.Join(dir, "ferry", "git")
 	}
 	orch, err := orchestrator.New(orchestrator.Config{Logger: log, Git: &git.Cache{Dir: cache}}, clients, db)
 	if err != nil {
-		return nil, nil, err
+		return nil, none, err
 	}
-	return []jobs.Periodic{{Name: "recover-deliveries", Every: s.RecoverEvery, Run: recovery.Run}}, orch, nil
+	deps := app.Deps{Assessor: orch, Control: db, GitHub: func(id int64) app.CommandGitHub { return gh.Installation(id) }}
+	return []jobs.Periodic{{Name: "recover-deliveries", Every: s.RecoverEvery, Run: recovery.Run}}, deps, nil
 }
 
 // serve runs until ctx ends, then shuts down: stop accepting, finish

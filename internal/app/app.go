@@ -29,12 +29,25 @@ type Config struct {
 	Now    func() time.Time
 }
 
+// Deps are the application's collaborators. Without an Assessor (ferry
+// has no GitHub App credentials) pull requests and pushes are not acted
+// on; without GitHub and Control, neither are commands.
+type Deps struct {
+	Installations InstallationStore
+	Assessor      Assessor
+	GitHub        func(installationID int64) CommandGitHub
+	Control       ControlStore
+}
+
 // App dispatches deliveries to handlers.
 type App struct {
 	log           *slog.Logger
 	now           func() time.Time
 	installations InstallationStore
 	assessor      Assessor
+	github        func(installationID int64) CommandGitHub
+	control       ControlStore
+	perms         *permissionCache
 	routes        map[route]handler
 }
 
@@ -45,16 +58,16 @@ const anyAction = "*"
 
 type handler func(ctx context.Context, d event.Delivery, payload any) error
 
-// New returns the application. Without an assessor (ferry has no GitHub
-// App credentials) pull requests and pushes are not acted on.
-func New(cfg Config, installations InstallationStore, assessor Assessor) *App {
+// New returns the application.
+func New(cfg Config, deps Deps) *App {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	a := &App{log: cfg.Logger, now: cfg.Now, installations: installations, assessor: assessor}
+	a := &App{log: cfg.Logger, now: cfg.Now, installations: deps.Installations, assessor: deps.Assessor,
+		github: deps.GitHub, control: deps.Control, perms: newPermissionCache(cfg.Now)}
 	a.routes = map[route]handler{
 		{"ping", anyAction}:                          a.ping,
 		{"installation", "created"}:                  a.installationCreated,
@@ -65,8 +78,11 @@ func New(cfg Config, installations InstallationStore, assessor Assessor) *App {
 		{"installation_repositories", "added"}:       a.repositoriesAdded,
 		{"installation_repositories", "removed"}:     a.repositoriesRemoved,
 	}
-	if assessor != nil {
+	if a.assessor != nil {
 		a.routeRisk()
+		if a.github != nil && a.control != nil {
+			a.routeCommands()
+		}
 	}
 	return a
 }

@@ -53,7 +53,7 @@ func repoNames(t *testing.T, db *store.DB, installation int64) []string {
 func TestInstallations(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *store.DB) {
 		now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-		a := app.New(app.Config{Now: func() time.Time { return now }, Logger: quiet}, db, nil)
+		a := app.New(app.Config{Now: func() time.Time { return now }, Logger: quiet}, app.Deps{Installations: db})
 
 		deliver(t, a, "installation", "created.payload.json")
 		if diff := cmp.Diff([]string{"Codertocat/Hello-World"}, repoNames(t, db, 957387)); diff != "" {
@@ -89,7 +89,7 @@ func TestInstallations(t *testing.T) {
 
 func TestSuspendUnsuspend(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *store.DB) {
-		a := app.New(app.Config{Logger: quiet}, db, nil)
+		a := app.New(app.Config{Logger: quiet}, app.Deps{Installations: db})
 		suspended := func() bool {
 			insts, err := db.Installations(context.Background())
 			if err != nil || len(insts) != 1 {
@@ -109,7 +109,7 @@ func TestSuspendUnsuspend(t *testing.T) {
 }
 
 func TestRoutes(t *testing.T) {
-	a := app.New(app.Config{}, nil, nil)
+	a := app.New(app.Config{}, app.Deps{})
 	tests := []struct {
 		event, action string
 		want          bool
@@ -131,7 +131,7 @@ func TestRoutes(t *testing.T) {
 }
 
 func TestMalformedPayloadIsPermanent(t *testing.T) {
-	a := app.New(app.Config{}, nil, nil)
+	a := app.New(app.Config{}, app.Deps{})
 	err := a.HandleDelivery(context.Background(), event.Delivery{Event: "installation", Action: "created", Payload: []byte(`{"installation":{"id":"x"}}`)})
 	if !event.IsPermanent(err) {
 		t.Fatalf("err = %v, want permanent", err)

@@ -16,6 +16,7 @@ import (
 type Assessor interface {
 	PullRequest(ctx context.Context, s orchestrator.Subject) error
 	Push(ctx context.Context, s orchestrator.Subject, commits []orchestrator.PushCommit) error
+	PublishWaiting(ctx context.Context, repositoryID int64) error
 }
 
 // routeRisk adds the events the risk agent acts on.

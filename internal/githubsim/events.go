@@ -105,6 +105,11 @@ func (s *Sim) pullRequestEvent(action, repo string, number int, extra map[string
 		m := pull[side.key].(map[string]any)
 		m["ref"], m["sha"], m["label"] = side.ref, side.sha, r.Owner+":"+side.ref
 		m["repo"] = repoObj
+		if side.key == "head" && pr.HeadRepo != "" {
+			fork := clone(repoObj).(map[string]any)
+			forkOf(fork, pr.HeadRepo)
+			m["repo"] = fork
+		}
 	}
 	for k, v := range extra {
 		p[k] = v

@@ -9,6 +9,7 @@ func handlers() map[string]handler {
 		"pulls/list-files":                           listPRFiles,
 		"pulls/list-commits":                         listPRCommits,
 		"pulls/list":                                 listPulls,
+		"pulls/get":                                  getPull,
 		"pulls/create":                               createPull,
 		"pulls/update":                               updatePull,
 		"issues/list-comments":                       listComments,

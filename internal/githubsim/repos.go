@@ -195,10 +195,30 @@ func (c *call) pullObject(tmpl map[string]any, r *Repo, p *PullRequest) map[stri
 			m["ref"], m["sha"], m["label"] = side.ref, side.sha, r.Owner+":"+side.ref
 			if repo, ok := m["repo"].(map[string]any); ok {
 				m["repo"] = c.repoObject(repo, r)
+				if side.name == "head" && p.HeadRepo != "" {
+					forkOf(m["repo"].(map[string]any), p.HeadRepo)
+				}
 			}
 		}
 	}
 	return tmpl
+}
+
+// forkOf turns a copy of the base repository's object into its fork's.
+func forkOf(repo map[string]any, fullName string) {
+	owner, name, _ := strings.Cut(fullName, "/")
+	repo["id"], repo["name"], repo["full_name"], repo["fork"] = int(fakeID(fullName)), name, fullName, true
+	repo["html_url"] = "https://github.com/" + fullName
+	if o, ok := repo["owner"].(map[string]any); ok {
+		o = clone(o).(map[string]any)
+		o["login"], o["id"], o["type"] = owner, int(fakeID(owner)), "User"
+		repo["owner"] = o
+	}
+}
+
+func getPull(c *call) response {
+	r := c.repo()
+	return response{status: http.StatusOK, body: c.pullObject(c.object(200), r, c.pull(r))}
 }
 
 func listPulls(c *call) response {

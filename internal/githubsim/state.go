@@ -69,12 +69,15 @@ type PullRequest struct {
 	State   string // open, closed
 	Head    string // branch
 	HeadSHA string
-	Base    string
-	BaseSHA string
-	Files   []File
-	Commits []Commit
-	Created time.Time
-	ID      int64
+	// HeadRepo is the fork the pull request comes from ("" = the same
+	// repository).
+	HeadRepo string
+	Base     string
+	BaseSHA  string
+	Files    []File
+	Commits  []Commit
+	Created  time.Time
+	ID       int64
 }
 
 // Issue is an issue made through the API (the recorded scenarios use them).

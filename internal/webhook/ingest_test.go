@@ -29,7 +29,7 @@ var secret = []byte("webhook secret")
 func ingest(t *testing.T, db *store.DB) http.Handler {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	application := app.New(app.Config{Logger: quiet}, db, nil)
+	application := app.New(app.Config{Logger: quiet}, app.Deps{Installations: db})
 	q, err := jobs.New(db, jobs.Config{Workers: 0, Logger: quiet}, application, reg)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,295 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/ferry-ci/ferry/internal/audit"
+	"github.com/ferry-ci/ferry/internal/command"
+	"github.com/ferry-ci/ferry/internal/event"
+	ghadapter "github.com/ferry-ci/ferry/internal/github"
+	"github.com/ferry-ci/ferry/internal/orchestrator"
+	"github.com/ferry-ci/ferry/internal/store"
+)
+
+// routeCommands adds comments and check-run buttons.
+func (a *App) routeCommands() {
+	a.routes[route{"issue_comment", "created"}] = a.issueComment
+	a.routes[route{"issue_comment", "edited"}] = a.issueComment
+	a.routes[route{"check_run", "requested_action"}] = a.checkRunAction
+}
+
+func (a *App) issueComment(ctx context.Context, d event.Delivery, payload any) error {
+	e, ok := payload.(*github.IssueCommentEvent)
+	if !ok {
+		return event.Permanent(fmt.Errorf("issue_comment: unexpected payload %T", payload))
+	}
+	cmds, errs := command.Parse(e.GetComment().GetBody())
+	if len(cmds) == 0 && len(errs) == 0 {
+		return nil // most comments
+	}
+	r := request{delivery: d.ID, installation: e.GetInstallation().GetID(), repoID: e.GetRepo().GetID(),
+		owner: e.GetRepo().GetOwner().GetLogin(), repo: e.GetRepo().GetName(), number: e.GetIssue().GetNumber(),
+		isPR: e.GetIssue().IsPullRequest(), actor: e.GetComment().GetUser().GetLogin(), commentID: e.GetComment().GetID(),
+		at: e.GetComment().GetCreatedAt().Time}
+	r.bot = e.GetComment().GetUser().GetType() == "Bot" || strings.HasSuffix(r.actor, "[bot]")
+	if e.GetAction() == "edited" {
+		// An edit could turn an old, approved comment into a new command.
+		return a.refuseAll(ctx, r, cmds, "edited comments never act")
+	}
+	if r.bot {
+		return a.refuseAll(ctx, r, cmds, "bots never trigger commands")
+	}
+	return classify(a.runCommands(ctx, r, cmds, errs))
+}
+
+// checkRunAction handles a button on ferry's check run as the command of
+// the same name.
+func (a *App) checkRunAction(ctx context.Context, d event.Delivery, payload any) error {
+	e, ok := payload.(*github.CheckRunEvent)
+	if !ok {
+		return event.Permanent(fmt.Errorf("check_run: unexpected payload %T", payload))
+	}
+	identifier := ""
+	if e.RequestedAction != nil {
+		identifier = e.RequestedAction.Identifier
+	}
+	spec, known := command.Lookup(identifier)
+	if e.GetCheckRun().GetName() != orchestrator.CheckName || !known {
+		return nil // another app's button
+	}
+	r := request{delivery: d.ID, installation: e.GetInstallation().GetID(), repoID: e.GetRepo().GetID(),
+		owner: e.GetRepo().GetOwner().GetLogin(), repo: e.GetRepo().GetName(), actor: e.GetSender().GetLogin(),
+		headSHA: e.GetCheckRun().GetHeadSHA(), at: d.ReceivedAt}
+	r.bot = e.GetSender().GetType() == "Bot"
+	cmd := command.Command{Spec: spec, Flags: map[string]bool{}, Line: 1, Text: "button: " + spec.Verb}
+	prs := e.GetCheckRun().PullRequests
+	if len(prs) == 0 {
+		// GitHub lists no pull request for a fork's check run: nothing to
+		// bind the press to.
+		return a.refuseAll(ctx, r, []command.Command{cmd}, "this check run names no pull request of this repository")
+	}
+	r.number, r.isPR = prs[0].GetNumber(), true
+	return classify(a.runCommands(ctx, r, []command.Command{cmd}, nil))
+}
+
+// refuseAll records a refusal of every command without acting or
+// answering (bots, edits: answering could loop or mislead).
+func (a *App) refuseAll(ctx context.Context, r request, cmds []command.Command, why string) error {
+	for i, c := range cmds {
+		if err := a.control.RecordDecision(ctx, a.commandDecision(r, i, c, "refused: "+why), r.number); err != nil {
+			return err
+		}
+	}
+	a.log.InfoContext(ctx, "commands refused", "actor", r.actor, "why", why, "commands", len(cmds))
+	return nil
+}
+
+func (a *App) commandDecision(r request, i int, c command.Command, output string) audit.Decision {
+	subject := fmt.Sprintf("#%d", r.number)
+	if r.headSHA != "" {
+		subject = audit.PullRequestSubject(r.number, r.headSHA)
+	}
+	return audit.Decision{ID: fmt.Sprintf("cmd-%s-%d", r.delivery, i), At: a.now(), RepositoryID: r.repoID, Repository: r.fullName(),
+		Subject: subject, Kind: audit.KindCommand, Actor: r.actor, InputsDigest: audit.Digest([]any{c.Text, r.actor, r.headSHA}),
+		Output: output}
+}
+
+// outcome is what one command did.
+type outcome struct {
+	output  string // for the audit trail
+	refused bool
+	reply   string // for the person, if anything
+}
+
+// runCommands acts on a person's commands in order: 👀 on receipt, then
+// 🚀 when all went through or 😕 with a one-line reason each.
+func (a *App) runCommands(ctx context.Context, r request, cmds []command.Command, errs []*command.UsageError) error {
+	gh := a.github(r.installation)
+	if r.commentID != 0 {
+		if err := gh.React(ctx, r.owner, r.repo, r.commentID, "eyes"); err != nil {
+			return err
+		}
+	}
+	var pr *ghadapter.PullRequest
+	if r.isPR {
+		p, err := gh.PullRequest(ctx, r.owner, r.repo, r.number)
+		if err != nil {
+			return err
+		}
+		pr = &p
+		if r.headSHA == "" {
+			r.headSHA = p.HeadSHA // a comment binds to the head it was made on
+		}
+	}
+	perm, err := a.perms.get(ctx, gh, r)
+	if err != nil {
+		return err
+	}
+	fork := pr != nil && pr.HeadRepo != "" && !strings.EqualFold(pr.HeadRepo, r.fullName()) && strings.EqualFold(pr.Author, r.actor)
+	if fork {
+		perm = min(perm, command.Read)
+	}
+	var replies []string
+	failed := false
+	for _, ue := range errs {
+		replies, failed = append(replies, fmt.Sprintf("`%s` — %s", ue.Text, ue.Msg)), true
+	}
+	for i, c := range cmds {
+		out, err := a.runOne(ctx, gh, r, pr, perm, fork, i, c)
+		if err != nil {
+			return err
+		}
+		failed = failed || out.refused
+		if out.reply != "" {
+			replies = append(replies, out.reply)
+		}
+	}
+	return a.answer(ctx, gh, r, replies, failed)
+}
+
+func (a *App) answer(ctx context.Context, gh CommandGitHub, r request, replies []string, failed bool) error {
+	if len(replies) > 0 {
+		key := "reply-" + strconv.FormatInt(r.commentID, 10)
+		if r.commentID == 0 {
+			key = "reply-" + r.delivery
+		}
+		body := "@" + r.actor + "\n\n" + strings.Join(replies, "\n\n")
+		if _, err := gh.UpsertComment(ctx, r.owner, r.repo, r.number, key, body); err != nil {
+			return err
+		}
+	}
+	if r.commentID == 0 {
+		return nil
+	}
+	reaction := "rocket"
+	if failed {
+		reaction = "confused"
+	}
+	return gh.React(ctx, r.owner, r.repo, r.commentID, reaction)
+}
+
+// runOne gates one command, runs it, and records the decision.
+func (a *App) runOne(ctx context.Context, gh CommandGitHub, r request, pr *ghadapter.PullRequest, perm command.Permission,
+	fork bool, i int, c command.Command) (outcome, error) {
+	paused, err := a.control.Paused(ctx, r.repoID, c.Arg(0))
+	if err != nil {
+		return outcome{}, err
+	}
+	if why := gate(c, r, perm, fork, paused); why != "" {
+		out := outcome{output: "refused: " + why, refused: true, reply: "😕 " + why}
+		return out, a.control.RecordDecision(ctx, a.commandDecision(r, i, c, out.output), r.number)
+	}
+	d := a.commandDecision(r, i, c, "")
+	out, err := a.execute(ctx, r, pr, d, c)
+	if err != nil {
+		return outcome{}, err
+	}
+	if out.refused {
+		out.output = "refused: " + out.output
+	}
+	d.Output = out.output
+	switch c.Verb() {
+	case "pause", "resume", "approve":
+		return out, nil // recorded with their effect, in one transaction
+	}
+	return out, a.control.RecordDecision(ctx, d, r.number)
+}
+
+// execute runs an allowed command.
+func (a *App) execute(ctx context.Context, r request, pr *ghadapter.PullRequest, d audit.Decision, c command.Command) (outcome, error) {
+	switch c.Verb() {
+	case "help":
+		return outcome{output: "help shown", reply: "ferry's commands:\n\n" + command.Help()}, nil
+	case "risk":
+		s := a.subject(r, pr, d.ID)
+		return outcome{output: "re-assessed " + audit.PullRequestSubject(r.number, pr.HeadSHA)}, a.assessor.PullRequest(ctx, s)
+	case "explain":
+		return a.explain(ctx, r, c.Arg(0))
+	case "approve":
+		return a.approve(ctx, r, pr, d)
+	case "pause":
+		return a.pause(ctx, r, d, c)
+	case "resume":
+		return a.resume(ctx, r, d)
+	case "deploy", "rollback":
+		return outcome{output: "no deploy target configured for " + c.Arg(0), refused: true,
+			reply: "😕 no deploy target configured for `" + c.Arg(0) + "`"}, nil
+	}
+	return outcome{}, event.Permanent(fmt.Errorf("command %q has no handler", c.Verb()))
+}
+
+func (a *App) subject(r request, pr *ghadapter.PullRequest, id string) orchestrator.Subject {
+	return orchestrator.Subject{ID: id, InstallationID: r.installation, RepositoryID: r.repoID, Owner: r.owner, Repo: r.repo,
+		Number: r.number, BaseRef: pr.BaseRef, BaseSHA: pr.BaseSHA, HeadSHA: pr.HeadSHA, EventAt: a.now(),
+		Labels: pr.Labels, CloneURL: pr.CloneURL}
+}
+
+func (a *App) explain(ctx context.Context, r request, id string) (outcome, error) {
+	all, err := a.control.Decisions(ctx, store.DecisionFilter{Repository: r.fullName(), Number: r.number, Limit: 200})
+	if err != nil {
+		return outcome{}, err
+	}
+	for _, d := range all {
+		if (id == "" && d.Kind != audit.KindCommand) || d.ID == id {
+			return outcome{output: "explained " + d.ID, reply: d.Markdown()}, nil
+		}
+	}
+	why := "no decision of ferry's here yet"
+	if id != "" {
+		why = "no decision `" + id + "` on this pull request or issue"
+	}
+	return outcome{output: why, refused: true, reply: "😕 " + why}, nil
+}
+
+func (a *App) approve(ctx context.Context, r request, pr *ghadapter.PullRequest, d audit.Decision) (outcome, error) {
+	if pr.HeadSHA != r.headSHA {
+		why := "this button is for `" + r.headSHA[:min(8, len(r.headSHA))] + "`, no longer the head: approve the current head"
+		d.Output = "refused: " + why
+		return outcome{output: why, refused: true, reply: "😕 " + why}, a.control.RecordDecision(ctx, d, r.number)
+	}
+	d.Kind, d.Subject = audit.KindApproval, audit.PullRequestSubject(r.number, pr.HeadSHA)
+	d.Output = "approved " + pr.HeadSHA
+	if err := a.control.Approve(ctx, r.repoID, r.number, store.Approval{By: r.actor, HeadSHA: pr.HeadSHA, At: d.At}, d); err != nil {
+		return outcome{}, err
+	}
+	// Re-assess so the comment and the check run show the approval.
+	return outcome{output: d.Output}, a.assessor.PullRequest(ctx, a.subject(r, pr, d.ID))
+}
+
+// pause is repository-wide until environments exist (the deploy agent);
+// every argument but a leading "all" is the reason.
+func (a *App) pause(ctx context.Context, r request, d audit.Decision, c command.Command) (outcome, error) {
+	args := c.Args
+	if len(args) > 0 && args[0] == "all" {
+		args = args[1:]
+	}
+	p := store.Pause{Environment: store.AllEnvironments, By: r.actor, Reason: strings.Join(args, " "), At: d.At}
+	d.Kind, d.Subject = audit.KindPause, "repository"
+	d.Output = "paused: " + p.Reason
+	if err := a.control.SetPause(ctx, r.repoID, p, d, r.number); err != nil {
+		return outcome{}, err
+	}
+	return outcome{output: d.Output}, nil
+}
+
+func (a *App) resume(ctx context.Context, r request, d audit.Decision) (outcome, error) {
+	d.Kind, d.Subject, d.Output = audit.KindResume, "repository", "resume requested"
+	resumed, err := a.control.Resume(ctx, r.repoID, store.AllEnvironments, d, r.number)
+	if err != nil {
+		return outcome{}, err
+	}
+	if !resumed {
+		return outcome{output: "nothing was paused", reply: "ferry was not paused here"}, nil
+	}
+	// What waited goes ahead now.
+	if err := a.assessor.PublishWaiting(ctx, r.repoID); err != nil && !errors.Is(err, context.Canceled) {
+		return outcome{}, err
+	}
+	return outcome{output: d.Output}, nil
+}

@@ -1,0 +1,121 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ferry-ci/ferry/internal/audit"
+	"github.com/ferry-ci/ferry/internal/command"
+	ghadapter "github.com/ferry-ci/ferry/internal/github"
+	"github.com/ferry-ci/ferry/internal/store"
+)
+
+// CommandGitHub is what commands need from one installation's client.
+type CommandGitHub interface {
+	PullRequest(ctx context.Context, owner, repo string, number int) (ghadapter.PullRequest, error)
+	Permission(ctx context.Context, owner, repo, user string) (string, error)
+	React(ctx context.Context, owner, repo string, commentID int64, content string) error
+	UpsertComment(ctx context.Context, owner, repo string, number int, key, body string) (int64, error)
+}
+
+// ControlStore keeps the audit trail, pauses and approvals.
+type ControlStore interface {
+	RecordDecision(ctx context.Context, d audit.Decision, number int) error
+	SetPause(ctx context.Context, repositoryID int64, p store.Pause, d audit.Decision, number int) error
+	Resume(ctx context.Context, repositoryID int64, environment string, d audit.Decision, number int) (bool, error)
+	Paused(ctx context.Context, repositoryID int64, environment string) (*store.Pause, error)
+	Approve(ctx context.Context, repositoryID int64, number int, a store.Approval, d audit.Decision) error
+	Decisions(ctx context.Context, f store.DecisionFilter) ([]audit.Decision, error)
+}
+
+// request is one person's (or bot's) attempt to steer ferry: a comment's
+// commands or a check-run button.
+type request struct {
+	delivery     string // decisions derive their ids from it, so a retry records nothing twice
+	installation int64
+	repoID       int64
+	owner, repo  string
+	number       int
+	isPR         bool
+	actor        string
+	bot          bool
+	commentID    int64  // 0 for a button
+	headSHA      string // a button's check run is bound to this head
+	at           time.Time
+}
+
+func (r request) fullName() string { return r.owner + "/" + r.repo }
+
+// permissionTTL is how long a looked-up role is trusted: long enough to
+// spare the API on a burst of commands, short enough that a revoked role
+// stops working within a minute.
+const permissionTTL = time.Minute
+
+type permissionCache struct {
+	now     func() time.Time
+	mu      sync.Mutex
+	entries map[string]cachedRole
+}
+
+type cachedRole struct {
+	role    command.Permission
+	expires time.Time
+}
+
+func newPermissionCache(now func() time.Time) *permissionCache {
+	return &permissionCache{now: now, entries: map[string]cachedRole{}}
+}
+
+func (c *permissionCache) get(ctx context.Context, gh CommandGitHub, r request) (command.Permission, error) {
+	key := fmt.Sprintf("%d/%s/%s", r.installation, r.fullName(), strings.ToLower(r.actor))
+	c.mu.Lock()
+	e, ok := c.entries[key]
+	c.mu.Unlock()
+	if ok && c.now().Before(e.expires) {
+		return e.role, nil
+	}
+	role, err := gh.Permission(ctx, r.owner, r.repo, r.actor)
+	switch {
+	case ghadapter.Classify(err) == ghadapter.KindNotFound:
+		role = "none" // not a user GitHub knows on this repository
+	case err != nil:
+		return command.None, err
+	}
+	p := command.ParsePermission(role)
+	c.mu.Lock()
+	c.entries[key] = cachedRole{role: p, expires: c.now().Add(permissionTTL)}
+	c.mu.Unlock()
+	return p, nil
+}
+
+// gate is the one place that decides whether a command may act: it
+// returns the refusal, or "" when the command may go ahead.
+func gate(cmd command.Command, r request, perm command.Permission, fork bool, paused *store.Pause) string {
+	need := cmd.Spec.Min
+	switch {
+	case r.bot:
+		return "bots never trigger commands"
+	case cmd.Spec.NeedsPR && !r.isPR:
+		return "`/ferry " + cmd.Verb() + "` works on pull requests only"
+	case perm < need && fork:
+		return fmt.Sprintf("`/ferry %s` needs %s permission; the author of a pull request from a fork has read", cmd.Verb(), need)
+	case perm < need:
+		return fmt.Sprintf("`/ferry %s` needs %s permission; @%s has %s", cmd.Verb(), need, r.actor, perm)
+	case cmd.Spec.Reserved:
+		return "`/ferry " + cmd.Verb() + "` is not available yet (it comes with " + cmd.Spec.Available + ")"
+	case paused != nil && (cmd.Verb() == "deploy" || cmd.Verb() == "rollback"):
+		return pausedText(paused)
+	}
+	return ""
+}
+
+func pausedText(p *store.Pause) string {
+	s := "ferry is paused by @" + p.By
+	if p.Reason != "" {
+		s += ": " + p.Reason
+	}
+	return s + " (`/ferry resume` lifts it)"
+}
