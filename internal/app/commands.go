@@ -70,9 +70,9 @@ func (a *App) checkRunAction(ctx context.Context, d event.Delivery, payload any)
 	cmd := command.Command{Spec: spec, Flags: map[string]bool{}, Line: 1, Text: "button: " + spec.Verb}
 	prs := e.GetCheckRun().PullRequests
 	if len(prs) == 0 {
-		// GitHub lists no pull request for a fork's check run: nothing to
-		// bind the press to.
-		return a.refuseAll(ctx, r, []command.Command{cmd}, "this check run names no pull request of this repository")
+		// GitHub lists the pull requests whose head is the run's commit:
+		// none when commits were pushed since, or for a fork's.
+		return a.refuseAll(ctx, r, []command.Command{cmd}, "this check run's commit is not the head of a pull request here (pushed since?)")
 	}
 	r.number, r.isPR = prs[0].GetNumber(), true
 	return classify(a.runCommands(ctx, r, []command.Command{cmd}, nil))
@@ -137,8 +137,12 @@ func (a *App) runCommands(ctx context.Context, r request, cmds []command.Command
 	}
 	var replies []string
 	failed := false
-	for _, ue := range errs {
-		replies, failed = append(replies, fmt.Sprintf("`%s` — %s", ue.Text, ue.Msg)), true
+	for i, ue := range errs {
+		replies, failed = append(replies, fmt.Sprintf("😕 `%s` — %s", ue.Text, ue.Msg)), true
+		d := a.commandDecision(r, len(cmds)+i, command.Command{Text: ue.Text}, "refused: "+ue.Msg)
+		if err := a.control.RecordDecision(ctx, d, r.number); err != nil {
+			return err
+		}
 	}
 	for i, c := range cmds {
 		out, err := a.runOne(ctx, gh, r, pr, perm, fork, i, c)
@@ -226,7 +230,7 @@ func (a *App) execute(ctx context.Context, r request, pr *ghadapter.PullRequest,
 
 func (a *App) subject(r request, pr *ghadapter.PullRequest, id string) orchestrator.Subject {
 	return orchestrator.Subject{ID: id, InstallationID: r.installation, RepositoryID: r.repoID, Owner: r.owner, Repo: r.repo,
-		Number: r.number, BaseRef: pr.BaseRef, BaseSHA: pr.BaseSHA, HeadSHA: pr.HeadSHA, EventAt: a.now(),
+		Number: r.number, BaseRef: pr.BaseRef, BaseSHA: pr.BaseSHA, HeadSHA: pr.HeadSHA, EventAt: pr.UpdatedAt,
 		Labels: pr.Labels, CloneURL: pr.CloneURL}
 }
 
@@ -236,7 +240,7 @@ func (a *App) explain(ctx context.Context, r request, id string) (outcome, error
 		return outcome{}, err
 	}
 	for _, d := range all {
-		if (id == "" && d.Kind != audit.KindCommand) || d.ID == id {
+		if (id == "" && d.Actor == audit.Ferry) || d.ID == id {
 			return outcome{output: "explained " + d.ID, reply: d.Markdown()}, nil
 		}
 	}

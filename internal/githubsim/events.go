@@ -3,6 +3,7 @@ package githubsim
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ferry-ci/ferry/internal/fixture"
@@ -78,8 +79,16 @@ func (s *Sim) SetPullRequestHead(repo string, number int, headSHA string, files 
 	defer s.mu.Unlock()
 	pr := s.mustRepo(repo).pulls[number]
 	before = pr.HeadSHA
-	pr.HeadSHA, pr.Files, pr.Commits = headSHA, files, commits
+	pr.HeadSHA, pr.Files, pr.Commits, pr.Updated = headSHA, files, commits, s.now()
 	return before
+}
+
+// PullRequestPayload is the real pull_request payload (opened or
+// synchronize) for the simulator's state of a pull request, unsent.
+func (s *Sim) PullRequestPayload(action, repo string, number int) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pullRequestEvent(action, repo, number, nil)
 }
 
 // pullRequestEvent is a real pull_request payload for action, filled with
@@ -94,7 +103,7 @@ func (s *Sim) pullRequestEvent(action, repo string, number int, extra map[string
 	repoObj := s.repoPart(p["repository"].(map[string]any), r)
 	pull := p["pull_request"].(map[string]any)
 	pull["number"], pull["title"], pull["body"], pull["id"], pull["state"] = number, pr.Title, pr.Body, pr.ID, "open"
-	pull["updated_at"] = s.now().UTC().Format(time.RFC3339)
+	pull["updated_at"] = pr.Updated.UTC().Format(time.RFC3339)
 	pull["user"].(map[string]any)["login"] = pr.User
 	var labels []any
 	for _, l := range r.labels[number] {
@@ -169,4 +178,96 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// CommentPayload is a real issue_comment payload (action created or
+// edited) for a comment the test added with AddComment; as a bot when login
+// ends in [bot].
+func (s *Sim) CommentPayload(action, repo string, commentID int64) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.mustRepo(repo)
+	var cm *Comment
+	for _, c := range r.comments {
+		if c.ID == commentID {
+			cm = c
+		}
+	}
+	if cm == nil {
+		s.t.Fatalf("githubsim: no comment %d", commentID)
+	}
+	p := from("issue_comment", "created.payload.json")
+	if action == "edited" {
+		p = from("issue_comment", "edited.payload.json")
+	}
+	p["installation"] = map[string]any{"id": r.Installation, "node_id": "inst"}
+	s.repoPart(p["repository"].(map[string]any), r)
+	issue := p["issue"].(map[string]any)
+	issue["number"] = cm.Number
+	if _, isPR := r.pulls[cm.Number]; isPR {
+		issue["pull_request"] = map[string]any{"url": fmt.Sprintf("%s/repos/%s/pulls/%d", s.srv.URL, repo, cm.Number),
+			"html_url": "", "diff_url": "", "patch_url": ""}
+	} else {
+		delete(issue, "pull_request")
+	}
+	comment := p["comment"].(map[string]any)
+	comment["id"], comment["body"] = cm.ID, cm.Body
+	comment["created_at"] = cm.Created.UTC().Format(time.RFC3339)
+	user := comment["user"].(map[string]any)
+	user["login"], user["type"] = cm.User, "User"
+	if strings.HasSuffix(cm.User, "[bot]") {
+		user["type"] = "Bot"
+	}
+	sender := clone(user).(map[string]any)
+	p["sender"] = sender
+	body, _ := json.Marshal(p)
+	return body
+}
+
+// Comment adds a comment as login and sends issue_comment.created.
+func (s *Sim) Comment(repo string, number int, login, body string) (commentID int64, guid string, status int) {
+	id := s.AddComment(repo, number, login, body)
+	guid, status = s.SendWebhook("issue_comment", s.CommentPayload("created", repo, id))
+	return id, guid, status
+}
+
+// ButtonPayload is a real check_run requested_action payload: login
+// pressed the button identifier on a check run ferry created.
+func (s *Sim) ButtonPayload(repo string, checkRunID int64, identifier, login string) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.mustRepo(repo)
+	var cr *CheckRun
+	for _, c := range r.checkRuns {
+		if c.ID == checkRunID {
+			cr = c
+		}
+	}
+	if cr == nil {
+		s.t.Fatalf("githubsim: no check run %d", checkRunID)
+	}
+	p := from("check_run", "requested_action.payload.json")
+	p["installation"] = map[string]any{"id": r.Installation, "node_id": "inst"}
+	s.repoPart(p["repository"].(map[string]any), r)
+	run := p["check_run"].(map[string]any)
+	run["id"], run["name"], run["head_sha"], run["external_id"] = cr.ID, cr.Name, cr.HeadSHA, cr.ExternalID
+	var prs []any
+	for _, pr := range r.pulls {
+		if pr.HeadSHA == cr.HeadSHA && pr.HeadRepo == "" { // GitHub lists none for forks
+			prs = append(prs, map[string]any{"url": "", "id": pr.ID, "number": pr.Number,
+				"head": map[string]any{"ref": pr.Head, "sha": pr.HeadSHA, "repo": map[string]any{"id": r.ID, "url": "", "name": r.Name}},
+				"base": map[string]any{"ref": pr.Base, "sha": pr.BaseSHA, "repo": map[string]any{"id": r.ID, "url": "", "name": r.Name}}})
+		}
+	}
+	run["pull_requests"] = prs
+	p["requested_action"] = map[string]any{"identifier": identifier}
+	sender := p["sender"].(map[string]any)
+	sender["login"], sender["type"] = login, "User"
+	body, _ := json.Marshal(p)
+	return body
+}
+
+// PressButton sends check_run requested_action.
+func (s *Sim) PressButton(repo string, checkRunID int64, identifier, login string) (guid string, status int) {
+	return s.SendWebhook("check_run", s.ButtonPayload(repo, checkRunID, identifier, login))
 }

@@ -190,6 +190,7 @@ func (c *call) pullObject(tmpl map[string]any, r *Repo, p *PullRequest) map[stri
 	tmpl["html_url"] = fmt.Sprintf("https://github.com/%s/pull/%d", r.FullName(), p.Number)
 	tmpl["user"] = c.user(tmpl["user"], p.User)
 	tmpl["created_at"] = p.Created.UTC().Format("2006-01-02T15:04:05Z")
+	tmpl["updated_at"] = p.Updated.UTC().Format("2006-01-02T15:04:05Z")
 	for _, side := range []struct{ name, ref, sha string }{{"head", p.Head, p.HeadSHA}, {"base", p.Base, p.BaseSHA}} {
 		if m, ok := tmpl[side.name].(map[string]any); ok {
 			m["ref"], m["sha"], m["label"] = side.ref, side.sha, r.Owner+":"+side.ref

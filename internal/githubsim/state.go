@@ -77,6 +77,7 @@ type PullRequest struct {
 	Files    []File
 	Commits  []Commit
 	Created  time.Time
+	Updated  time.Time
 	ID       int64
 }
 
@@ -224,7 +225,7 @@ func (s *Sim) AddPullRequest(repo string, pr PullRequest) int {
 		pr.User = "octocat"
 	}
 	pr.ID = s.nextID()
-	pr.Created = s.now()
+	pr.Created, pr.Updated = s.now(), s.now()
 	r.pulls[pr.Number] = &pr
 	return pr.Number
 }

@@ -46,6 +46,11 @@ func Make(a risk.Assessment, p policy.Policy) Plan {
 		pl.Approval = true
 		pl.ApprovalReasons = append(pl.ApprovalReasons, fmt.Sprintf("touches %s (policy: require_human)", g))
 	}
+	if pl.Approval {
+		// The policy asked for a human: the check waits for one, whatever
+		// the level (an approval of the head turns it green).
+		pl.CheckConclusion = "action_required"
+	}
 	if a.Truncated && pl.Tests == "targeted" {
 		// Not every file was seen: no fast path on a partial view.
 		pl.FastPath, pl.Tests, pl.Build = false, "full", "standard"
