@@ -121,7 +121,7 @@ func (w *world) reply(login string) string {
 func TestGate(t *testing.T) {
 	for _, tc := range []struct {
 		name, login, body string
-		action            string   // created (default) or edited
+		action            string // created (default) or edited
 		setup             func(t *testing.T, w *world)
 		reactions         []string // on the comment
 		kind, actor       string   // the audit row

@@ -60,7 +60,9 @@ func Digest(inputs any) string {
 }
 
 // PullRequestSubject names a pull request at a commit.
-func PullRequestSubject(number int, sha string) string { return fmt.Sprintf("#%d@%s", number, short(sha)) }
+func PullRequestSubject(number int, sha string) string {
+	return fmt.Sprintf("#%d@%s", number, short(sha))
+}
 
 // PushSubject names a push's commit.
 func PushSubject(sha string) string { return "push@" + short(sha) }
