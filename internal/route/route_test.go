@@ -25,7 +25,7 @@ func TestMake(t *testing.T) {
 		{"medium", risk.Assessment{Level: risk.Medium}, policy.Default(), "full", "rolling", 15 * time.Minute, false, "success"},
 		{"high: canary, neutral check", risk.Assessment{Level: risk.High}, policy.Default(), "full+extra", "canary", 30 * time.Minute, false, "neutral"},
 		{"high under a strict policy needs a human", risk.Assessment{Level: risk.High}, strict, "full+extra", "canary", 30 * time.Minute, true, "action_required"},
-		{"require_human path, even when low", risk.Assessment{Level: risk.Low, NeedsHuman: []string{"db/**"}}, policy.Default(), "targeted", "rolling", 5 * time.Minute, true, "success"},
+		{"require_human path, even when low", risk.Assessment{Level: risk.Low, NeedsHuman: []string{"db/**"}}, policy.Default(), "targeted", "rolling", 5 * time.Minute, true, "action_required"},
 		{"truncated change: no fast path", risk.Assessment{Level: risk.Low, Truncated: true}, policy.Default(), "full", "rolling", 5 * time.Minute, false, "success"},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ferry-ci/ferry/internal/audit"
+	"github.com/ferry-ci/ferry/internal/store"
+)
+
+// AuditCmd lists ferry's decisions.
+type AuditCmd struct {
+	DatabaseFlags
+	Repo   string        `name:"repo" help:"Only this repository (owner/name)."`
+	Since  time.Duration `name:"since" default:"168h" help:"How far back (e.g. 24h, 720h)."`
+	Limit  int           `name:"limit" default:"1000" help:"At most this many, newest first."`
+	Format string        `name:"format" default:"text" enum:"text,json" help:"text or json (one object per line)."`
+}
+
+// Run implements the command.
+func (c *AuditCmd) Run(e *env) error {
+	if err := c.validate(); err != nil {
+		return err
+	}
+	if c.Repo != "" && strings.Count(c.Repo, "/") != 1 {
+		return usageError{fmt.Sprintf("--repo: must be owner/name, got %q", c.Repo)}
+	}
+	if c.Since <= 0 || c.Limit <= 0 {
+		return usageError{"--since and --limit must be positive"}
+	}
+	log, err := e.cli.logger(e.stderr)
+	if err != nil {
+		return err
+	}
+	db, _, err := c.open(e.ctx, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ds, err := db.Decisions(e.ctx, store.DecisionFilter{Repository: c.Repo, Since: time.Now().Add(-c.Since), Limit: c.Limit})
+	if err != nil {
+		return err
+	}
+	if c.Format == "json" {
+		enc := json.NewEncoder(e.stdout)
+		for _, d := range ds {
+			if err := enc.Encode(d); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return printDecisions(e, ds)
+}
+
+func printDecisions(e *env, ds []audit.Decision) error {
+	if len(ds) == 0 {
+		_, err := fmt.Fprintln(e.stdout, "no decisions in that window")
+		return err
+	}
+	for _, d := range ds {
+		if _, err := fmt.Fprintln(e.stdout, d.Text()); err != nil {
+			return err
+		}
+		for _, r := range d.Reasons {
+			fmt.Fprintf(e.stdout, "    %-16s %s\n", r.Rule, r.Summary)
+		}
+	}
+	return nil
+}
