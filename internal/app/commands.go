@@ -36,7 +36,7 @@ func (a *App) issueComment(ctx context.Context, d event.Delivery, payload any) e
 	r := request{delivery: d.ID, installation: e.GetInstallation().GetID(), repoID: e.GetRepo().GetID(),
 		owner: e.GetRepo().GetOwner().GetLogin(), repo: e.GetRepo().GetName(), number: e.GetIssue().GetNumber(),
 		isPR: e.GetIssue().IsPullRequest(), actor: e.GetComment().GetUser().GetLogin(), commentID: e.GetComment().GetID(),
-		at: e.GetComment().GetCreatedAt().Time}
+		at: e.GetComment().GetCreatedAt().Time, branch: e.GetRepo().GetDefaultBranch()}
 	r.bot = e.GetComment().GetUser().GetType() == "Bot" || strings.HasSuffix(r.actor, "[bot]")
 	if e.GetAction() == "edited" {
 		// An edit could turn an old, approved comment into a new command.
@@ -65,7 +65,7 @@ func (a *App) checkRunAction(ctx context.Context, d event.Delivery, payload any)
 	}
 	r := request{delivery: d.ID, installation: e.GetInstallation().GetID(), repoID: e.GetRepo().GetID(),
 		owner: e.GetRepo().GetOwner().GetLogin(), repo: e.GetRepo().GetName(), actor: e.GetSender().GetLogin(),
-		headSHA: e.GetCheckRun().GetHeadSHA(), at: d.ReceivedAt}
+		headSHA: e.GetCheckRun().GetHeadSHA(), at: d.ReceivedAt, branch: e.GetRepo().GetDefaultBranch()}
 	r.bot = e.GetSender().GetType() == "Bot"
 	cmd := command.Command{Spec: spec, Flags: map[string]bool{}, Line: 1, Text: "button: " + spec.Verb}
 	prs := e.GetCheckRun().PullRequests
@@ -135,6 +135,10 @@ func (a *App) runCommands(ctx context.Context, r request, cmds []command.Command
 	if fork {
 		perm = min(perm, command.Read)
 	}
+	pol, err := a.commandPolicy(ctx, gh, r)
+	if err != nil {
+		return err
+	}
 	var replies []string
 	failed := false
 	for i, ue := range errs {
@@ -145,7 +149,7 @@ func (a *App) runCommands(ctx context.Context, r request, cmds []command.Command
 		}
 	}
 	for i, c := range cmds {
-		out, err := a.runOne(ctx, gh, r, pr, perm, fork, i, c)
+		out, err := a.runOne(ctx, r, pr, access{perm: perm, fork: fork, policy: pol}, i, c)
 		if err != nil {
 			return err
 		}
@@ -179,13 +183,19 @@ func (a *App) answer(ctx context.Context, gh CommandGitHub, r request, replies [
 }
 
 // runOne gates one command, runs it, and records the decision.
-func (a *App) runOne(ctx context.Context, gh CommandGitHub, r request, pr *ghadapter.PullRequest, perm command.Permission,
-	fork bool, i int, c command.Command) (outcome, error) {
+// access is what the gate knows about the person.
+type access struct {
+	perm   command.Permission
+	fork   bool
+	policy commandPolicy
+}
+
+func (a *App) runOne(ctx context.Context, r request, pr *ghadapter.PullRequest, acc access, i int, c command.Command) (outcome, error) {
 	paused, err := a.control.Paused(ctx, r.repoID, c.Arg(0))
 	if err != nil {
 		return outcome{}, err
 	}
-	if why := gate(c, r, perm, fork, paused); why != "" {
+	if why := gate(c, r, acc.perm, acc.fork, paused, acc.policy); why != "" {
 		out := outcome{output: "refused: " + why, refused: true, reply: "😕 " + why}
 		return out, a.control.RecordDecision(ctx, a.commandDecision(r, i, c, out.output), r.number)
 	}

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,12 +11,14 @@ import (
 
 	"github.com/ferry-ci/ferry/internal/app"
 	"github.com/ferry-ci/ferry/internal/audit"
+	"github.com/ferry-ci/ferry/internal/command"
 	"github.com/ferry-ci/ferry/internal/dbtest"
 	"github.com/ferry-ci/ferry/internal/event"
 	"github.com/ferry-ci/ferry/internal/github"
 	"github.com/ferry-ci/ferry/internal/githubsim"
 	"github.com/ferry-ci/ferry/internal/orchestrator"
 	"github.com/ferry-ci/ferry/internal/store"
+	"github.com/ferry-ci/ferry/manifest"
 )
 
 const (
@@ -158,6 +161,21 @@ func TestGate(t *testing.T) {
 		{name: "paused repository refuses deploys", login: "max", body: "/ferry deploy production", reactions: []string{"eyes", "confused"},
 			setup: func(t *testing.T, w *world) { w.comment(t, "ada", "/ferry pause incident 42", "created") },
 			kind:  audit.KindCommand, actor: "max", output: "refused: ferry is paused by @ada: incident 42", reply: "paused by @ada"},
+		{name: "policy raises deploy to admin", login: "max", body: "/ferry deploy production", reactions: []string{"eyes", "confused"},
+			setup: func(t *testing.T, w *world) {
+				w.sim.SetFile(repo, "main", ".github/ferry.yml", "version: 1\ncommands:\n  deploy: {permission: admin}\n")
+			},
+			kind: audit.KindCommand, actor: "max", output: "refused: `/ferry deploy` needs admin permission; @max has maintain", reply: "needs admin"},
+		{name: "policy names a user", login: "wes", body: "/ferry pause", reactions: []string{"eyes", "rocket"},
+			setup: func(t *testing.T, w *world) {
+				w.sim.SetFile(repo, "main", ".github/ferry.yml", "version: 1\ncommands:\n  pause: {users: [wes]}\n")
+			},
+			kind: audit.KindPause, actor: "wes", output: "paused"},
+		{name: "invalid policy refuses what acts", login: "ada", body: "/ferry pause", reactions: []string{"eyes", "confused"},
+			setup: func(t *testing.T, w *world) {
+				w.sim.SetFile(repo, "main", ".github/ferry.yml", "version: 1\ncommands:\n  pause: {permision: read}\n")
+			},
+			kind: audit.KindCommand, actor: "ada", output: "refused: `.github/ferry.yml` on the default branch is invalid", reply: "is invalid"},
 		{name: "unknown verb", login: "max", body: "/ferry dance", reactions: []string{"eyes", "confused"},
 			kind: audit.KindCommand, actor: "max", output: "refused: unknown command `dance`", reply: "unknown command `dance`"},
 	} {
@@ -310,4 +328,28 @@ func TestPauseHoldsAndResumePublishes(t *testing.T) {
 			t.Fatalf("explain:\n%s", r)
 		}
 	})
+}
+
+// TestSchemaNamesEveryCommand: the policy schema's list of verbs is the
+// command table's.
+func TestSchemaNamesEveryCommand(t *testing.T) {
+	var schema struct {
+		Properties struct {
+			Commands struct {
+				PropertyNames struct {
+					Enum []string `json:"enum"`
+				} `json:"propertyNames"`
+			} `json:"commands"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(manifest.PolicySchema, &schema); err != nil {
+		t.Fatal(err)
+	}
+	var verbs []string
+	for _, s := range command.Specs {
+		verbs = append(verbs, s.Verb)
+	}
+	if got := schema.Properties.Commands.PropertyNames.Enum; !slices.Equal(got, verbs) {
+		t.Fatalf("schema verbs %v, command table %v", got, verbs)
+	}
 }

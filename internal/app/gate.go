@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/ferry-ci/ferry/internal/audit"
 	"github.com/ferry-ci/ferry/internal/command"
 	ghadapter "github.com/ferry-ci/ferry/internal/github"
+	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/store"
 )
 
@@ -19,6 +21,7 @@ type CommandGitHub interface {
 	Permission(ctx context.Context, owner, repo, user string) (string, error)
 	React(ctx context.Context, owner, repo string, commentID int64, content string) error
 	UpsertComment(ctx context.Context, owner, repo string, number int, key, body string) (int64, error)
+	FileContent(ctx context.Context, owner, repo, path, ref string) ([]byte, error)
 }
 
 // ControlStore keeps the audit trail, pauses and approvals.
@@ -45,6 +48,7 @@ type request struct {
 	commentID    int64  // 0 for a button
 	headSHA      string // a button's check run is bound to this head
 	at           time.Time
+	branch       string // the default branch, where the policy is read
 }
 
 func (r request) fullName() string { return r.owner + "/" + r.repo }
@@ -91,19 +95,53 @@ func (c *permissionCache) get(ctx context.Context, gh CommandGitHub, r request) 
 	return p, nil
 }
 
+// commandPolicy is who may run what, from the default branch's policy.
+// An invalid policy refuses every command that acts: falling back to the
+// defaults could loosen what the policy meant to require.
+type commandPolicy struct {
+	rules   map[string]policy.CommandRule
+	invalid bool
+}
+
+func (a *App) commandPolicy(ctx context.Context, gh CommandGitHub, r request) (commandPolicy, error) {
+	data, err := gh.FileContent(ctx, r.owner, r.repo, policy.Path, r.branch)
+	if ghadapter.Classify(err) == ghadapter.KindNotFound {
+		return commandPolicy{}, nil
+	}
+	if err != nil {
+		return commandPolicy{}, fmt.Errorf("read policy: %w", err)
+	}
+	p, err := policy.Parse(data)
+	if policy.IsInvalid(err) {
+		return commandPolicy{invalid: true}, nil
+	}
+	return commandPolicy{rules: p.Commands}, err
+}
+
 // gate is the one place that decides whether a command may act: it
 // returns the refusal, or "" when the command may go ahead.
-func gate(cmd command.Command, r request, perm command.Permission, fork bool, paused *store.Pause) string {
-	need := cmd.Spec.Min
+func gate(cmd command.Command, r request, perm command.Permission, fork bool, paused *store.Pause, pol commandPolicy) string {
+	need, named := cmd.Spec.Min, false
+	if rule, ok := pol.rules[cmd.Verb()]; ok {
+		if rule.Permission != "" {
+			need = command.ParsePermission(rule.Permission)
+		}
+		named = slices.ContainsFunc(rule.Users, func(u string) bool { return strings.EqualFold(u, r.actor) })
+	}
 	switch {
 	case r.bot:
 		return "bots never trigger commands"
+	case pol.invalid && need > command.Read:
+		return "`" + policy.Path + "` on the default branch is invalid; fix it first"
 	case cmd.Spec.NeedsPR && !r.isPR:
 		return "`/ferry " + cmd.Verb() + "` works on pull requests only"
+	case named:
 	case perm < need && fork:
 		return fmt.Sprintf("`/ferry %s` needs %s permission; the author of a pull request from a fork has read", cmd.Verb(), need)
 	case perm < need:
 		return fmt.Sprintf("`/ferry %s` needs %s permission; @%s has %s", cmd.Verb(), need, r.actor, perm)
+	}
+	switch {
 	case cmd.Spec.Reserved:
 		return "`/ferry " + cmd.Verb() + "` is not available yet (it comes with " + cmd.Spec.Available + ")"
 	case paused != nil && (cmd.Verb() == "deploy" || cmd.Verb() == "rollback"):

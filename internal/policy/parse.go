@@ -73,6 +73,10 @@ type raw struct {
 			End      string   `json:"end"`
 		} `json:"working_hours"`
 	} `json:"risk"`
+	Commands map[string]struct {
+		Permission string   `json:"permission"`
+		Users      []string `json:"users"`
+	} `json:"commands"`
 }
 
 // Parse reads a policy file: YAML, checked against the published schema,
@@ -235,6 +239,12 @@ func build(r raw) (Policy, []Problem) {
 	}
 	if wh := r.Risk.WorkingHours; wh != nil {
 		probs = append(probs, workingHours(&p.WorkingHours, wh.Timezone, wh.Days, wh.Start, wh.End)...)
+	}
+	for verb, c := range r.Commands {
+		if p.Commands == nil {
+			p.Commands = map[string]CommandRule{}
+		}
+		p.Commands[verb] = CommandRule{Permission: c.Permission, Users: c.Users}
 	}
 	return p, probs
 }

@@ -21,6 +21,16 @@ type Policy struct {
 	RequireHuman       []Glob
 	HighRiskConclusion string // neutral or action_required
 	WorkingHours       WorkingHours
+	// Commands overrides who may run a slash command, by verb.
+	Commands map[string]CommandRule
+}
+
+// CommandRule is who may run one command: a least role (read, triage,
+// write, maintain, admin; "" keeps ferry's default) and logins allowed
+// whatever their role.
+type CommandRule struct {
+	Permission string
+	Users      []string
 }
 
 // Thresholds split scores into levels.
