@@ -45,7 +45,24 @@ func (a *App) issueComment(ctx context.Context, d event.Delivery, payload any) e
 	if r.bot {
 		return a.refuseAll(ctx, r, cmds, "bots never trigger commands")
 	}
-	return classify(a.runCommands(ctx, r, cmds, errs))
+	err := classify(a.runCommands(ctx, r, cmds, errs))
+	if event.IsPermanent(err) {
+		a.failed(ctx, r)
+	}
+	return err
+}
+
+// failed tells the person, best effort, that ferry could not finish —
+// never with the internal error, which stays in the log and the delivery.
+func (a *App) failed(ctx context.Context, r request) {
+	gh := a.github(r.installation)
+	msg := "😕 ferry could not finish this (delivery `" + r.delivery + "`); an operator can see why. Nothing after the failure was done."
+	if _, err := gh.UpsertComment(ctx, r.owner, r.repo, r.number, "reply-"+strconv.FormatInt(r.commentID, 10), "@"+r.actor+"\n\n"+msg); err != nil {
+		a.log.WarnContext(ctx, "could not report a failed command", "err", err)
+	}
+	if err := gh.React(ctx, r.owner, r.repo, r.commentID, "confused"); err != nil {
+		a.log.WarnContext(ctx, "could not react to a failed command", "err", err)
+	}
 }
 
 // checkRunAction handles a button on ferry's check run as the command of
@@ -228,7 +245,13 @@ func (a *App) execute(ctx context.Context, r request, pr *ghadapter.PullRequest,
 	case "approve":
 		return a.approve(ctx, r, pr, d)
 	case "pause":
-		return a.pause(ctx, r, d, c)
+		out, err := a.pause(ctx, r, d, c)
+		if err == nil && pr != nil {
+			// Show it at once: the comment gets the banner; the assessment
+			// waits, and is published on resume.
+			err = a.assessor.PullRequest(ctx, a.subject(r, pr, d.ID))
+		}
+		return out, err
 	case "resume":
 		return a.resume(ctx, r, d)
 	case "deploy", "rollback":
