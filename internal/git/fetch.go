@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing/transport/http"
 
 	"github.com/ferry-ci/ferry/internal/change"
+	"github.com/ferry-ci/ferry/internal/keylock"
 )
 
 // FetchOptions say where a change lives and how to authenticate.
@@ -78,29 +78,13 @@ func (g *Repo) ChangeBetween(baseSHA, headSHA string) (change.Change, error) {
 // reads changes from it, one fetch at a time per repository.
 type Cache struct {
 	Dir   string
-	mu    sync.Mutex
-	locks map[string]*sync.Mutex
-}
-
-func (c *Cache) lock(key string) func() {
-	c.mu.Lock()
-	if c.locks == nil {
-		c.locks = map[string]*sync.Mutex{}
-	}
-	m, ok := c.locks[key]
-	if !ok {
-		m = &sync.Mutex{}
-		c.locks[key] = m
-	}
-	c.mu.Unlock()
-	m.Lock()
-	return m.Unlock
+	locks keylock.Set
 }
 
 // Change fetches o's refs into the repository kept under key and returns
 // what head changes since its merge base with base.
 func (c *Cache) Change(ctx context.Context, key string, o FetchOptions, baseSHA, headSHA string) (change.Change, error) {
-	defer c.lock(key)()
+	defer c.locks.Lock(key)()
 	r, err := Fetch(ctx, filepath.Join(c.Dir, key), o)
 	if err != nil {
 		return change.Change{}, err

@@ -18,7 +18,7 @@ func Marker(key string) string { return "<!-- ferry:" + key + " -->" }
 // exist anyway (another replica, a retried create whose answer was lost),
 // the oldest is kept and the others deleted.
 func (c *Client) UpsertComment(ctx context.Context, owner, repo string, number int, key, body string) (id int64, err error) {
-	unlock := c.app.locks.lock(fmt.Sprintf("comment %d %s/%s#%d %s", c.id, owner, repo, number, key))
+	unlock := c.app.locks.Lock(fmt.Sprintf("comment %d %s/%s#%d %s", c.id, owner, repo, number, key))
 	defer unlock()
 	marker := Marker(key)
 	full := Truncate(marker+"\n"+body, MaxText)

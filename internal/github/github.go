@@ -21,6 +21,8 @@ import (
 	"github.com/gofri/go-github-ratelimit/v2/github_ratelimit/github_secondary_ratelimit"
 	gh "github.com/google/go-github/v60/github"
 	ghinst "github.com/google/go-github/v88/github" // the version ghinstallation's options use
+
+	"github.com/ferry-ci/ferry/internal/keylock"
 )
 
 // Config configures the adapter.
@@ -51,7 +53,7 @@ type App struct {
 	client  *gh.Client
 	mu      sync.Mutex
 	clients map[int64]*Client
-	locks   keyedMutex
+	locks   keylock.Set
 }
 
 // New builds the App. It fails on a key that is not an RSA PEM key.
@@ -151,26 +153,4 @@ func (a *App) Installation(id int64) *Client {
 	c := &Client{app: a, id: id, gh: newClient(rt, a.cfg.BaseURL), auth: reauth}
 	a.clients[id] = c
 	return c
-}
-
-// keyedMutex serializes work per key inside this process (ferry's job
-// queue serializes it across processes).
-type keyedMutex struct {
-	mu    sync.Mutex
-	locks map[string]*sync.Mutex
-}
-
-func (k *keyedMutex) lock(key string) func() {
-	k.mu.Lock()
-	if k.locks == nil {
-		k.locks = map[string]*sync.Mutex{}
-	}
-	m, ok := k.locks[key]
-	if !ok {
-		m = &sync.Mutex{}
-		k.locks[key] = m
-	}
-	k.mu.Unlock()
-	m.Lock()
-	return m.Unlock
 }

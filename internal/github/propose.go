@@ -23,7 +23,7 @@ type Proposal struct {
 // there) through the Git Data API and opens the pull request — or updates
 // the one already open for Branch, never opening a second.
 func (c *Client) Propose(ctx context.Context, owner, repo string, p Proposal) (number int, created bool, err error) {
-	unlock := c.app.locks.lock(fmt.Sprintf("propose %d %s/%s %s", c.id, owner, repo, p.Branch))
+	unlock := c.app.locks.Lock(fmt.Sprintf("propose %d %s/%s %s", c.id, owner, repo, p.Branch))
 	defer unlock()
 	base, _, err := c.gh.Git.GetRef(ctx, owner, repo, "heads/"+p.Base)
 	if err != nil {
