@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -91,8 +90,15 @@ func (a *App) checkRunAction(ctx context.Context, d event.Delivery, payload any)
 		// none when commits were pushed since, or for a fork's.
 		return a.refuseAll(ctx, r, []command.Command{cmd}, "this check run's commit is not the head of a pull request here (pushed since?)")
 	}
-	r.number, r.isPR = prs[0].GetNumber(), true
-	return classify(a.runCommands(ctx, r, []command.Command{cmd}, nil))
+	// A PR listed here may belong to another repository (this one as a
+	// fork's base): only one whose base is this repository counts.
+	for _, pr := range prs {
+		if pr.GetBase().GetRepo().GetID() == r.repoID {
+			r.number, r.isPR = pr.GetNumber(), true
+			return classify(a.runCommands(ctx, r, []command.Command{cmd}, nil))
+		}
+	}
+	return a.refuseAll(ctx, r, []command.Command{cmd}, "this check run names no pull request of this repository")
 }
 
 // refuseAll records a refusal of every command without acting or
@@ -141,7 +147,14 @@ func (a *App) runCommands(ctx context.Context, r request, cmds []command.Command
 		}
 		pr = &p
 		if r.headSHA == "" {
-			r.headSHA = p.HeadSHA // a comment binds to the head it was made on
+			// A comment binds to the head it was written on: the head
+			// ferry last saw before it, else the current one.
+			if r.headSHA, err = a.control.HeadAt(ctx, r.repoID, r.number, r.at); err != nil {
+				return err
+			}
+			if r.headSHA == "" {
+				r.headSHA = p.HeadSHA
+			}
 		}
 	}
 	perm, err := a.perms.get(ctx, gh, r)
@@ -285,10 +298,15 @@ func (a *App) explain(ctx context.Context, r request, id string) (outcome, error
 }
 
 func (a *App) approve(ctx context.Context, r request, pr *ghadapter.PullRequest, d audit.Decision) (outcome, error) {
-	if pr.HeadSHA != r.headSHA {
-		why := "this button is for `" + r.headSHA[:min(8, len(r.headSHA))] + "`, no longer the head: approve the current head"
+	refuse := func(why string) (outcome, error) {
 		d.Output = "refused: " + why
 		return outcome{output: why, refused: true, reply: "😕 " + why}, a.control.RecordDecision(ctx, d, r.number)
+	}
+	if pr.HeadSHA != r.headSHA {
+		return refuse("`" + r.headSHA[:min(8, len(r.headSHA))] + "` was the head when you asked; commits were pushed since: look, then approve again")
+	}
+	if strings.EqualFold(pr.Author, r.actor) {
+		return refuse("the author of a pull request cannot approve it")
 	}
 	d.Kind, d.Subject = audit.KindApproval, audit.PullRequestSubject(r.number, pr.HeadSHA)
 	d.Output = "approved " + pr.HeadSHA
@@ -321,12 +339,13 @@ func (a *App) resume(ctx context.Context, r request, d audit.Decision) (outcome,
 	if err != nil {
 		return outcome{}, err
 	}
+	// What waited goes ahead now — also on a retry, when the pause is
+	// already gone but publishing failed the first time.
+	if err := a.assessor.PublishWaiting(ctx, r.repoID); err != nil {
+		return outcome{}, err
+	}
 	if !resumed {
 		return outcome{output: "nothing was paused", reply: "ferry was not paused here"}, nil
-	}
-	// What waited goes ahead now.
-	if err := a.assessor.PublishWaiting(ctx, r.repoID); err != nil && !errors.Is(err, context.Canceled) {
-		return outcome{}, err
 	}
 	return outcome{output: d.Output}, nil
 }

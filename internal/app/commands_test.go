@@ -176,6 +176,9 @@ func TestGate(t *testing.T) {
 				w.sim.SetFile(repo, "main", ".github/ferry.yml", "version: 1\ncommands:\n  pause: {permision: read}\n")
 			},
 			kind: audit.KindCommand, actor: "ada", output: "refused: `.github/ferry.yml` on the default branch is invalid", reply: "is invalid"},
+		{name: "the author may not approve", login: "octocat", body: "/ferry approve", reactions: []string{"eyes", "confused"},
+			setup: func(t *testing.T, w *world) { w.sim.SetPermission(repo, "octocat", "admin") },
+			kind:  audit.KindCommand, actor: "octocat", output: "refused: the author of a pull request cannot approve it", reply: "cannot approve"},
 		{name: "unknown verb", login: "max", body: "/ferry dance", reactions: []string{"eyes", "confused"},
 			kind: audit.KindCommand, actor: "max", output: "refused: unknown command `dance`", reply: "unknown command `dance`"},
 	} {
@@ -351,5 +354,23 @@ func TestSchemaNamesEveryCommand(t *testing.T) {
 	}
 	if got := schema.Properties.Commands.PropertyNames.Enum; !slices.Equal(got, verbs) {
 		t.Fatalf("schema verbs %v, command table %v", got, verbs)
+	}
+}
+
+// TestCommentBindsToItsHead: an approval written before a push but handled
+// after it does not approve the new head.
+func TestCommentBindsToItsHead(t *testing.T) {
+	w := newWorld(t, dbtest.Open(t, dbtest.SQLiteURL(t)))
+	w.deliver(t, "pull_request", w.sim.PullRequestPayload("opened", repo, w.n))
+	id := w.sim.AddComment(repo, w.n, "wes", "/ferry approve")
+	time.Sleep(1100 * time.Millisecond) // GitHub's times have whole seconds: the push must come a second later
+	w.sim.SetPullRequestHead(repo, w.n, strings.Repeat("f", 40), migration, nil)
+	w.deliver(t, "pull_request", w.sim.PullRequestPayload("synchronize", repo, w.n))
+	w.deliver(t, "issue_comment", w.sim.CommentPayload("created", repo, id))
+	if d := w.lastDecision(t); d.Kind != audit.KindCommand || !strings.Contains(d.Output, "commits were pushed since") {
+		t.Fatalf("decision %+v", d)
+	}
+	if approvals, err := w.db.Approvals(context.Background(), repoID, w.n); err != nil || len(approvals) != 0 {
+		t.Fatalf("approvals %+v, %v", approvals, err)
 	}
 }

@@ -32,6 +32,7 @@ type ControlStore interface {
 	Paused(ctx context.Context, repositoryID int64, environment string) (*store.Pause, error)
 	Approve(ctx context.Context, repositoryID int64, number int, a store.Approval, d audit.Decision) error
 	Decisions(ctx context.Context, f store.DecisionFilter) ([]audit.Decision, error)
+	HeadAt(ctx context.Context, repositoryID int64, number int, at time.Time) (string, error)
 }
 
 // request is one person's (or bot's) attempt to steer ferry: a comment's

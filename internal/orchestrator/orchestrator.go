@@ -195,10 +195,7 @@ func (o *Orchestrator) save(ctx context.Context, s Subject, kind string, rec rec
 	if err != nil {
 		return store.Assessment{}, record{}, err
 	}
-	if err := decode(stored, &rec); err != nil {
-		return store.Assessment{}, record{}, err
-	}
-	return stored, rec, o.store.RecordDecision(ctx, decision(stored, rec), s.Number)
+	return stored, rec, decode(stored, &rec)
 }
 
 // decision is the audit record of an assessment and its route.

@@ -331,3 +331,32 @@ func TestPushLearnsHistory(t *testing.T) {
 		}
 	})
 }
+
+// TestRetryOfOlderHeadPublishesNothing: a job for an older head that
+// failed while publishing, retried after a newer head was published, must
+// not put its comment and label back.
+func TestRetryOfOlderHeadPublishesNothing(t *testing.T) {
+	w := setup(t, dbtest.Open(t, dbtest.SQLiteURL(t)), nil)
+	n := w.sim.AddPullRequest(repo, githubsim.PullRequest{Title: "Drop sessions", Files: risky})
+	old := w.subject(t, "d-old", n, now)
+	w.sim.Inject(githubsim.Fault{Method: "POST", Path: `/check-runs$`, Status: 502})
+	if err := w.orch.PullRequest(ctx, old); err == nil {
+		t.Fatal("the injected failure did not surface")
+	}
+	w.sim.SetPullRequestHead(repo, n, strings.Repeat("b", 40), docsOnly, nil)
+	if err := w.orch.PullRequest(ctx, w.subject(t, "d-new", n, now.Add(time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.orch.PullRequest(ctx, old); err != nil { // the retry
+		t.Fatal(err)
+	}
+	if runs := runsOn(w.sim, old.HeadSHA); len(runs) != 0 {
+		t.Fatalf("the older head was published: %+v", runs)
+	}
+	if got := w.sim.Labels(repo, n); !slices.Equal(got, []string{"risk: low"}) {
+		t.Fatalf("labels %v", got)
+	}
+	if c := w.risk(n); len(c) != 1 || !strings.Contains(c[0].Body, "low risk") {
+		t.Fatalf("comment %+v", c)
+	}
+}

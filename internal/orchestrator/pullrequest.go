@@ -22,27 +22,28 @@ import (
 func (o *Orchestrator) PullRequest(ctx context.Context, s Subject) error {
 	ctx = logctx.With(ctx, slog.Int("pr", s.Number), slog.String("head", s.HeadSHA))
 	row, err := o.store.GetAssessment(ctx, s.ID)
-	switch {
-	case err == nil && row.Published:
+	if err == nil && row.Published {
 		return nil
-	case err == nil:
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	prev, perr := o.previous(ctx, s)
+	if perr != nil {
+		return perr
+	}
+	if prev != nil && prev.EventAt.After(s.EventAt) && prev.HeadSHA != s.HeadSHA {
+		// Events (and retries) can run out of order; never let an older
+		// head overwrite what a newer one published.
+		o.cfg.Logger.InfoContext(ctx, "stale pull request event: a newer head was assessed", "newer", prev.HeadSHA)
+		return nil
+	}
+	if err == nil { // an earlier attempt decided; finish publishing it
 		var rec record
 		if err := decode(row, &rec); err != nil {
 			return err
 		}
 		return o.publishPullRequest(ctx, s, row, rec)
-	case !errors.Is(err, store.ErrNotFound):
-		return err
-	}
-	prev, err := o.previous(ctx, s)
-	if err != nil {
-		return err
-	}
-	if prev != nil && prev.EventAt.After(s.EventAt) && prev.HeadSHA != s.HeadSHA {
-		// Events can run out of order; never let an older head overwrite
-		// what a newer one published.
-		o.cfg.Logger.InfoContext(ctx, "stale pull request event: a newer head was assessed", "newer", prev.HeadSHA)
-		return nil
 	}
 	rec, err := o.decidePullRequest(ctx, s)
 	if err != nil {
@@ -103,6 +104,9 @@ func (o *Orchestrator) publishPullRequest(ctx context.Context, s Subject, row st
 	if err != nil {
 		return err
 	}
+	if err := o.store.RecordDecision(ctx, decision(row, rec), s.Number); err != nil {
+		return err // recorded on every attempt: the insert is keyed, a retry adds nothing
+	}
 	if ctl.Paused != nil {
 		// Paused: only the comment saying so. The assessment stays
 		// unpublished — waiting — and is published on resume.
@@ -119,10 +123,12 @@ func (o *Orchestrator) publishPullRequest(ctx context.Context, s Subject, row st
 	if err != nil {
 		return err
 	}
+	var level risk.Level // none when the policy is invalid: no risk label stays
 	if rec.Assessment != nil {
-		if err := o.syncLabels(ctx, gh, s, rec.Assessment.Level, rec.Previous); err != nil {
-			return err
-		}
+		level = rec.Assessment.Level
+	}
+	if err := o.syncLabels(ctx, gh, s, level, rec.Previous); err != nil {
+		return err
 	}
 	if err := o.store.PublishAssessment(ctx, row.ID, commentID, o.cfg.Now()); err != nil {
 		return err
@@ -143,7 +149,7 @@ func (o *Orchestrator) syncLabels(ctx context.Context, gh GitHub, s Subject, lev
 			}
 		}
 	}
-	if slices.Contains(s.Labels, want) {
+	if level == "" || slices.Contains(s.Labels, want) {
 		return nil
 	}
 	return gh.AddLabels(ctx, s.Owner, s.Repo, s.Number, want)

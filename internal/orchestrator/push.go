@@ -51,6 +51,9 @@ func (o *Orchestrator) Push(ctx context.Context, s Subject, commits []PushCommit
 	if err := o.learn(ctx, s, commits); err != nil {
 		return err
 	}
+	if err := o.store.RecordDecision(ctx, decision(row, rec), 0); err != nil {
+		return err
+	}
 	ctl, err := o.control(ctx, s)
 	if err != nil {
 		return err

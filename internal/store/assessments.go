@@ -260,3 +260,19 @@ func (db *DB) WaitingAssessments(ctx context.Context, repositoryID int64) ([]Ass
 	}
 	return out, rows.Err()
 }
+
+// HeadAt is the head of a pull request as ferry last assessed it at or
+// before at ("" if it never did): what a comment written at that time saw.
+func (db *DB) HeadAt(ctx context.Context, repositoryID int64, number int, at time.Time) (string, error) {
+	var head string
+	err := db.sql.QueryRowContext(ctx, `SELECT head_sha FROM assessments
+		WHERE repository_id = $1 AND number = $2 AND event_at <= $3
+		ORDER BY event_at DESC, created_at DESC LIMIT 1`, repositoryID, number, at.UTC()).Scan(&head)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("head of %d#%d at %s: %w", repositoryID, number, at, err)
+	}
+	return head, nil
+}

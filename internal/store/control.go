@@ -81,20 +81,6 @@ func (db *DB) Decisions(ctx context.Context, f DecisionFilter) ([]audit.Decision
 	return out, rows.Err()
 }
 
-// Decision loads one decision by id (or ErrNotFound).
-func (db *DB) Decision(ctx context.Context, repository, id string) (audit.Decision, error) {
-	all, err := db.Decisions(ctx, DecisionFilter{Repository: repository})
-	if err != nil {
-		return audit.Decision{}, err
-	}
-	for _, d := range all {
-		if d.ID == id {
-			return d, nil
-		}
-	}
-	return audit.Decision{}, fmt.Errorf("decision %s: %w", id, ErrNotFound)
-}
-
 // Pause is a pause in force.
 type Pause struct {
 	Environment string // "*" for the whole repository

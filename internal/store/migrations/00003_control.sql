@@ -23,9 +23,9 @@ CREATE TABLE decision_outcomes (
     decision_id TEXT NOT NULL REFERENCES decisions (id),
     at          TIMESTAMP NOT NULL,
     outcome     TEXT NOT NULL,
-    actor       TEXT NOT NULL,
-    PRIMARY KEY (decision_id, at)
+    actor       TEXT NOT NULL
 );
+CREATE INDEX decision_outcomes_decision ON decision_outcomes (decision_id, at);
 
 -- A pause stops ferry's automated actions in a repository ("*") or one
 -- environment until resumed.
