@@ -77,6 +77,7 @@ type raw struct {
 		Permission string   `json:"permission"`
 		Users      []string `json:"users"`
 	} `json:"commands"`
+	Environments map[string]rawEnvironment `json:"environments"`
 }
 
 // Parse reads a policy file: YAML, checked against the published schema,
@@ -245,6 +246,14 @@ func build(r raw) (Policy, []Problem) {
 			p.Commands = map[string]CommandRule{}
 		}
 		p.Commands[verb] = CommandRule{Permission: c.Permission, Users: c.Users}
+	}
+	for name, re := range r.Environments {
+		env, eprobs := environment(name, re)
+		probs = append(probs, eprobs...)
+		if p.Environments == nil {
+			p.Environments = map[string]Environment{}
+		}
+		p.Environments[name] = env
 	}
 	return p, probs
 }

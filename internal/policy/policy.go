@@ -23,6 +23,8 @@ type Policy struct {
 	WorkingHours       WorkingHours
 	// Commands overrides who may run a slash command, by verb.
 	Commands map[string]CommandRule
+	// Environments are where ferry deploys, by name.
+	Environments map[string]Environment
 }
 
 // CommandRule is who may run one command: a least role (read, triage,

@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"slices"
 	"time"
 )
 
@@ -134,6 +135,51 @@ func TestExamplePolicy(t *testing.T) {
 	for rule, w := range DefaultWeights() {
 		if p.Weight(rule) != w {
 			t.Errorf("example weight %s = %v, default %v", rule, p.Weight(rule), w)
+		}
+	}
+}
+
+func TestEnvironments(t *testing.T) {
+	p, err := Parse([]byte(`version: 1
+environments:
+  staging:
+    namespace: api
+    deployments: [{name: api, container: app}]
+    image: "ghcr.io/acme/api:{{ .SHA }}"
+    auto_deploy: true
+  production:
+    namespace: api
+    deployments: [{name: api}]
+    image: "ghcr.io/acme/api:{{ .SHA }}"
+    service: api
+    strategy: hotfix
+    canary: {steps: [10, 50, 100], pause: 2m}
+    progress_deadline: 90s
+    freeze: [{from: "2026-12-24T00:00:00Z", to: "2026-12-27T00:00:00Z", reason: holidays}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, prod := p.Environments["staging"], p.Environments["production"]
+	if !st.AutoDeploy || st.NeedsHuman || st.Workloads[0] != (Workload{"api", "app"}) || !slices.Equal(st.Strategies, []string{"rolling", "canary"}) ||
+		st.CanaryPause != 30*time.Second || st.ProgressDeadline != 10*time.Minute {
+		t.Fatalf("staging %+v", st)
+	}
+	if !prod.NeedsHuman || !prod.Allows("blue-green") || !prod.Allows("hotfix") || prod.CanaryPause != 2*time.Minute ||
+		prod.ProgressDeadline != 90*time.Second || !slices.Equal(prod.CanarySteps, []int{10, 50, 100}) {
+		t.Fatalf("production %+v", prod)
+	}
+	if f, ok := prod.Frozen(time.Date(2026, 12, 25, 0, 0, 0, 0, time.UTC)); !ok || f.Reason != "holidays" {
+		t.Fatal("Christmas is not frozen")
+	}
+	for _, bad := range []string{
+		"version: 1\nenvironments:\n  prod:\n    namespace: api\n    deployments: [{name: api}]\n    image: x\n    strategy: blue-green\n",
+		"version: 1\nenvironments:\n  prod:\n    namespace: api\n    deployments: [{name: api}]\n    image: x\n    canary: {steps: [50, 20]}\n",
+		"version: 1\nenvironments:\n  Prod_1:\n    namespace: api\n    deployments: [{name: api}]\n    image: x\n",
+		"version: 1\nenvironments:\n  prod:\n    namespace: api\n    image: x\n",
+	} {
+		if _, err := Parse([]byte(bad)); !IsInvalid(err) {
+			t.Errorf("accepted:\n%s(%v)", bad, err)
 		}
 	}
 }

@@ -1,0 +1,128 @@
+package policy
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Environment is where ferry deploys, and how.
+type Environment struct {
+	Name             string
+	Context          string // kubeconfig context; "" = the current one
+	InCluster        bool
+	Namespace        string
+	Workloads        []Workload
+	Image            string // template: {{ .SHA }}, {{ .ShortSHA }}
+	Service          string // for blue-green
+	URL              string
+	AutoDeploy       bool
+	NeedsHuman       bool
+	Strategies       []string // allowed
+	Strategy         string   // forced; "" = chosen from risk
+	CanarySteps      []int
+	CanaryPause      time.Duration
+	ProgressDeadline time.Duration
+	Freezes          []Freeze
+}
+
+// Workload is a Deployment and the container whose image changes ("" =
+// the first).
+type Workload struct{ Name, Container string }
+
+// Freeze is a window when nothing deploys.
+type Freeze struct {
+	From, To time.Time
+	Reason   string
+}
+
+// Frozen returns the freeze in force at t, if any.
+func (e Environment) Frozen(t time.Time) (Freeze, bool) {
+	for _, f := range e.Freezes {
+		if !t.Before(f.From) && t.Before(f.To) {
+			return f, true
+		}
+	}
+	return Freeze{}, false
+}
+
+// Allows reports whether the environment permits a strategy.
+func (e Environment) Allows(strategy string) bool { return slices.Contains(e.Strategies, strategy) }
+
+type rawEnvironment struct {
+	Cluster *struct {
+		Context   string `json:"context"`
+		InCluster bool   `json:"in_cluster"`
+	} `json:"cluster"`
+	Namespace   string `json:"namespace"`
+	Deployments []struct {
+		Name      string `json:"name"`
+		Container string `json:"container"`
+	} `json:"deployments"`
+	Image      string   `json:"image"`
+	Service    string   `json:"service"`
+	URL        string   `json:"url"`
+	AutoDeploy bool     `json:"auto_deploy"`
+	NeedsHuman *bool    `json:"needs_human"`
+	Strategies []string `json:"strategies"`
+	Strategy   string   `json:"strategy"`
+	Canary     *struct {
+		Steps []int  `json:"steps"`
+		Pause string `json:"pause"`
+	} `json:"canary"`
+	ProgressDeadline string `json:"progress_deadline"`
+	Freeze           []struct {
+		From   time.Time `json:"from"`
+		To     time.Time `json:"to"`
+		Reason string    `json:"reason"`
+	} `json:"freeze"`
+}
+
+// environment builds one environment with its defaults.
+func environment(name string, r rawEnvironment) (Environment, []Problem) {
+	at := "/environments/" + name
+	e := Environment{Name: name, Namespace: r.Namespace, Image: r.Image, Service: r.Service, URL: r.URL,
+		AutoDeploy: r.AutoDeploy, NeedsHuman: !r.AutoDeploy, Strategy: r.Strategy,
+		CanarySteps: []int{5, 25, 100}, CanaryPause: 30 * time.Second, ProgressDeadline: 10 * time.Minute}
+	var probs []Problem
+	if r.Cluster != nil {
+		e.Context, e.InCluster = r.Cluster.Context, r.Cluster.InCluster
+	}
+	if r.NeedsHuman != nil {
+		e.NeedsHuman = *r.NeedsHuman
+	}
+	for _, d := range r.Deployments {
+		e.Workloads = append(e.Workloads, Workload{Name: d.Name, Container: d.Container})
+	}
+	e.Strategies = r.Strategies
+	if e.Strategies == nil {
+		e.Strategies = []string{"rolling", "canary"}
+		if e.Service != "" {
+			e.Strategies = append(e.Strategies, "blue-green")
+		}
+	}
+	if c := r.Canary; c != nil {
+		if c.Steps != nil {
+			e.CanarySteps = c.Steps
+		}
+		if c.Pause != "" {
+			e.CanaryPause, _ = time.ParseDuration(c.Pause) // the schema checked its form
+		}
+	}
+	if !slices.IsSorted(e.CanarySteps) || e.CanarySteps[len(e.CanarySteps)-1] != 100 {
+		probs = append(probs, Problem{Pointer: at + "/canary/steps", Message: "canary steps must rise and end at 100"})
+	}
+	if r.ProgressDeadline != "" {
+		e.ProgressDeadline, _ = time.ParseDuration(r.ProgressDeadline)
+	}
+	if slices.Contains(e.Strategies, "blue-green") && e.Service == "" || e.Strategy == "blue-green" && e.Service == "" {
+		probs = append(probs, Problem{Pointer: at, Message: fmt.Sprintf("environment %s: blue-green needs a service", name)})
+	}
+	if e.Strategy != "" && !slices.Contains(e.Strategies, e.Strategy) {
+		e.Strategies = append(e.Strategies, e.Strategy) // forcing one allows it
+	}
+	for _, f := range r.Freeze {
+		e.Freezes = append(e.Freezes, Freeze{From: f.From, To: f.To, Reason: f.Reason})
+	}
+	return e, probs
+}
