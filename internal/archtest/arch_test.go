@@ -19,7 +19,7 @@ const module = "github.com/ferry-ci/ferry/"
 // (and its own). Test files are exempt: tests may wire real components.
 var layer = map[string]int{
 	// vocabulary and pure decisions: standard library and parsers only
-	"event": 0, "logctx": 0, "change": 0, "policy": 0, "command": 0, "audit": 0, "keylock": 0, "risk": 1, "route": 2, "calibrate": 2,
+	"event": 0, "logctx": 0, "change": 0, "policy": 0, "command": 0, "audit": 0, "keylock": 0, "risk": 1, "route": 2, "calibrate": 2, "rollout": 1,
 	// presentation, and adapters (jobs builds on store)
 	"render": 3, "store": 3, "webhook": 3, "github": 3, "git": 3, "jobs": 4,
 	// agents

@@ -1,0 +1,246 @@
+// Package rollout decides how a commit reaches an environment: which
+// strategy (from the risk route and the policy), the steps of that
+// strategy, and whether a step has settled given what Kubernetes reports.
+// Pure: the kube adapter applies steps, the deploy agent records them.
+package rollout
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ferry-ci/ferry/internal/policy"
+)
+
+// Strategies.
+const (
+	Rolling   = "rolling"
+	Canary    = "canary"
+	BlueGreen = "blue-green"
+	Hotfix    = "hotfix"
+)
+
+// Choice is a strategy and why.
+type Choice struct {
+	Strategy string
+	Reasons  []string
+}
+
+// Choose picks the strategy: a hotfix when asked and allowed; else what
+// the policy forces; else what the risk route proposes, if allowed; else
+// the safest allowed one.
+func Choose(proposed string, env policy.Environment, hotfix bool) (Choice, error) {
+	switch {
+	case hotfix && !env.Allows(Hotfix):
+		return Choice{}, fmt.Errorf("hotfix deploys are not allowed in %s (policy: strategies)", env.Name)
+	case hotfix:
+		return Choice{Hotfix, []string{"requested as a hotfix; " + env.Name + " allows it"}}, nil
+	case env.Strategy != "":
+		return Choice{env.Strategy, []string{"policy sets " + env.Strategy + " for " + env.Name}}, nil
+	case proposed != "" && env.Allows(proposed):
+		return Choice{proposed, []string{"the risk route proposes " + proposed}}, nil
+	}
+	for _, s := range []string{Canary, BlueGreen, Rolling} { // safest first
+		if env.Allows(s) {
+			why := "the safest strategy " + env.Name + " allows"
+			if proposed != "" {
+				why = proposed + " is not allowed in " + env.Name + "; " + s + " is the safest it allows"
+			}
+			return Choice{s, []string{why}}, nil
+		}
+	}
+	return Choice{}, fmt.Errorf("%s allows no strategy ferry knows", env.Name)
+}
+
+// Kinds of steps.
+const (
+	SetImage      = "set-image"      // Deployment's Container gets Image (Surge: hotfix)
+	WaitRollout   = "wait-rollout"   // until the Deployment has rolled out, or its deadline passed
+	EnsureCopy    = "ensure-copy"    // Deployment is a copy of Source with Image, Replicas, Track
+	Scale         = "scale"          // Deployment to Replicas
+	Pause         = "pause"          // wait Pause
+	SwitchService = "switch-service" // Service selects Track ("" = every track)
+)
+
+// TrackLabel marks the pods of a copy (canary, blue, green).
+const TrackLabel = "ferry.dev/track"
+
+// Step is one action of a deploy.
+type Step struct {
+	Kind       string        `json:"kind"`
+	Deployment string        `json:"deployment,omitempty"`
+	Source     string        `json:"source,omitempty"`
+	Container  string        `json:"container,omitempty"`
+	Image      string        `json:"image,omitempty"`
+	Replicas   int32         `json:"replicas,omitempty"`
+	Track      string        `json:"track,omitempty"`
+	Surge      bool          `json:"surge,omitempty"`
+	Service    string        `json:"service,omitempty"`
+	Pause      time.Duration `json:"pause,omitempty"`
+	Note       string        `json:"note"`
+}
+
+// Current is what the cluster runs, read before planning.
+type Current struct {
+	Replicas     map[string]int32 // by Deployment
+	ActiveColour string           // blue, green, or "" (the original Deployment)
+}
+
+// Plan is the steps of a strategy.
+func Plan(strategy string, env policy.Environment, image string, cur Current) []Step {
+	var steps []Step
+	switch strategy {
+	case Canary:
+		steps = canary(env, image, cur)
+	case BlueGreen:
+		steps = blueGreen(env, image, cur)
+	default: // rolling, hotfix
+		for _, w := range env.Workloads {
+			steps = append(steps,
+				Step{Kind: SetImage, Deployment: w.Name, Container: w.Container, Image: image, Surge: strategy == Hotfix,
+					Note: fmt.Sprintf("%s: image %s", w.Name, image)},
+				Step{Kind: WaitRollout, Deployment: w.Name, Note: "wait for " + w.Name + " to roll out"})
+		}
+	}
+	return steps
+}
+
+// CanaryName is the Deployment beside name that runs the canary.
+func CanaryName(name string) string { return name + "-canary" }
+
+func canary(env policy.Environment, image string, cur Current) []Step {
+	var steps []Step
+	for _, pct := range env.CanarySteps {
+		if pct == 100 {
+			break
+		}
+		for _, w := range env.Workloads {
+			n := cur.Replicas[w.Name]
+			c := max(1, int32(math.Ceil(float64(n)*float64(pct)/100)))
+			steps = append(steps,
+				Step{Kind: EnsureCopy, Deployment: CanaryName(w.Name), Source: w.Name, Container: w.Container, Image: image,
+					Replicas: c, Track: "canary", Note: fmt.Sprintf("canary %d%%: %d of %d pods of %s run %s", pct, c, n, w.Name, image)},
+				Step{Kind: WaitRollout, Deployment: CanaryName(w.Name), Note: fmt.Sprintf("wait for the %d%% canary", pct)})
+		}
+		if env.CanaryPause > 0 {
+			steps = append(steps, Step{Kind: Pause, Pause: env.CanaryPause, Note: fmt.Sprintf("hold at %d%% for %s", pct, env.CanaryPause)})
+		}
+	}
+	for _, w := range env.Workloads {
+		steps = append(steps,
+			Step{Kind: SetImage, Deployment: w.Name, Container: w.Container, Image: image, Note: "100%: " + w.Name + " runs " + image},
+			Step{Kind: WaitRollout, Deployment: w.Name, Note: "wait for " + w.Name + " to roll out"},
+			Step{Kind: Scale, Deployment: CanaryName(w.Name), Replicas: 0, Note: "retire the canary"})
+	}
+	return steps
+}
+
+// Other is the colour blue-green deploys to next.
+func Other(active string) string {
+	if active == "green" {
+		return "blue"
+	}
+	return "green"
+}
+
+func blueGreen(env policy.Environment, image string, cur Current) []Step {
+	colour := Other(cur.ActiveColour)
+	var steps []Step
+	for _, w := range env.Workloads {
+		name := w.Name + "-" + colour
+		steps = append(steps,
+			Step{Kind: EnsureCopy, Deployment: name, Source: w.Name, Container: w.Container, Image: image,
+				Replicas: max(1, cur.Replicas[w.Name]), Track: colour, Note: fmt.Sprintf("%s at full size runs %s", name, image)},
+			Step{Kind: WaitRollout, Deployment: name, Note: "wait for " + name + " to be ready"})
+	}
+	return append(steps, Step{Kind: SwitchService, Service: env.Service, Track: colour,
+		Note: fmt.Sprintf("switch %s to %s (%s stays for a fast rollback)", env.Service, colour, orOriginal(cur.ActiveColour))})
+}
+
+func orOriginal(colour string) string {
+	if colour == "" {
+		return "the original"
+	}
+	return colour
+}
+
+// Known is what ran before a deploy, kept by ferry so a rollback can
+// restore it without trusting Kubernetes' revision history.
+type Known struct {
+	Images       map[string]string `json:"images"` // Deployment → image
+	ActiveColour string            `json:"active_colour"`
+}
+
+// RollbackPlan restores what was known good: the images, the colour the
+// Service selected, and no canary.
+func RollbackPlan(env policy.Environment, good Known, cur Current) []Step {
+	var steps []Step
+	if slices.Contains(env.Strategies, BlueGreen) && env.Service != "" && cur.ActiveColour != good.ActiveColour {
+		steps = append(steps, Step{Kind: SwitchService, Service: env.Service, Track: good.ActiveColour,
+			Note: fmt.Sprintf("switch %s back to %s", env.Service, orOriginal(good.ActiveColour))})
+	}
+	for _, w := range env.Workloads {
+		img := good.Images[w.Name]
+		if img == "" {
+			continue
+		}
+		steps = append(steps,
+			Step{Kind: SetImage, Deployment: w.Name, Container: w.Container, Image: img, Note: fmt.Sprintf("%s: back to %s", w.Name, img)},
+			Step{Kind: WaitRollout, Deployment: w.Name, Note: "wait for " + w.Name + " to roll back"})
+		if _, ok := cur.Replicas[CanaryName(w.Name)]; ok {
+			steps = append(steps, Step{Kind: Scale, Deployment: CanaryName(w.Name), Replicas: 0, Note: "retire the canary"})
+		}
+	}
+	return steps
+}
+
+// Status is what Kubernetes reports of a Deployment's rollout.
+type Status struct {
+	Found                          bool
+	Generation, ObservedGeneration int64
+	Desired                        int32 // spec.replicas
+	Total                          int32 // status.replicas: old pods too
+	Updated, Ready, Available      int32
+	DeadlineExceeded               bool   // Progressing=False, ProgressDeadlineExceeded
+	Message                        string // the Progressing condition's
+}
+
+// Verdicts of a step.
+const (
+	Wait   = "wait"
+	Done   = "done"
+	Failed = "failed"
+)
+
+// Settle says whether a step that was applied has done its work: a
+// rollout complete (kubectl rollout status' rule), a pause elapsed.
+// elapsed is the time since the step was applied; deadline bounds a
+// rollout when Kubernetes' own progress deadline has not fired.
+func Settle(s Step, st Status, elapsed, deadline time.Duration) (verdict, why string) {
+	switch s.Kind {
+	case Pause:
+		if elapsed >= s.Pause {
+			return Done, ""
+		}
+		return Wait, fmt.Sprintf("%s left", (s.Pause - elapsed).Round(time.Second))
+	case WaitRollout:
+		return settleRollout(s, st, elapsed, deadline)
+	}
+	return Done, ""
+}
+
+func settleRollout(s Step, st Status, elapsed, deadline time.Duration) (string, string) {
+	switch {
+	case !st.Found:
+		return Failed, s.Deployment + " does not exist"
+	case st.DeadlineExceeded:
+		return Failed, fmt.Sprintf("%s did not progress within its deadline: %s", s.Deployment, strings.TrimSpace(st.Message))
+	case st.ObservedGeneration >= st.Generation && st.Updated == st.Desired && st.Total == st.Desired && st.Available >= st.Desired:
+		return Done, ""
+	case elapsed > deadline:
+		return Failed, fmt.Sprintf("%s: %d of %d pods updated and available after %s", s.Deployment, min(st.Updated, st.Available), st.Desired, elapsed.Round(time.Second))
+	}
+	return Wait, fmt.Sprintf("%d of %d pods updated and available", min(st.Updated, st.Available), st.Desired)
+}
