@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,10 +17,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ferry-ci/ferry/internal/app"
+	"github.com/ferry-ci/ferry/internal/deployagent"
+	"github.com/ferry-ci/ferry/internal/event"
 	"github.com/ferry-ci/ferry/internal/git"
 	"github.com/ferry-ci/ferry/internal/github"
 	"github.com/ferry-ci/ferry/internal/jobs"
+	"github.com/ferry-ci/ferry/internal/kube"
 	"github.com/ferry-ci/ferry/internal/orchestrator"
+	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/store"
 	"github.com/ferry-ci/ferry/internal/webhook"
 )
@@ -35,6 +40,7 @@ type ServeCmd struct {
 	JobMaxAttempts  int           `name:"job-max-attempts" env:"FERRY_JOB_MAX_ATTEMPTS" default:"10" help:"Attempts before a failing job is discarded (kept, counted, not retried)."`
 	JobTimeout      time.Duration `name:"job-timeout" env:"FERRY_JOB_TIMEOUT" default:"5m" help:"A job running longer is cancelled and retried."`
 	ShutdownTimeout time.Duration `name:"shutdown-timeout" env:"FERRY_SHUTDOWN_TIMEOUT" default:"30s" help:"How long SIGTERM waits for requests and running jobs."`
+	Kubeconfig      string        `name:"kubeconfig" env:"FERRY_KUBECONFIG" help:"Kubeconfig for deploys (default: $KUBECONFIG or ~/.kube/config; in a cluster, policy may say in_cluster)."`
 	GitCacheDir     string        `name:"git-cache-dir" env:"FERRY_GIT_CACHE_DIR" help:"Where ferry keeps git repositories it fetches to read pull requests larger than GitHub's API lists (default: the user cache directory, ferry/git)."`
 	RecoverEvery    time.Duration `name:"recover-every" env:"FERRY_RECOVER_EVERY" default:"10m" help:"How often (and at start) to ask GitHub to redeliver deliveries ferry missed (needs the App's credentials)."`
 }
@@ -83,18 +89,19 @@ func (s *ServeCmd) Run(e *env) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	periodic, deps, err := s.githubParts(log, db)
+	periodic, deps, steps, queueRef, err := s.githubParts(log, db)
 	if err != nil {
 		return err
 	}
 	deps.Installations = db
 	application := app.New(app.Config{Logger: log}, deps)
 	queue, err := jobs.New(db, jobs.Config{
-		Workers: s.Workers, MaxAttempts: s.JobMaxAttempts, JobTimeout: s.JobTimeout, Logger: log, Periodic: periodic,
+		Workers: s.Workers, MaxAttempts: s.JobMaxAttempts, JobTimeout: s.JobTimeout, Logger: log, Periodic: periodic, Steps: steps,
 	}, application, reg)
 	if err != nil {
 		return err
 	}
+	*queueRef = queue
 	hook := webhook.New(webhook.Config{Secret: secret, Logger: log}, queue, application, webhook.NewMetrics(reg))
 
 	ln, err := net.Listen("tcp", s.Listen)
@@ -122,20 +129,20 @@ func (s *ServeCmd) Run(e *env) error {
 // githubParts are what needs the App's credentials: the periodic
 // recovery of missed deliveries and the risk agent. Without credentials
 // ferry only records deliveries.
-func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic, app.Deps, error) {
-	none := app.Deps{}
+func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic, app.Deps, map[string]jobs.StepFunc, **jobs.Queue, error) {
+	none, queue := app.Deps{}, new(*jobs.Queue)
 	if s.GitHubAppID == 0 {
 		log.Warn("no GitHub App credentials: ferry records deliveries but does not act on them or recover missed ones")
-		return nil, none, nil
+		return nil, none, nil, queue, nil
 	}
 	key, err := os.ReadFile(s.GitHubPrivateKeyFile)
 	if err != nil {
-		return nil, none, settingError("github-private-key-file", "FERRY_GITHUB_PRIVATE_KEY_FILE", "cannot read: %v", err)
+		return nil, none, nil, queue, settingError("github-private-key-file", "FERRY_GITHUB_PRIVATE_KEY_FILE", "cannot read: %v", err)
 	}
 	gh, err := github.New(github.Config{AppID: s.GitHubAppID, PrivateKey: key, BaseURL: s.GitHubAPIURL,
 		BotLogin: s.GitHubBotLogin, Logger: log})
 	if err != nil {
-		return nil, none, settingError("github-private-key-file", "FERRY_GITHUB_PRIVATE_KEY_FILE", "%v", err)
+		return nil, none, nil, queue, settingError("github-private-key-file", "FERRY_GITHUB_PRIVATE_KEY_FILE", "%v", err)
 	}
 	recovery := app.NewRecovery(app.RecoveryConfig{Logger: log}, gh, db)
 	clients := func(id int64) orchestrator.GitHub { return gh.Installation(id) }
@@ -143,16 +150,39 @@ func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic,
 	if cache == "" {
 		dir, err := os.UserCacheDir()
 		if err != nil {
-			return nil, none, settingError("git-cache-dir", "FERRY_GIT_CACHE_DIR", "no default (%v): set one", err)
+			return nil, none, nil, queue, settingError("git-cache-dir", "FERRY_GIT_CACHE_DIR", "no default (%v): set one", err)
 		}
 		cache = filepath.Join(dir, "ferry", "git")
 	}
 	orch, err := orchestrator.New(orchestrator.Config{Logger: log, Git: &git.Cache{Dir: cache}}, clients, db)
 	if err != nil {
-		return nil, none, err
+		return nil, none, nil, queue, err
 	}
-	deps := app.Deps{Assessor: orch, Control: db, GitHub: func(id int64) app.CommandGitHub { return gh.Installation(id) }}
-	return []jobs.Periodic{{Name: "recover-deliveries", Every: s.RecoverEvery, Run: recovery.Run}}, deps, nil
+	deployer := deployagent.New(deployagent.Config{Logger: log}, func(id int64) deployagent.GitHub { return gh.Installation(id) },
+		s.clusters(), db, func() deployagent.Enqueuer { return *queue })
+	deps := app.Deps{Assessor: orch, Control: db, Deployer: deployer, GitHub: func(id int64) app.CommandGitHub { return gh.Installation(id) }}
+	periodic := []jobs.Periodic{{Name: "recover-deliveries", Every: s.RecoverEvery, Run: recovery.Run}}
+	return periodic, deps, map[string]jobs.StepFunc{deployagent.StepName: deployer.Step}, queue, nil
+}
+
+// clusters connects to an environment's cluster once and keeps the client.
+func (s *ServeCmd) clusters() func(env policy.Environment) (deployagent.Kube, error) {
+	var mu sync.Mutex
+	known := map[string]*kube.Cluster{}
+	return func(env policy.Environment) (deployagent.Kube, error) {
+		key := fmt.Sprintf("%t/%s", env.InCluster, env.Context)
+		mu.Lock()
+		defer mu.Unlock()
+		if c, ok := known[key]; ok {
+			return c, nil
+		}
+		c, err := kube.Connect(kube.Config{Kubeconfig: s.Kubeconfig, Context: env.Context, InCluster: env.InCluster})
+		if err != nil {
+			return nil, event.Permanent(err)
+		}
+		known[key] = c
+		return c, nil
+	}
 }
 
 // serve runs until ctx ends, then shuts down: stop accepting, finish

@@ -37,6 +37,7 @@ type Deps struct {
 	Assessor      Assessor
 	GitHub        func(installationID int64) CommandGitHub
 	Control       ControlStore
+	Deployer      Deployer // nil: deploy and rollback answer "no deploy target configured"
 }
 
 // App dispatches deliveries to handlers.
@@ -47,6 +48,7 @@ type App struct {
 	assessor      Assessor
 	github        func(installationID int64) CommandGitHub
 	control       ControlStore
+	deployer      Deployer
 	perms         *permissionCache
 	routes        map[route]handler
 }
@@ -67,7 +69,7 @@ func New(cfg Config, deps Deps) *App {
 		cfg.Now = time.Now
 	}
 	a := &App{log: cfg.Logger, now: cfg.Now, installations: deps.Installations, assessor: deps.Assessor,
-		github: deps.GitHub, control: deps.Control, perms: newPermissionCache(cfg.Now)}
+		github: deps.GitHub, control: deps.Control, deployer: deps.Deployer, perms: newPermissionCache(cfg.Now)}
 	a.routes = map[route]handler{
 		{"ping", anyAction}:                          a.ping,
 		{"installation", "created"}:                  a.installationCreated,
@@ -82,6 +84,9 @@ func New(cfg Config, deps Deps) *App {
 		a.routeRisk()
 		if a.github != nil && a.control != nil {
 			a.routeCommands()
+		}
+		if a.deployer != nil {
+			a.routes[route{"check_suite", "completed"}] = a.checkSuiteCompleted
 		}
 	}
 	return a

@@ -268,8 +268,7 @@ func (a *App) execute(ctx context.Context, r request, pr *ghadapter.PullRequest,
 	case "resume":
 		return a.resume(ctx, r, d)
 	case "deploy", "rollback":
-		return outcome{output: "no deploy target configured for " + c.Arg(0), refused: true,
-			reply: "😕 no deploy target configured for `" + c.Arg(0) + "`"}, nil
+		return a.deploy(ctx, r, pr, d, c)
 	}
 	return outcome{}, event.Permanent(fmt.Errorf("command %q has no handler", c.Verb()))
 }

@@ -17,6 +17,7 @@ type Assessor interface {
 	PullRequest(ctx context.Context, s orchestrator.Subject) error
 	Push(ctx context.Context, s orchestrator.Subject, commits []orchestrator.PushCommit) error
 	PublishWaiting(ctx context.Context, repositoryID int64) error
+	ProposedDeploy(ctx context.Context, repositoryID int64, number int) (string, error)
 }
 
 // routeRisk adds the events the risk agent acts on.

@@ -21,13 +21,13 @@ var layer = map[string]int{
 	// vocabulary and pure decisions: standard library and parsers only
 	"event": 0, "logctx": 0, "change": 0, "policy": 0, "command": 0, "audit": 0, "keylock": 0, "risk": 1, "route": 2, "calibrate": 2, "rollout": 1,
 	// presentation, and adapters (jobs builds on store)
-	"render": 3, "store": 3, "webhook": 3, "github": 3, "git": 3, "jobs": 4,
+	"render": 3, "store": 3, "webhook": 3, "github": 3, "git": 3, "kube": 3, "jobs": 4,
 	// agents
-	"orchestrator": 4,
+	"orchestrator": 4, "deployagent": 4,
 	// application
 	"app": 5,
 	// test-only helpers
-	"fixture": 1, "githubsim": 3, "dbtest": 6,
+	"fixture": 1, "githubsim": 3, "dbtest": 6, "kubetest": 6,
 }
 
 func TestImportDirection(t *testing.T) {
@@ -55,7 +55,7 @@ func TestImportDirection(t *testing.T) {
 			if dep != pkg && layer[dep] >= own {
 				t.Errorf("internal/%s (layer %d) imports internal/%s (layer %d)", pkg, own, dep, layer[dep])
 			}
-			if (dep == "fixture" || dep == "dbtest") && pkg != "dbtest" && pkg != "githubsim" {
+			if (dep == "fixture" || dep == "dbtest" || dep == "kubetest") && pkg != "dbtest" && pkg != "githubsim" {
 				t.Errorf("internal/%s imports test-only internal/%s outside a test", pkg, dep)
 			}
 		}
@@ -89,7 +89,7 @@ func TestBinaryHasNoTestCode(t *testing.T) {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
 	for _, dep := range strings.Fields(string(out)) {
-		for _, banned := range []string{module + "internal/githubsim", module + "internal/fixture", module + "internal/dbtest", "github.com/getkin/kin-openapi"} {
+		for _, banned := range []string{module + "internal/githubsim", module + "internal/fixture", module + "internal/dbtest", module + "internal/kubetest", "github.com/getkin/kin-openapi"} {
 			if dep == banned || strings.HasPrefix(dep, banned+"/") {
 				t.Errorf("cmd/ferry depends on %s", dep)
 			}

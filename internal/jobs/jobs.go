@@ -47,6 +47,7 @@ type Config struct {
 	// environment's) lock looks again (default 500ms).
 	SerialRetry time.Duration
 	Periodic    []Periodic
+	Steps       map[string]StepFunc // durable work in steps, by name (EnqueueStep)
 	Logger      *slog.Logger
 	Now         func() time.Time
 }
@@ -98,6 +99,7 @@ func New(db *store.DB, cfg Config, h Handler, reg prometheus.Registerer) (*Queue
 		tasks[p.Name] = p.Run
 	}
 	river.AddWorker(workers, &taskWorker{tasks: tasks})
+	river.AddWorker(workers, &stepWorker{steps: cfg.Steps})
 	rc := &river.Config{
 		Logger:      cfg.Logger.With("component", "river"),
 		MaxAttempts: cfg.MaxAttempts,

@@ -261,3 +261,20 @@ func previousView(p *store.Assessment) *render.Previous {
 	}
 	return &render.Previous{Head: p.HeadSHA, Level: risk.Level(p.Level), Score: p.Score, Rules: p.Rules}
 }
+
+// ProposedDeploy is the deploy strategy the latest assessment of a pull
+// request routes to ("" when there is none).
+func (o *Orchestrator) ProposedDeploy(ctx context.Context, repositoryID int64, number int) (string, error) {
+	row, err := o.store.LatestAssessment(ctx, repositoryID, number, "")
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	var rec record
+	if err := decode(row, &rec); err != nil || rec.Route == nil {
+		return "", err
+	}
+	return rec.Route.Deploy, nil
+}

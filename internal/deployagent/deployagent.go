@@ -1,0 +1,227 @@
+// Package deployagent takes a commit to an environment: it chooses the
+// strategy (rollout.Choose), fixes the plan when the deploy starts, and
+// runs it one step at a time as a durable job — each step recorded before
+// it acts, every action idempotent — so a crash resumes the deploy from
+// its last step and never loses or doubles it. One deploy per environment
+// runs at a time; pauses and freeze windows are checked before every step.
+package deployagent
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/ferry-ci/ferry/internal/audit"
+	"github.com/ferry-ci/ferry/internal/event"
+	"github.com/ferry-ci/ferry/internal/github"
+	"github.com/ferry-ci/ferry/internal/policy"
+	"github.com/ferry-ci/ferry/internal/rollout"
+	"github.com/ferry-ci/ferry/internal/store"
+)
+
+// Kube is one cluster.
+type Kube interface {
+	Current(ctx context.Context, ns string, names []string, service string) (rollout.Current, rollout.Known, error)
+	Apply(ctx context.Context, ns string, s rollout.Step) error
+	Status(ctx context.Context, ns, name string) (rollout.Status, error)
+}
+
+// GitHub is what the agent needs from one installation's client.
+type GitHub interface {
+	FileContent(ctx context.Context, owner, repo, path, ref string) ([]byte, error)
+	CreateDeployment(ctx context.Context, owner, repo string, d github.Deployment) (int64, error)
+	SetDeploymentStatus(ctx context.Context, owner, repo string, id int64, s github.DeploymentStatus) error
+}
+
+// Store keeps deploys, pauses and the audit trail.
+type Store interface {
+	CreateDeploy(ctx context.Context, d store.Deploy, enqueue func(tx *sql.Tx) error) (bool, error)
+	GetDeploy(ctx context.Context, id string) (store.Deploy, error)
+	Deploys(ctx context.Context, repositoryID int64, environment string) ([]store.Deploy, error)
+	StartDeploy(ctx context.Context, id string, plan, knownGood []byte, at time.Time) error
+	SetDeployGitHub(ctx context.Context, id string, githubID int64) error
+	SetDeployMessage(ctx context.Context, id, msg string) error
+	FinishDeploy(ctx context.Context, id, status, message string, at time.Time) error
+	StepApplying(ctx context.Context, id string, n int, kind, note string, at time.Time) (int, error)
+	DeploySteps(ctx context.Context, id string) ([]store.DeployStep, error)
+	StepDone(ctx context.Context, id string, n int, at time.Time) error
+	Paused(ctx context.Context, repositoryID int64, environment string) (*store.Pause, error)
+	RecordDecision(ctx context.Context, d audit.Decision, number int) error
+}
+
+// Enqueuer inserts a step job in a transaction.
+type Enqueuer interface {
+	EnqueueStep(ctx context.Context, tx *sql.Tx, name, key, serial string) error
+}
+
+// StepName is the agent's step function's name in the job queue.
+const StepName = "deploy"
+
+// Config configures the agent.
+type Config struct {
+	Logger *slog.Logger
+	Now    func() time.Time
+	// Poll is how often a waiting step looks again (default 1s).
+	Poll time.Duration
+}
+
+// Agent deploys.
+type Agent struct {
+	cfg      Config
+	github   func(installationID int64) GitHub
+	clusters func(env policy.Environment) (Kube, error)
+	store    Store
+	queue    func() Enqueuer // late: the queue is built with the agent's step function
+}
+
+// New returns the agent.
+func New(cfg Config, gh func(int64) GitHub, clusters func(policy.Environment) (Kube, error), st Store, queue func() Enqueuer) *Agent {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Poll == 0 {
+		cfg.Poll = time.Second
+	}
+	return &Agent{cfg: cfg, github: gh, clusters: clusters, store: st, queue: queue}
+}
+
+// Request asks for a deploy (or rollback) of a commit to an environment.
+type Request struct {
+	ID                           string // from what asked: a retry finds the same deploy
+	InstallationID, RepositoryID int64
+	Owner, Repo                  string
+	DefaultBranch                string // where the policy is read
+	Environment                  string
+	SHA, Ref                     string
+	Number                       int
+	Actor                        string
+	Rollback, Hotfix             bool
+	Proposed                     string // the risk route's deploy strategy
+}
+
+// ErrNoTarget is an environment the policy does not configure.
+var ErrNoTarget = errors.New("no deploy target configured")
+
+// Request records a deploy and its first job. It returns ErrNoTarget
+// (wrapped) for an unknown environment and a refusal error for a strategy
+// the policy forbids; both are answers for the person, not failures.
+func (a *Agent) Request(ctx context.Context, r Request) (store.Deploy, error) {
+	env, err := a.environment(ctx, r.InstallationID, r.Owner, r.Repo, r.DefaultBranch, r.Environment)
+	if err != nil {
+		return store.Deploy{}, err
+	}
+	kind, choice := "deploy", rollout.Choice{Strategy: "rollback", Reasons: []string{"requested by @" + r.Actor}}
+	if r.Rollback {
+		kind = "rollback"
+	} else if choice, err = rollout.Choose(r.Proposed, env, r.Hotfix); err != nil {
+		return store.Deploy{}, event.Permanent(err)
+	}
+	d := store.Deploy{ID: r.ID, RepositoryID: r.RepositoryID, Repository: r.Owner + "/" + r.Repo, InstallationID: r.InstallationID,
+		Environment: env.Name, Kind: kind, SHA: r.SHA, Ref: r.Ref, Number: r.Number, Actor: r.Actor, Strategy: choice.Strategy,
+		Reasons: strings.Join(choice.Reasons, "; "), CreatedAt: a.cfg.Now()}
+	serial := event.EnvironmentKey(r.RepositoryID, env.Name)
+	if _, err := a.store.CreateDeploy(ctx, d, func(tx *sql.Tx) error {
+		return a.queue().EnqueueStep(ctx, tx, StepName, d.ID, serial)
+	}); err != nil {
+		return store.Deploy{}, err
+	}
+	dec := audit.Decision{ID: "deploy-" + d.ID, At: d.CreatedAt, RepositoryID: d.RepositoryID, Repository: d.Repository,
+		Subject: "env:" + env.Name + "@" + short(d.SHA), Kind: kind, Actor: r.Actor, InputsDigest: audit.Digest([]any{r.SHA, env.Name, r.Proposed, r.Hotfix}),
+		Output: fmt.Sprintf("%s %s to %s with %s", kind, short(d.SHA), env.Name, choice.Strategy)}
+	for _, why := range choice.Reasons {
+		dec.Reasons = append(dec.Reasons, audit.Reason{Rule: "strategy", Summary: why})
+	}
+	if err := a.store.RecordDecision(ctx, dec, r.Number); err != nil {
+		return store.Deploy{}, err
+	}
+	return a.store.GetDeploy(ctx, d.ID)
+}
+
+// environment reads the policy on the default branch and finds env.
+func (a *Agent) environment(ctx context.Context, installation int64, owner, repo, branch, name string) (policy.Environment, error) {
+	data, err := a.github(installation).FileContent(ctx, owner, repo, policy.Path, branch)
+	if github.Classify(err) == github.KindNotFound {
+		return policy.Environment{}, fmt.Errorf("%w for %s", ErrNoTarget, name)
+	}
+	if err != nil {
+		return policy.Environment{}, fmt.Errorf("read policy: %w", err)
+	}
+	p, err := policy.Parse(data)
+	if err != nil {
+		return policy.Environment{}, event.Permanent(fmt.Errorf("%s on %s: %w", policy.Path, branch, err))
+	}
+	env, ok := p.Environments[name]
+	if !ok {
+		return policy.Environment{}, fmt.Errorf("%w for %s", ErrNoTarget, name)
+	}
+	return env, nil
+}
+
+func short(sha string) string { return sha[:min(8, len(sha))] }
+
+// imageFor renders the environment's image template for a commit.
+func imageFor(env policy.Environment, sha string) (string, error) {
+	t, err := template.New("image").Option("missingkey=error").Parse(env.Image)
+	if err != nil {
+		return "", fmt.Errorf("image template of %s: %w", env.Name, err)
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, map[string]string{"SHA": sha, "ShortSHA": short(sha)}); err != nil {
+		return "", fmt.Errorf("image template of %s: %w", env.Name, err)
+	}
+	return b.String(), nil
+}
+
+// plan is what a deploy fixes when it starts.
+type plan struct {
+	Env   policy.Environment `json:"env"`
+	Steps []rollout.Step     `json:"steps"`
+}
+
+func decodePlan(d store.Deploy) (plan, error) {
+	var p plan
+	if err := json.Unmarshal(d.Plan, &p); err != nil {
+		return p, fmt.Errorf("plan of deploy %s: %w", d.ID, err)
+	}
+	return p, nil
+}
+
+// AutoDeploy deploys a commit of the default branch to every environment
+// whose policy deploys automatically (once its checks passed). idPrefix
+// makes the deploys' ids: the same event asks once.
+func (a *Agent) AutoDeploy(ctx context.Context, r Request, idPrefix string) ([]store.Deploy, error) {
+	data, err := a.github(r.InstallationID).FileContent(ctx, r.Owner, r.Repo, policy.Path, r.SHA)
+	if github.Classify(err) == github.KindNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read policy: %w", err)
+	}
+	p, err := policy.Parse(data)
+	if err != nil {
+		return nil, event.Permanent(fmt.Errorf("%s at %s: %w", policy.Path, short(r.SHA), err))
+	}
+	var out []store.Deploy
+	for name, env := range p.Environments {
+		if !env.AutoDeploy {
+			continue
+		}
+		req := r
+		req.ID, req.Environment, req.DefaultBranch = idPrefix+"-"+name, name, r.SHA
+		d, err := a.Request(ctx, req)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}

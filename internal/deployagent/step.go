@@ -1,0 +1,284 @@
+package deployagent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/ferry-ci/ferry/internal/github"
+	"github.com/ferry-ci/ferry/internal/logctx"
+	"github.com/ferry-ci/ferry/internal/policy"
+	"github.com/ferry-ci/ferry/internal/rollout"
+	"github.com/ferry-ci/ferry/internal/store"
+)
+
+
+func cut(full string) (string, string, bool) { return strings.Cut(full, "/") }
+
+// Step runs a deploy as far as it can now and says when to look again
+// (0: it has ended). It is the job queue's step function: the queue runs
+// one at a time per environment and again after a crash.
+func (a *Agent) Step(ctx context.Context, id string) (time.Duration, error) {
+	d, err := a.store.GetDeploy(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	ctx = logctx.With(ctx, slog.String("deploy", d.ID), slog.String("env", d.Environment))
+	if d.Terminal() {
+		return 0, nil
+	}
+	if d.Status == store.DeployQueued {
+		if wait, err := a.start(ctx, &d); err != nil || wait > 0 {
+			return wait, err
+		}
+	}
+	p, err := decodePlan(d)
+	if err != nil {
+		return 0, err
+	}
+	return a.run(ctx, d, p)
+}
+
+// start waits for the environment to be free (and not paused or frozen),
+// then fixes the plan, remembers what runs now, and tells GitHub.
+func (a *Agent) start(ctx context.Context, d *store.Deploy) (time.Duration, error) {
+	all, err := a.store.Deploys(ctx, d.RepositoryID, d.Environment)
+	if err != nil {
+		return 0, err
+	}
+	for _, other := range all {
+		if other.ID != d.ID && other.Status == store.DeployRunning {
+			return a.hold(ctx, *d, "waiting for deploy "+other.ID+" to "+d.Environment)
+		}
+	}
+	env, err := a.environment(ctx, d.InstallationID, owner(d), repo(d), "", d.Environment)
+	if err != nil {
+		env, err = a.environmentAt(ctx, *d)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if why := a.blocked(ctx, *d, env); why != "" {
+		return a.hold(ctx, *d, why)
+	}
+	kube, err := a.clusters(env)
+	if err != nil {
+		return 0, err
+	}
+	names := make([]string, len(env.Workloads))
+	for i, w := range env.Workloads {
+		names[i] = w.Name
+	}
+	cur, known, err := kube.Current(ctx, env.Namespace, names, env.Service)
+	if err != nil {
+		return 0, err
+	}
+	steps, err := a.steps(ctx, *d, env, cur)
+	if err != nil {
+		return 0, err
+	}
+	pb, _ := json.Marshal(plan{Env: env, Steps: steps})
+	kb, _ := json.Marshal(known)
+	if err := a.ensureGitHubDeployment(ctx, d, env.URL); err != nil {
+		return 0, err
+	}
+	if err := a.store.StartDeploy(ctx, d.ID, pb, kb, a.cfg.Now()); err != nil {
+		return 0, err
+	}
+	a.cfg.Logger.InfoContext(ctx, "deploy started", "strategy", d.Strategy, "steps", len(steps), "sha", d.SHA)
+	*d, err = a.store.GetDeploy(ctx, d.ID)
+	return 0, err
+}
+
+// environmentAt is the environment as the deploy's request saw it (the
+// default branch may not be named here): read again at the commit.
+func (a *Agent) environmentAt(ctx context.Context, d store.Deploy) (policy.Environment, error) {
+	return a.environment(ctx, d.InstallationID, owner(&d), repo(&d), d.SHA, d.Environment)
+}
+
+func owner(d *store.Deploy) string { o, _, _ := cut(d.Repository); return o }
+func repo(d *store.Deploy) string  { _, r, _ := cut(d.Repository); return r }
+
+// steps plans the deploy: the strategy's steps, or for a rollback what
+// restores the last known-good state.
+func (a *Agent) steps(ctx context.Context, d store.Deploy, env policy.Environment, cur rollout.Current) ([]rollout.Step, error) {
+	if d.Kind != "rollback" {
+		image, err := imageFor(env, d.SHA)
+		if err != nil {
+			return nil, err
+		}
+		return rollout.Plan(d.Strategy, env, image, cur), nil
+	}
+	all, err := a.store.Deploys(ctx, d.RepositoryID, d.Environment)
+	if err != nil {
+		return nil, err
+	}
+	for _, prev := range all { // newest first: the last deploy that succeeded knew what ran before it
+		if prev.Kind == "deploy" && prev.Status == store.DeploySucceeded && len(prev.KnownGood) > 0 {
+			var good rollout.Known
+			if err := json.Unmarshal(prev.KnownGood, &good); err != nil {
+				return nil, fmt.Errorf("known-good state of %s: %w", prev.ID, err)
+			}
+			return rollout.RollbackPlan(env, good, cur), nil
+		}
+	}
+	return nil, fmt.Errorf("nothing to roll back to in %s: no earlier successful deploy by ferry", d.Environment)
+}
+
+// blocked says why nothing may act now: a pause or a freeze window.
+func (a *Agent) blocked(ctx context.Context, d store.Deploy, env policy.Environment) string {
+	if p, err := a.store.Paused(ctx, d.RepositoryID, d.Environment); err == nil && p != nil {
+		return "paused by @" + p.By + reasonSuffix(p.Reason)
+	}
+	if f, ok := env.Frozen(a.cfg.Now()); ok {
+		return "frozen until " + f.To.UTC().Format(time.RFC3339) + reasonSuffix(f.Reason)
+	}
+	return ""
+}
+
+func reasonSuffix(r string) string {
+	if r == "" {
+		return ""
+	}
+	return ": " + r
+}
+
+// hold records why the deploy waits and looks again later.
+func (a *Agent) hold(ctx context.Context, d store.Deploy, why string) (time.Duration, error) {
+	if d.Message != why {
+		a.cfg.Logger.InfoContext(ctx, "deploy waits", "why", why)
+		if err := a.store.SetDeployMessage(ctx, d.ID, why); err != nil {
+			return 0, err
+		}
+	}
+	return 5 * a.cfg.Poll, nil
+}
+
+func (a *Agent) ensureGitHubDeployment(ctx context.Context, d *store.Deploy, url string) error {
+	if d.GitHubDeploymentID != 0 {
+		return nil
+	}
+	gh := a.github(d.InstallationID)
+	ref := d.SHA
+	id, err := gh.CreateDeployment(ctx, owner(d), repo(d), github.Deployment{Ref: ref, Environment: d.Environment,
+		Description: fmt.Sprintf("%s by ferry (%s)", d.Kind, d.Strategy), Payload: map[string]string{"ferry_deploy": d.ID},
+		Production: d.Environment == "production"})
+	if err != nil {
+		return err
+	}
+	if err := a.store.SetDeployGitHub(ctx, d.ID, id); err != nil {
+		return err
+	}
+	d.GitHubDeploymentID = id
+	return a.status(ctx, *d, "in_progress", "ferry is deploying with "+d.Strategy, url)
+}
+
+func (a *Agent) status(ctx context.Context, d store.Deploy, state, desc, url string) error {
+	if d.GitHubDeploymentID == 0 {
+		return nil
+	}
+	return a.github(d.InstallationID).SetDeploymentStatus(ctx, owner(&d), repo(&d), d.GitHubDeploymentID,
+		github.DeploymentStatus{State: state, Description: desc, EnvironmentURL: url})
+}
+
+// run works the plan from the deploy's current step until a step must
+// wait, the plan ends, or a step fails.
+func (a *Agent) run(ctx context.Context, d store.Deploy, p plan) (time.Duration, error) {
+	kube, err := a.clusters(p.Env)
+	if err != nil {
+		return 0, err
+	}
+	recorded, err := a.store.DeploySteps(ctx, d.ID)
+	if err != nil {
+		return 0, err
+	}
+	for n := d.Step; n < len(p.Steps); n++ {
+		s := p.Steps[n]
+		rec, applied := stepRecord(recorded, n)
+		if !applied {
+			// Checked right before acting, not only at the start.
+			if why := a.blocked(ctx, d, p.Env); why != "" {
+				return a.hold(ctx, d, why+fmt.Sprintf(" (at step %d of %d)", n+1, len(p.Steps)))
+			}
+			if _, err := a.store.StepApplying(ctx, d.ID, n, s.Kind, s.Note, a.cfg.Now()); err != nil {
+				return 0, err
+			}
+			rec = store.DeployStep{N: n, AppliedAt: a.cfg.Now()}
+			if err := kube.Apply(ctx, p.Env.Namespace, s); err != nil {
+				return 0, err
+			}
+		} else if rec.DoneAt.IsZero() && s.Kind != rollout.WaitRollout && s.Kind != rollout.Pause {
+			// Recorded but maybe not sent before a crash: send again; the
+			// action is idempotent.
+			if _, err := a.store.StepApplying(ctx, d.ID, n, s.Kind, s.Note, a.cfg.Now()); err != nil {
+				return 0, err
+			}
+			if err := kube.Apply(ctx, p.Env.Namespace, s); err != nil {
+				return 0, err
+			}
+		}
+		verdict, why, err := a.settle(ctx, kube, p, s, rec)
+		if err != nil {
+			return 0, err
+		}
+		switch verdict {
+		case rollout.Wait:
+			return a.waitStep(ctx, d, n, len(p.Steps), s, why)
+		case rollout.Failed:
+			return 0, a.finish(ctx, d, p, store.DeployFailed, fmt.Sprintf("step %d (%s) failed: %s", n+1, s.Note, why))
+		}
+		if err := a.store.StepDone(ctx, d.ID, n, a.cfg.Now()); err != nil {
+			return 0, err
+		}
+	}
+	return 0, a.finish(ctx, d, p, store.DeploySucceeded, fmt.Sprintf("%s %s to %s with %s", d.Kind, short(d.SHA), d.Environment, d.Strategy))
+}
+
+func stepRecord(recorded []store.DeployStep, n int) (store.DeployStep, bool) {
+	for _, r := range recorded {
+		if r.N == n {
+			return r, true
+		}
+	}
+	return store.DeployStep{}, false
+}
+
+func (a *Agent) settle(ctx context.Context, kube Kube, p plan, s rollout.Step, rec store.DeployStep) (string, string, error) {
+	var st rollout.Status
+	if s.Kind == rollout.WaitRollout {
+		var err error
+		if st, err = kube.Status(ctx, p.Env.Namespace, s.Deployment); err != nil {
+			return "", "", err
+		}
+	}
+	verdict, why := rollout.Settle(s, st, a.cfg.Now().Sub(rec.AppliedAt), p.Env.ProgressDeadline)
+	return verdict, why, nil
+}
+
+func (a *Agent) waitStep(ctx context.Context, d store.Deploy, n, total int, s rollout.Step, why string) (time.Duration, error) {
+	msg := fmt.Sprintf("step %d of %d: %s — %s", n+1, total, s.Note, why)
+	if msg != d.Message {
+		if err := a.store.SetDeployMessage(ctx, d.ID, msg); err != nil {
+			return 0, err
+		}
+	}
+	if s.Kind == rollout.Pause {
+		return min(s.Pause, a.cfg.Poll*5), nil
+	}
+	return a.cfg.Poll, nil
+}
+
+func (a *Agent) finish(ctx context.Context, d store.Deploy, p plan, status, msg string) error {
+	if err := a.store.FinishDeploy(ctx, d.ID, status, msg, a.cfg.Now()); err != nil {
+		return err
+	}
+	state := "success"
+	if status == store.DeployFailed {
+		state = "failure"
+	}
+	a.cfg.Logger.InfoContext(ctx, "deploy ended", "status", status, "message", msg)
+	return a.status(ctx, d, state, msg, p.Env.URL)
+}

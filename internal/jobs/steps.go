@@ -1,0 +1,62 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/ferry-ci/ferry/internal/event"
+)
+
+// StepFunc does what durable work it can now (a deploy's steps) and says
+// when to look again; 0 means it has finished. It must be idempotent: after
+// a crash it runs again from what it recorded.
+type StepFunc func(ctx context.Context, key string) (again time.Duration, err error)
+
+// StepArgs is the job of a StepFunc for one key.
+type StepArgs struct {
+	Name   string `json:"name"`
+	Key    string `json:"key"`
+	Serial string `json:"serial_key,omitempty"` // see serialMiddleware
+}
+
+// Kind implements river.JobArgs.
+func (StepArgs) Kind() string { return "step" }
+
+type stepWorker struct {
+	river.WorkerDefaults[StepArgs]
+	steps map[string]StepFunc
+}
+
+func (w *stepWorker) Work(ctx context.Context, job *river.Job[StepArgs]) error {
+	run, ok := w.steps[job.Args.Name]
+	if !ok {
+		return river.JobCancel(fmt.Errorf("no step function %q in this version", job.Args.Name))
+	}
+	again, err := run(ctx, job.Args.Key)
+	switch {
+	case event.IsPermanent(err):
+		return river.JobCancel(err)
+	case err != nil:
+		return err
+	case again > 0:
+		// Waiting (a rollout, a pause) is not an attempt.
+		return river.JobSnooze(again)
+	}
+	return nil
+}
+
+// EnqueueStep inserts the job of a StepFunc in tx, so it exists exactly
+// when what tx writes does. One pending job per name and key: inserting it
+// again while one waits adds nothing.
+func (q *Queue) EnqueueStep(ctx context.Context, tx *sql.Tx, name, key, serial string) error {
+	args := StepArgs{Name: name, Key: key, Serial: serial}
+	_, err := q.client.InsertTx(ctx, tx, args, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}})
+	if err != nil {
+		return fmt.Errorf("enqueue %s %s: %w", name, key, err)
+	}
+	return nil
+}

@@ -1,0 +1,214 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Deploy statuses.
+const (
+	DeployQueued     = "queued"
+	DeployRunning    = "running"
+	DeploySucceeded  = "succeeded"
+	DeployFailed     = "failed"
+	DeploySuperseded = "superseded"
+)
+
+// Deploy is one deploy (or rollback) of a commit to an environment.
+type Deploy struct {
+	ID                 string
+	RepositoryID       int64
+	Repository         string
+	InstallationID     int64
+	Environment        string
+	Kind               string // deploy, rollback
+	SHA, Ref           string
+	Number             int
+	Actor              string
+	Strategy           string
+	Reasons            string
+	Status             string
+	Step               int
+	Plan               []byte
+	KnownGood          []byte
+	Message            string
+	GitHubDeploymentID int64
+	CreatedAt          time.Time
+	StartedAt          time.Time // zero until started
+	FinishedAt         time.Time // zero until finished
+}
+
+// Terminal reports whether the deploy has ended.
+func (d Deploy) Terminal() bool {
+	return d.Status == DeploySucceeded || d.Status == DeployFailed || d.Status == DeploySuperseded
+}
+
+const deployColumns = `id, repository_id, repository, installation_id, environment, kind, sha, ref, number, actor, strategy,
+	reasons, status, step, plan, known_good, message, github_deployment_id, created_at, started_at, finished_at`
+
+func scanDeploy(row interface{ Scan(...any) error }) (Deploy, error) {
+	var (
+		d                 Deploy
+		plan, known       string
+		started, finished sql.NullTime
+	)
+	err := row.Scan(&d.ID, &d.RepositoryID, &d.Repository, &d.InstallationID, &d.Environment, &d.Kind, &d.SHA, &d.Ref, &d.Number,
+		&d.Actor, &d.Strategy, &d.Reasons, &d.Status, &d.Step, &plan, &known, &d.Message, &d.GitHubDeploymentID, &d.CreatedAt,
+		&started, &finished)
+	if err != nil {
+		return d, err
+	}
+	d.Plan, d.KnownGood, d.CreatedAt = []byte(plan), []byte(known), d.CreatedAt.UTC()
+	if started.Valid {
+		d.StartedAt = started.Time.UTC()
+	}
+	if finished.Valid {
+		d.FinishedAt = finished.Time.UTC()
+	}
+	return d, nil
+}
+
+// CreateDeploy records a queued deploy and, in the same transaction,
+// whatever enqueue writes (its job). created is false when a deploy with
+// this id exists (a retry): nothing is written then.
+func (db *DB) CreateDeploy(ctx context.Context, d Deploy, enqueue func(tx *sql.Tx) error) (created bool, err error) {
+	err = db.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO deploys (id, repository_id, repository, installation_id, environment, kind, sha, ref, number, actor,
+			                     strategy, reasons, status, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING`,
+			d.ID, d.RepositoryID, d.Repository, d.InstallationID, d.Environment, d.Kind, d.SHA, d.Ref, d.Number, d.Actor,
+			d.Strategy, d.Reasons, DeployQueued, d.CreatedAt.UTC())
+		if err != nil {
+			return fmt.Errorf("create deploy %s: %w", d.ID, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil || n == 0 {
+			return err
+		}
+		created = true
+		return enqueue(tx)
+	})
+	return created, err
+}
+
+// GetDeploy loads a deploy.
+func (db *DB) GetDeploy(ctx context.Context, id string) (Deploy, error) {
+	d, err := scanDeploy(db.sql.QueryRowContext(ctx, `SELECT `+deployColumns+` FROM deploys WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Deploy{}, fmt.Errorf("deploy %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Deploy{}, fmt.Errorf("get deploy %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// Deploys lists an environment's deploys, newest first.
+func (db *DB) Deploys(ctx context.Context, repositoryID int64, environment string) ([]Deploy, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+deployColumns+` FROM deploys
+		WHERE repository_id = $1 AND environment = $2 ORDER BY created_at DESC, id DESC`, repositoryID, environment)
+	if err != nil {
+		return nil, fmt.Errorf("list deploys: %w", err)
+	}
+	defer rows.Close()
+	var out []Deploy
+	for rows.Next() {
+		d, err := scanDeploy(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list deploys: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// StartDeploy fixes a deploy's plan and what ran before it, and marks it
+// running (once: a retry keeps the first plan).
+func (db *DB) StartDeploy(ctx context.Context, id string, plan, knownGood []byte, at time.Time) error {
+	return db.exec(ctx, "start deploy "+id, `UPDATE deploys SET status = $1, plan = $2, known_good = $3, started_at = $4
+		WHERE id = $5 AND status = $6`, DeployRunning, string(plan), string(knownGood), at.UTC(), id, DeployQueued)
+}
+
+// SetDeployGitHub records the GitHub deployment of a deploy.
+func (db *DB) SetDeployGitHub(ctx context.Context, id string, githubID int64) error {
+	return db.exec(ctx, "set github deployment of "+id, `UPDATE deploys SET github_deployment_id = $1 WHERE id = $2`, githubID, id)
+}
+
+// SetDeployMessage records what the deploy is doing or waiting for.
+func (db *DB) SetDeployMessage(ctx context.Context, id, msg string) error {
+	return db.exec(ctx, "message of deploy "+id, `UPDATE deploys SET message = $1 WHERE id = $2`, msg, id)
+}
+
+// FinishDeploy ends a deploy.
+func (db *DB) FinishDeploy(ctx context.Context, id, status, message string, at time.Time) error {
+	return db.exec(ctx, "finish deploy "+id, `UPDATE deploys SET status = $1, message = $2, finished_at = $3 WHERE id = $4`,
+		status, message, at.UTC(), id)
+}
+
+// StepApplying records that step n is about to act and returns how often
+// it has been sent (1 the first time).
+func (db *DB) StepApplying(ctx context.Context, id string, n int, kind, note string, at time.Time) (applies int, err error) {
+	err = db.InTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO deploy_steps (deploy_id, n, kind, note, applied_at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (deploy_id, n) DO UPDATE SET applies = deploy_steps.applies + 1`, id, n, kind, note, at.UTC())
+		if err != nil {
+			return fmt.Errorf("step %d of %s: %w", n, id, err)
+		}
+		return tx.QueryRowContext(ctx, `SELECT applies FROM deploy_steps WHERE deploy_id = $1 AND n = $2`, id, n).Scan(&applies)
+	})
+	return applies, err
+}
+
+// DeployStep is a step as recorded.
+type DeployStep struct {
+	N         int
+	Kind      string
+	Note      string
+	AppliedAt time.Time
+	DoneAt    time.Time
+	Applies   int
+}
+
+// DeploySteps lists a deploy's recorded steps in order.
+func (db *DB) DeploySteps(ctx context.Context, id string) ([]DeployStep, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT n, kind, note, applied_at, done_at, applies FROM deploy_steps
+		WHERE deploy_id = $1 ORDER BY n`, id)
+	if err != nil {
+		return nil, fmt.Errorf("deploy steps: %w", err)
+	}
+	defer rows.Close()
+	var out []DeployStep
+	for rows.Next() {
+		var (
+			s    DeployStep
+			done sql.NullTime
+		)
+		if err := rows.Scan(&s.N, &s.Kind, &s.Note, &s.AppliedAt, &done, &s.Applies); err != nil {
+			return nil, fmt.Errorf("deploy steps: %w", err)
+		}
+		s.AppliedAt = s.AppliedAt.UTC()
+		if done.Valid {
+			s.DoneAt = done.Time.UTC()
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// StepDone records that step n has settled and moves the deploy on.
+func (db *DB) StepDone(ctx context.Context, id string, n int, at time.Time) error {
+	return db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE deploy_steps SET done_at = $1 WHERE deploy_id = $2 AND n = $3`, at.UTC(), id, n); err != nil {
+			return fmt.Errorf("step %d of %s done: %w", n, id, err)
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE deploys SET step = $1 WHERE id = $2 AND step = $3`, n+1, id, n)
+		if err != nil {
+			return fmt.Errorf("advance deploy %s: %w", id, err)
+		}
+		return nil
+	})
+}
