@@ -25,7 +25,9 @@ type Deployer interface {
 // deploy and its job; the answer says how it will go.
 func (a *App) deploy(ctx context.Context, r request, pr *ghadapter.PullRequest, d audit.Decision, c command.Command) (outcome, error) {
 	env := c.Arg(0)
-	refuse := func(why string) (outcome, error) { return outcome{output: why, refused: true, reply: "😕 " + why}, nil }
+	refuse := func(why string) (outcome, error) {
+		return outcome{output: why, refused: true, reply: "😕 " + why}, nil
+	}
 	if a.deployer == nil {
 		return refuse("no deploy target configured for `" + env + "`")
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/ferry-ci/ferry/internal/store"
 )
 
-
 func cut(full string) (string, string, bool) { return strings.Cut(full, "/") }
 
 // Step runs a deploy as far as it can now and says when to look again

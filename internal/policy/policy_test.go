@@ -2,9 +2,9 @@ package policy
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
-	"slices"
 	"time"
 )
 
