@@ -131,11 +131,13 @@ func (w *world) wait(t *testing.T, id string) store.Deploy {
 	}
 }
 
-func (w *world) serving(t *testing.T, selector string) map[string]int {
+// serving waits until the ready pods a selector picks run want (old pods
+// take a moment to go) and returns what they run.
+func (w *world) serving(t *testing.T, selector string, want map[string]int) map[string]int {
 	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		imgs := kubetest.Images(t, w.cs, w.ns, selector)
-		if len(imgs) == 1 || time.Now().After(deadline) { // old pods are gone
+		if maps.Equal(imgs, want) || time.Now().After(deadline) {
 			return imgs
 		}
 	}
@@ -176,7 +178,7 @@ environments:
 func TestDeploy_Rolling(t *testing.T) {
 	w := setup(t, rollingPolicy)
 	succeeded(t, w.deploy(t, "staging", "1", false))
-	if got := w.serving(t, "app=api"); !maps.Equal(got, map[string]int{image("1"): 3}) {
+	if got := w.serving(t, "app=api", map[string]int{image("1"): 3}); !maps.Equal(got, map[string]int{image("1"): 3}) {
 		t.Fatalf("after v1: %v", got)
 	}
 	v2 := w.deploy(t, "staging", "2", false)
@@ -184,12 +186,12 @@ func TestDeploy_Rolling(t *testing.T) {
 	if v2.Strategy != "rolling" {
 		t.Fatalf("strategy %s", v2.Strategy)
 	}
-	if got := w.serving(t, "app=api"); !maps.Equal(got, map[string]int{image("2"): 3}) {
+	if got := w.serving(t, "app=api", map[string]int{image("2"): 3}); !maps.Equal(got, map[string]int{image("2"): 3}) {
 		t.Fatalf("after v2: %v", got)
 	}
 	back := w.deploy(t, "staging", "2", true)
 	succeeded(t, back)
-	if got := w.serving(t, "app=api"); !maps.Equal(got, map[string]int{image("1"): 3}) {
+	if got := w.serving(t, "app=api", map[string]int{image("1"): 3}); !maps.Equal(got, map[string]int{image("1"): 3}) {
 		t.Fatalf("after the rollback: %v", got)
 	}
 	rs, err := w.cs.AppsV1().ReplicaSets(w.ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app=api"})
@@ -212,7 +214,7 @@ func TestDeploy_Hotfix(t *testing.T) {
 	if err != nil || d.Strategy != "hotfix" || dep.Spec.Strategy.RollingUpdate.MaxSurge.String() != "100%" {
 		t.Fatalf("hotfix: %s, %+v, %v", d.Strategy, dep.Spec.Strategy, err)
 	}
-	if got := w.serving(t, "app=api"); !maps.Equal(got, map[string]int{image("3"): 3}) {
+	if got := w.serving(t, "app=api", map[string]int{image("3"): 3}); !maps.Equal(got, map[string]int{image("3"): 3}) {
 		t.Fatalf("after the hotfix: %v", got)
 	}
 	w.sim.SetFile(repo, "main", policy.Path, strings.ReplaceAll(strings.ReplaceAll(rollingPolicy, ", hotfix", ""), "NS", w.ns))
@@ -220,5 +222,155 @@ func TestDeploy_Hotfix(t *testing.T) {
 		Owner: owner, Repo: name, DefaultBranch: "main", Environment: "staging", SHA: sha("4"), Actor: "max", Hotfix: true})
 	if err == nil || !strings.Contains(err.Error(), "hotfix deploys are not allowed in staging") {
 		t.Fatalf("hotfix where not allowed: %v", err)
+	}
+}
+
+const canaryPolicy = `version: 1
+environments:
+  production:
+    namespace: NS
+    deployments: [{name: api}]
+    image: "ghcr.io/acme/api:{{ .ShortSHA }}"
+    strategy: canary
+    canary: {steps: [5, 25, 100], pause: 1s}
+    progress_deadline: 60s
+`
+
+// TestDeploy_Canary: a canary Deployment beside the stable one at 5% then
+// 25% (at least one pod), pausing between; at 100% the stable Deployment
+// runs v2 and the canary is retired. Then a rollback ends on v1.
+func TestDeploy_Canary(t *testing.T) {
+	w := setup(t, canaryPolicy)
+	succeeded(t, w.deploy(t, "production", "1", false))
+	d := w.request(t, "production", "2", false, false)
+	sawCanary := false
+	for deadline := time.Now().Add(60 * time.Second); !sawCanary && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		got := kubetest.Images(t, w.cs, w.ns, "app=api,ferry.dev/track=canary")
+		sawCanary = got[image("2")] >= 1
+	}
+	if !sawCanary {
+		t.Fatal("no canary pod ever ran v2")
+	}
+	succeeded(t, w.wait(t, d.ID))
+	if got := w.serving(t, "app=api", map[string]int{image("2"): 3}); !maps.Equal(got, map[string]int{image("2"): 3}) {
+		t.Fatalf("after v2: %v", got)
+	}
+	canary, err := w.cs.AppsV1().Deployments(w.ns).Get(context.Background(), "api-canary", metav1.GetOptions{})
+	if err != nil || *canary.Spec.Replicas != 0 {
+		t.Fatalf("canary after 100%%: %v", err)
+	}
+	steps, err := w.db.DeploySteps(context.Background(), d.ID)
+	if err != nil || len(steps) != 9 {
+		t.Fatalf("steps %d, %v", len(steps), err)
+	}
+	succeeded(t, w.deploy(t, "production", "2", true))
+	if got := w.serving(t, "app=api", map[string]int{image("1"): 3}); !maps.Equal(got, map[string]int{image("1"): 3}) {
+		t.Fatalf("after the rollback: %v", got)
+	}
+}
+
+const blueGreenPolicy = `version: 1
+environments:
+  production:
+    namespace: NS
+    deployments: [{name: api}]
+    image: "ghcr.io/acme/api:{{ .ShortSHA }}"
+    service: api
+    strategy: blue-green
+    progress_deadline: 60s
+`
+
+func (w *world) selector(t *testing.T) string {
+	t.Helper()
+	svc, err := w.cs.CoreV1().Services(w.ns).Get(context.Background(), "api", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []string
+	for k, v := range svc.Spec.Selector {
+		parts = append(parts, k+"="+v)
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ",")
+}
+
+// TestDeploy_BlueGreen: the new colour at full size, then the Service
+// switches to it; the old colour stays for a fast rollback, which switches
+// back.
+func TestDeploy_BlueGreen(t *testing.T) {
+	w := setup(t, blueGreenPolicy)
+	succeeded(t, w.deploy(t, "production", "1", false))
+	if sel := w.selector(t); sel != "app=api,ferry.dev/track=green" {
+		t.Fatalf("selector after v1: %s", sel)
+	}
+	succeeded(t, w.deploy(t, "production", "2", false))
+	if sel := w.selector(t); sel != "app=api,ferry.dev/track=blue" {
+		t.Fatalf("selector after v2: %s", sel)
+	}
+	if got := w.serving(t, w.selector(t), map[string]int{image("2"): 3}); !maps.Equal(got, map[string]int{image("2"): 3}) {
+		t.Fatalf("served after v2: %v", got)
+	}
+	if got := w.serving(t, "app=api,ferry.dev/track=green", map[string]int{image("1"): 3}); !maps.Equal(got, map[string]int{image("1"): 3}) {
+		t.Fatalf("the old colour was not kept: %v", got)
+	}
+	succeeded(t, w.deploy(t, "production", "2", true))
+	if sel := w.selector(t); sel != "app=api,ferry.dev/track=green" {
+		t.Fatalf("selector after the rollback: %s", sel)
+	}
+	if got := w.serving(t, w.selector(t), map[string]int{image("1"): 3}); !maps.Equal(got, map[string]int{image("1"): 3}) {
+		t.Fatalf("served after the rollback: %v", got)
+	}
+}
+
+const twoEnvPolicy = `version: 1
+environments:
+  staging:
+    namespace: NS
+    deployments: [{name: api}]
+    image: "ghcr.io/acme/api:{{ .ShortSHA }}"
+    strategy: canary
+    canary: {steps: [50, 100], pause: 2s}
+    progress_deadline: 60s
+  preview:
+    namespace: NS
+    deployments: [{name: web}]
+    image: "ghcr.io/acme/web:{{ .ShortSHA }}"
+    strategy: canary
+    canary: {steps: [50, 100], pause: 2s}
+    progress_deadline: 60s
+`
+
+// TestDeploy_OnePerEnvironment: two deploys to one environment never run
+// at once — the second waits for the first; another environment's deploy
+// runs beside them.
+func TestDeploy_OnePerEnvironment(t *testing.T) {
+	w := setup(t, twoEnvPolicy)
+	kubetest.App(t, w.cs, w.ns, "web", "ghcr.io/acme/web:v0", 2)
+	a := w.request(t, "staging", "1", false, false)
+	b := w.request(t, "staging", "2", false, false)
+	c := w.request(t, "preview", "3", false, false)
+	overlapOther := false
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		da, _ := w.db.GetDeploy(context.Background(), a.ID)
+		db, _ := w.db.GetDeploy(context.Background(), b.ID)
+		dc, _ := w.db.GetDeploy(context.Background(), c.ID)
+		if da.Status == store.DeployRunning && db.Status == store.DeployRunning {
+			t.Fatal("two deploys ran in staging at once")
+		}
+		if dc.Status == store.DeployRunning && (da.Status == store.DeployRunning || db.Status == store.DeployRunning) {
+			overlapOther = true
+		}
+		if da.Terminal() && db.Terminal() && dc.Terminal() {
+			break
+		}
+	}
+	for _, id := range []string{a.ID, b.ID, c.ID} {
+		succeeded(t, w.wait(t, id))
+	}
+	if !overlapOther {
+		t.Fatal("the other environment's deploy never ran beside staging's")
+	}
+	if got := w.serving(t, "app=api", map[string]int{image("2"): 3}); !maps.Equal(got, map[string]int{image("2"): 3}) {
+		t.Fatalf("staging ends on the later request: %v", got)
 	}
 }

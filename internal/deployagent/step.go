@@ -49,7 +49,9 @@ func (a *Agent) start(ctx context.Context, d *store.Deploy) (time.Duration, erro
 		return 0, err
 	}
 	for _, other := range all {
-		if other.ID != d.ID && other.Status == store.DeployRunning {
+		earlier := other.CreatedAt.Before(d.CreatedAt) || other.CreatedAt.Equal(d.CreatedAt) && other.ID < d.ID
+		if other.ID != d.ID && (other.Status == store.DeployRunning || other.Status == store.DeployQueued && earlier) {
+			// One at a time, in the order they were asked for.
 			return a.hold(ctx, *d, "waiting for deploy "+other.ID+" to "+d.Environment)
 		}
 	}
