@@ -374,3 +374,31 @@ func TestDeploy_OnePerEnvironment(t *testing.T) {
 		t.Fatalf("staging ends on the later request: %v", got)
 	}
 }
+
+// TestDeploy_NeverReady: pods of the new version never become Ready (the
+// test cluster's kwok keeps images tagged never-ready pending): the deploy
+// fails at the progress deadline, GitHub says so, and the previous version
+// still serves.
+func TestDeploy_NeverReady(t *testing.T) {
+	w := setup(t, `version: 1
+environments:
+  staging:
+    namespace: NS
+    deployments: [{name: api}]
+    image: "ghcr.io/acme/api:{{ if eq .ShortSHA \"bbbbbbbb\" }}never-ready{{ else }}{{ .ShortSHA }}{{ end }}"
+    strategy: rolling
+    progress_deadline: 3s
+`)
+	succeeded(t, w.deploy(t, "staging", "1", false))
+	d := w.deploy(t, "staging", "b", false)
+	if d.Status != store.DeployFailed || !strings.Contains(d.Message, "updated and available after") {
+		t.Fatalf("deploy %s: %s", d.Status, d.Message)
+	}
+	if got := w.serving(t, "app=api", map[string]int{image("1"): 3}); !maps.Equal(got, map[string]int{image("1"): 3}) {
+		t.Fatalf("the previous version stopped serving: %v", got)
+	}
+	want := []string{"staging:in_progress,success", "staging:in_progress,failure"}
+	if got := w.githubStates(t); !slices.Equal(got, want) {
+		t.Fatalf("GitHub deployments %v", got)
+	}
+}
