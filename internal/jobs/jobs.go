@@ -106,7 +106,7 @@ func New(db *store.DB, cfg Config, h Handler, reg prometheus.Registerer) (*Queue
 		JobTimeout:  cfg.JobTimeout,
 		// A job still "running" this long after its timeout belonged to a
 		// process that died; River makes it available again.
-		RescueStuckJobsAfter: cfg.JobTimeout + time.Minute,
+		RescueStuckJobsAfter: cfg.JobTimeout + max(cfg.JobTimeout/2, 5*time.Second),
 		FetchPollInterval:    cfg.PollEvery,
 		FetchCooldown:        min(cfg.PollEvery, 10*time.Millisecond),
 		Workers:              workers,
