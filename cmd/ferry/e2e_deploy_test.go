@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -96,6 +97,15 @@ environments:
 	if err != nil || api.Generation != 2 {
 		t.Fatalf("api generation %d (created, then one image update), %v", api.Generation, err)
 	}
+	waitFor(t, "the deploy comment to say it succeeded", func() bool {
+		for _, c := range sim.Comments("acme/api", n) {
+			if strings.Contains(c.Body, "<!-- ferry:deploy-production -->") && strings.Contains(c.Body, "— succeeded") &&
+				strings.Count(c.Body, "| done |") == 9 {
+				return true
+			}
+		}
+		return false
+	})
 	want := map[string]int{"ghcr.io/acme/api:" + head[:8]: 4}
 	waitFor(t, "every pod to serve the new version", func() bool { return maps.Equal(kubetest.Images(t, cs, ns, "app=api"), want) })
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/ferry-ci/ferry/internal/event"
 	"github.com/ferry-ci/ferry/internal/github"
 	"github.com/ferry-ci/ferry/internal/policy"
+	"github.com/ferry-ci/ferry/internal/render"
 	"github.com/ferry-ci/ferry/internal/rollout"
 	"github.com/ferry-ci/ferry/internal/store"
 )
@@ -37,6 +38,7 @@ type GitHub interface {
 	FileContent(ctx context.Context, owner, repo, path, ref string) ([]byte, error)
 	CreateDeployment(ctx context.Context, owner, repo string, d github.Deployment) (int64, error)
 	SetDeploymentStatus(ctx context.Context, owner, repo string, id int64, s github.DeploymentStatus) error
+	UpsertComment(ctx context.Context, owner, repo string, number int, key, body string) (int64, error)
 }
 
 // Store keeps deploys, pauses and the audit trail.
@@ -78,6 +80,7 @@ type Agent struct {
 	clusters func(env policy.Environment) (Kube, error)
 	store    Store
 	queue    func() Enqueuer // late: the queue is built with the agent's step function
+	render   *render.Renderer
 }
 
 // New returns the agent.
@@ -91,7 +94,11 @@ func New(cfg Config, gh func(int64) GitHub, clusters func(policy.Environment) (K
 	if cfg.Poll == 0 {
 		cfg.Poll = time.Second
 	}
-	return &Agent{cfg: cfg, github: gh, clusters: clusters, store: st, queue: queue}
+	r, err := render.New()
+	if err != nil {
+		panic(err) // the embedded templates are part of the build
+	}
+	return &Agent{cfg: cfg, github: gh, clusters: clusters, store: st, queue: queue, render: r}
 }
 
 // Request asks for a deploy (or rollback) of a commit to an environment.

@@ -90,6 +90,7 @@ func (a *Agent) start(ctx context.Context, d *store.Deploy) (time.Duration, erro
 		return 0, err
 	}
 	a.cfg.Logger.InfoContext(ctx, "deploy started", "strategy", d.Strategy, "steps", len(steps), "sha", d.SHA)
+	a.report(ctx, d.ID)
 	*d, err = a.store.GetDeploy(ctx, d.ID)
 	return 0, err
 }
@@ -154,6 +155,7 @@ func (a *Agent) hold(ctx context.Context, d store.Deploy, why string) (time.Dura
 		if err := a.store.SetDeployMessage(ctx, d.ID, why); err != nil {
 			return 0, err
 		}
+		a.report(ctx, d.ID)
 	}
 	return 5 * a.cfg.Poll, nil
 }
@@ -234,6 +236,9 @@ func (a *Agent) run(ctx context.Context, d store.Deploy, p plan) (time.Duration,
 		if err := a.store.StepDone(ctx, d.ID, n, a.cfg.Now()); err != nil {
 			return 0, err
 		}
+		if s.Kind == rollout.WaitRollout || s.Kind == rollout.Pause {
+			a.report(ctx, d.ID) // a stage reached: worth telling
+		}
 	}
 	return 0, a.finish(ctx, d, p, store.DeploySucceeded, fmt.Sprintf("%s %s to %s with %s", d.Kind, short(d.SHA), d.Environment, d.Strategy))
 }
@@ -281,5 +286,6 @@ func (a *Agent) finish(ctx context.Context, d store.Deploy, p plan, status, msg 
 		state = "failure"
 	}
 	a.cfg.Logger.InfoContext(ctx, "deploy ended", "status", status, "message", msg)
+	a.report(ctx, d.ID)
 	return a.status(ctx, d, state, msg, p.Env.URL)
 }

@@ -154,3 +154,19 @@ func (r *Renderer) exec(name string, data any) (string, error) {
 	}
 	return b.String() + "\n", nil
 }
+
+// DeployView is a deploy's progress comment.
+type DeployView struct {
+	ID, Kind, Short, Environment, Status, Badge string
+	Strategy, Reasons, Actor, Message, Elapsed   string
+	Steps                                        []DeployStepView
+}
+
+// DeployStepView is one row of the progress table.
+type DeployStepView struct {
+	N                int
+	Note, State, Took string
+}
+
+// Deploy renders a deploy's progress comment.
+func (r *Renderer) Deploy(v DeployView) (string, error) { return r.exec("deploy.md", v) }

@@ -112,3 +112,19 @@ func TestInvalidPolicyGolden(t *testing.T) {
 	}
 	golden(t, "policy-invalid.md", md)
 }
+
+func TestDeployGolden(t *testing.T) {
+	r, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := r.Deploy(DeployView{ID: "cmd-42-0", Kind: "deploy", Short: "9f3c2a1b", Environment: "production", Status: "running",
+		Badge: "🚢", Strategy: "canary", Reasons: "the risk route proposes canary", Actor: "max", Elapsed: "41s",
+		Message: "step 3 of 9: hold at 5% for 30s — 12s left",
+		Steps: []DeployStepView{{1, "canary 5%: 1 of 20 pods of api run ghcr.io/acme/api:9f3c2a1b", "done", "0.1s"},
+			{2, "wait for the 5% canary", "done", "6.2s"}, {3, "hold at 5% for 30s", "running", "18s"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "deploy.md", md)
+}
