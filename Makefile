@@ -45,11 +45,13 @@ lint:
 	$(GO) tool staticcheck ./...
 
 ## bench: whole-system webhook throughput and ack latency (bare HMAC handler, SQLite, PostgreSQL),
-## PR opened → check run, comment and label published (p50/p99), and the Go benchmarks
+## PR opened → check run, comment and label published (p50/p99), merge → first canary step and ferry's
+## overhead across a canary (real control plane), and the Go benchmarks
 bench: build
 	@pg="$${FERRY_TEST_POSTGRES:-$$(.ci/postgres start)}"; \
 	$(GO) run ./cmd/ferrybench --ferry $(BIN) --postgres "$$pg" && \
-	FERRY_TEST_POSTGRES="$$pg" $(GO) test -run '^$$' -bench PullRequestOpened -benchtime 300x ./cmd/ferry
+	FERRY_TEST_POSTGRES="$$pg" $(GO) test -run '^$$' -bench PullRequestOpened -benchtime 300x ./cmd/ferry && \
+	FERRY_TEST_KUBECONFIG="$${FERRY_TEST_KUBECONFIG:-$$(.ci/kube start)}" $(GO) test -run '^$$' -bench MergeToCanary -benchtime 20x ./cmd/ferry
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
 ## fuzz: fuzz the webhook edge for a minute

@@ -69,7 +69,7 @@ const StepName = "deploy"
 type Config struct {
 	Logger *slog.Logger
 	Now    func() time.Time
-	// Poll is how often a waiting step looks again (default 1s).
+	// Poll is how often a waiting step looks again (default 500ms).
 	Poll time.Duration
 }
 
@@ -92,7 +92,7 @@ func New(cfg Config, gh func(int64) GitHub, clusters func(policy.Environment) (K
 		cfg.Now = time.Now
 	}
 	if cfg.Poll == 0 {
-		cfg.Poll = time.Second
+		cfg.Poll = 500 * time.Millisecond
 	}
 	r, err := render.New()
 	if err != nil {

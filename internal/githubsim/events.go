@@ -271,3 +271,18 @@ func (s *Sim) ButtonPayload(repo string, checkRunID int64, identifier, login str
 func (s *Sim) PressButton(repo string, checkRunID int64, identifier, login string) (guid string, status int) {
 	return s.SendWebhook("check_run", s.ButtonPayload(repo, checkRunID, identifier, login))
 }
+
+// CheckSuiteCompleted sends a real check_suite completed payload: the
+// checks of sha on branch ended with conclusion.
+func (s *Sim) CheckSuiteCompleted(repo, branch, sha, conclusion string) (guid string, status int) {
+	s.mu.Lock()
+	r := s.mustRepo(repo)
+	p := from("check_suite", "completed.payload.json")
+	p["installation"] = map[string]any{"id": r.Installation, "node_id": "inst"}
+	s.repoPart(p["repository"].(map[string]any), r)
+	cs := p["check_suite"].(map[string]any)
+	cs["head_branch"], cs["head_sha"], cs["conclusion"], cs["status"] = branch, sha, conclusion, "completed"
+	body, _ := json.Marshal(p)
+	s.mu.Unlock()
+	return s.SendWebhook("check_suite", body)
+}

@@ -51,6 +51,9 @@ func Connect(cfg Config) (*Cluster, error) {
 		return nil, fmt.Errorf("kubernetes client config (context %q): %w", cfg.Context, err)
 	}
 	rc.UserAgent = "ferry"
+	// client-go's default (5 requests/s) made each step wait ~200 ms for
+	// its token; ferry's requests are few and bursty.
+	rc.QPS, rc.Burst = 50, 100
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
