@@ -158,13 +158,13 @@ func (r *Renderer) exec(name string, data any) (string, error) {
 // DeployView is a deploy's progress comment.
 type DeployView struct {
 	ID, Kind, Short, Environment, Status, Badge string
-	Strategy, Reasons, Actor, Message, Elapsed   string
-	Steps                                        []DeployStepView
+	Strategy, Reasons, Actor, Message, Elapsed  string
+	Steps                                       []DeployStepView
 }
 
 // DeployStepView is one row of the progress table.
 type DeployStepView struct {
-	N                int
+	N                 int
 	Note, State, Took string
 }
 
