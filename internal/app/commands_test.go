@@ -134,7 +134,7 @@ func TestGate(t *testing.T) {
 		{name: "admin pauses", login: "ada", body: "/ferry pause db failover", reactions: []string{"eyes", "rocket"},
 			kind: audit.KindPause, actor: "ada", output: "paused: db failover"},
 		{name: "maintainer deploys, no target yet", login: "max", body: "/ferry deploy staging", reactions: []string{"eyes", "confused"},
-			kind: audit.KindCommand, actor: "max", output: "refused: no deploy target configured for staging", reply: "no deploy target configured for `staging`"},
+			kind: audit.KindCommand, actor: "max", output: "refused: no deploy target configured for `staging`", reply: "no deploy target configured for `staging`"},
 		{name: "writer may not pause", login: "wes", body: "/ferry pause", reactions: []string{"eyes", "confused"},
 			kind: audit.KindCommand, actor: "wes", output: "refused: `/ferry pause` needs maintain permission; @wes has write", reply: "needs maintain permission"},
 		{name: "writer approves", login: "wes", body: "/ferry approve", reactions: []string{"eyes", "rocket"},

@@ -51,7 +51,7 @@ type world struct {
 // setup: a namespace on the real control plane with Deployment and Service
 // "api" (3 pods of v0), the simulator with the policy on main, and ferry's
 // agent working its jobs through a real queue on SQLite.
-func setup(t *testing.T, envPolicy string) *world {
+func setup(t *testing.T, envPolicy string, wrap ...func(deployagent.Store) deployagent.Store) *world {
 	t.Helper()
 	cs := kubetest.Client(t)
 	ns := kubetest.Namespace(t, cs)
@@ -70,9 +70,13 @@ func setup(t *testing.T, envPolicy string) *world {
 	}
 	db := dbtest.Open(t, dbtest.SQLiteURL(t))
 	var q *jobs.Queue
+	var st deployagent.Store = db
+	for _, w := range wrap {
+		st = w(st)
+	}
 	agent := deployagent.New(deployagent.Config{Logger: quiet, Poll: 200 * time.Millisecond},
 		func(int64) deployagent.GitHub { return gh.Installation(inst) },
-		func(policy.Environment) (deployagent.Kube, error) { return cluster, nil }, db,
+		func(policy.Environment) (deployagent.Kube, error) { return cluster, nil }, st,
 		func() deployagent.Enqueuer { return q })
 	q, err = jobs.New(db, jobs.Config{Workers: 4, Logger: quiet, Steps: map[string]jobs.StepFunc{deployagent.StepName: agent.Step}},
 		noDeliveries{}, prometheus.NewRegistry())
@@ -399,6 +403,32 @@ environments:
 	}
 	want := []string{"staging:in_progress,success", "staging:in_progress,failure"}
 	if got := w.githubStates(t); !slices.Equal(got, want) {
+		t.Fatalf("GitHub deployments %v", got)
+	}
+}
+
+// lostID fails recording the first real GitHub deployment id, as if ferry
+// died right after GitHub answered.
+type lostID struct {
+	deployagent.Store
+	failed bool
+}
+
+func (l *lostID) SetDeployGitHub(ctx context.Context, id string, githubID int64) error {
+	if githubID > 0 && !l.failed {
+		l.failed = true
+		return fmt.Errorf("crash before recording deployment %d", githubID)
+	}
+	return l.Store.SetDeployGitHub(ctx, id, githubID)
+}
+
+// TestDeploy_GitHubDeploymentOnce: the GitHub deployment's create is
+// recorded before it is sent; a retry after losing its id finds it by its
+// payload rather than creating a second.
+func TestDeploy_GitHubDeploymentOnce(t *testing.T) {
+	w := setup(t, rollingPolicy, func(s deployagent.Store) deployagent.Store { return &lostID{Store: s} })
+	succeeded(t, w.deploy(t, "staging", "1", false))
+	if got := w.githubStates(t); !slices.Equal(got, []string{"staging:in_progress,success"}) {
 		t.Fatalf("GitHub deployments %v", got)
 	}
 }

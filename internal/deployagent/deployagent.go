@@ -39,6 +39,7 @@ type GitHub interface {
 	CreateDeployment(ctx context.Context, owner, repo string, d github.Deployment) (int64, error)
 	SetDeploymentStatus(ctx context.Context, owner, repo string, id int64, s github.DeploymentStatus) error
 	UpsertComment(ctx context.Context, owner, repo string, number int, key, body string) (int64, error)
+	FindDeployment(ctx context.Context, owner, repo, sha, environment, key, value string) (int64, error)
 }
 
 // Store keeps deploys, pauses and the audit trail.

@@ -160,17 +160,35 @@ func (a *Agent) hold(ctx context.Context, d store.Deploy, why string) (time.Dura
 	return 5 * a.cfg.Poll, nil
 }
 
+// creatingDeployment marks a GitHub deployment whose create was sent but
+// whose id was not recorded.
+const creatingDeployment = -1
+
+// ensureGitHubDeployment creates the deploy's GitHub deployment once: the
+// intent is recorded first, and a retry after a crash finds the deployment
+// by its payload instead of creating a second.
 func (a *Agent) ensureGitHubDeployment(ctx context.Context, d *store.Deploy, url string) error {
-	if d.GitHubDeploymentID != 0 {
+	if d.GitHubDeploymentID > 0 {
 		return nil
 	}
 	gh := a.github(d.InstallationID)
-	ref := d.SHA
-	id, err := gh.CreateDeployment(ctx, owner(d), repo(d), github.Deployment{Ref: ref, Environment: d.Environment,
-		Description: fmt.Sprintf("%s by ferry (%s)", d.Kind, d.Strategy), Payload: map[string]string{"ferry_deploy": d.ID},
-		Production: d.Environment == "production"})
-	if err != nil {
-		return err
+	var id int64
+	var err error
+	if d.GitHubDeploymentID == creatingDeployment {
+		if id, err = gh.FindDeployment(ctx, owner(d), repo(d), d.SHA, d.Environment, "ferry_deploy", d.ID); err != nil {
+			return err
+		}
+	}
+	if id == 0 {
+		if err := a.store.SetDeployGitHub(ctx, d.ID, creatingDeployment); err != nil {
+			return err
+		}
+		id, err = gh.CreateDeployment(ctx, owner(d), repo(d), github.Deployment{Ref: d.SHA, Environment: d.Environment,
+			Description: fmt.Sprintf("%s by ferry (%s)", d.Kind, d.Strategy), Payload: map[string]string{"ferry_deploy": d.ID},
+			Production: d.Environment == "production"})
+		if err != nil {
+			return err
+		}
 	}
 	if err := a.store.SetDeployGitHub(ctx, d.ID, id); err != nil {
 		return err
@@ -180,7 +198,7 @@ func (a *Agent) ensureGitHubDeployment(ctx context.Context, d *store.Deploy, url
 }
 
 func (a *Agent) status(ctx context.Context, d store.Deploy, state, desc, url string) error {
-	if d.GitHubDeploymentID == 0 {
+	if d.GitHubDeploymentID <= 0 {
 		return nil
 	}
 	return a.github(d.InstallationID).SetDeploymentStatus(ctx, owner(&d), repo(&d), d.GitHubDeploymentID,
@@ -278,14 +296,18 @@ func (a *Agent) waitStep(ctx context.Context, d store.Deploy, n, total int, s ro
 }
 
 func (a *Agent) finish(ctx context.Context, d store.Deploy, p plan, status, msg string) error {
-	if err := a.store.FinishDeploy(ctx, d.ID, status, msg, a.cfg.Now()); err != nil {
-		return err
-	}
 	state := "success"
 	if status == store.DeployFailed {
 		state = "failure"
 	}
+	// GitHub first: once the deploy is marked ended, no retry would tell it.
+	if err := a.status(ctx, d, state, msg, p.Env.URL); err != nil {
+		return err
+	}
+	if err := a.store.FinishDeploy(ctx, d.ID, status, msg, a.cfg.Now()); err != nil {
+		return err
+	}
 	a.cfg.Logger.InfoContext(ctx, "deploy ended", "status", status, "message", msg)
 	a.report(ctx, d.ID)
-	return a.status(ctx, d, state, msg, p.Env.URL)
+	return nil
 }

@@ -2,6 +2,7 @@ package github
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	gh "github.com/google/go-github/v60/github"
@@ -51,4 +52,27 @@ func (c *Client) SetDeploymentStatus(ctx context.Context, owner, repo string, id
 		return fmt.Errorf("set deployment %d %s: %w", id, s.State, err)
 	}
 	return nil
+}
+
+// FindDeployment returns the id of the deployment of sha to environment
+// whose payload has key = value, or 0: ferry records that it is about to
+// create one, and after a crash finds it instead of creating a second.
+func (c *Client) FindDeployment(ctx context.Context, owner, repo, sha, environment, key, value string) (int64, error) {
+	opts := &gh.DeploymentsListOptions{SHA: sha, Environment: environment, ListOptions: gh.ListOptions{PerPage: 100}}
+	for {
+		page, resp, err := c.gh.Repositories.ListDeployments(ctx, owner, repo, opts)
+		if err != nil {
+			return 0, fmt.Errorf("list deployments of %s to %s: %w", sha, environment, err)
+		}
+		for _, d := range page {
+			var payload map[string]any
+			if json.Unmarshal(d.Payload, &payload) == nil && payload[key] == value {
+				return d.GetID(), nil
+			}
+		}
+		if resp.NextPage == 0 {
+			return 0, nil
+		}
+		opts.Page = resp.NextPage
+	}
 }

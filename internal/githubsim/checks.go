@@ -179,6 +179,20 @@ func (c *call) deploymentObject(tmpl map[string]any, r *Repo, d *Deployment) map
 	return tmpl
 }
 
+func listDeployments(c *call) response {
+	r := c.repo()
+	q := c.r.URL.Query()
+	tmpl := c.item(200)
+	items := []any{}
+	for i := len(r.deployments) - 1; i >= 0; i-- { // newest first, as GitHub lists them
+		d := r.deployments[i]
+		if (q.Get("sha") == "" || q.Get("sha") == d.SHA) && (q.Get("environment") == "" || q.Get("environment") == d.Environment) {
+			items = append(items, c.deploymentObject(clone(tmpl).(map[string]any), r, d))
+		}
+	}
+	return c.paginate(items)
+}
+
 func createDeployment(c *call) response {
 	r := c.repo()
 	var in struct {

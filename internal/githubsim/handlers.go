@@ -25,6 +25,7 @@ func handlers() map[string]handler {
 		"checks/list-annotations":                    listAnnotations,
 		"checks/list-for-ref":                        listCheckRunsForRef,
 		"repos/create-deployment":                    createDeployment,
+		"repos/list-deployments":                     listDeployments,
 		"repos/create-deployment-status":             createDeploymentStatus,
 		"git/get-ref":                                getRef,
 		"git/get-commit":                             getGitCommit,
