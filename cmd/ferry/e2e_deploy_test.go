@@ -109,3 +109,56 @@ environments:
 	want := map[string]int{"ghcr.io/acme/api:" + head[:8]: 4}
 	waitFor(t, "every pod to serve the new version", func() bool { return maps.Equal(kubetest.Images(t, cs, ns, "app=api"), want) })
 }
+
+// TestDeploy_AutoOnMerge: when the default branch's checks pass (a real
+// check_suite completed payload), ferry deploys that commit to the
+// environments the policy deploys automatically — once, however many
+// suites report; failed checks and other branches deploy nothing.
+func TestDeploy_AutoOnMerge(t *testing.T) {
+	cs := kubetest.Client(t)
+	ns := kubetest.Namespace(t, cs)
+	kubetest.App(t, cs, ns, "api", "ghcr.io/acme/api:v0", 2)
+	secret := "sim-webhook-secret"
+	sim := githubsim.New(t, githubsim.Config{WebhookSecret: []byte(secret)})
+	sim.AddInstallation(31, "acme")
+	repoID := sim.AddRepo(31, "acme/api")
+	dsn := dbtest.SQLiteURL(t)
+	startWithSim(t, sim, secret, "--database="+dsn, "--kubeconfig="+kubetest.Kubeconfig(t))
+	good, bad := strings.Repeat("a", 40), strings.Repeat("b", 40)
+	for _, sha := range []string{good, bad} {
+		sim.SetFile("acme/api", sha, ".github/ferry.yml", "version: 1\nenvironments:\n  staging:\n    namespace: "+ns+
+			"\n    deployments: [{name: api}]\n    image: \"ghcr.io/acme/api:{{ .ShortSHA }}\"\n    auto_deploy: true\n    canary: {pause: 1s}\n"+
+			"  production:\n    namespace: "+ns+"\n    deployments: [{name: api}]\n    image: \"x:{{ .SHA }}\"\n")
+	}
+	sim.CheckSuiteCompleted("acme/api", "main", bad, "failure")
+	sim.CheckSuiteCompleted("acme/api", "feature", good, "success")
+	sim.CheckSuiteCompleted("acme/api", "main", good, "success")
+	sim.CheckSuiteCompleted("acme/api", "main", good, "success") // another app's suite
+	db := dbtest.Open(t, dsn)
+	t.Cleanup(func() {
+		if t.Failed() {
+			rows, _ := db.SQL().Query(`SELECT event, action, status, error FROM deliveries`)
+			for rows != nil && rows.Next() {
+				var e, a, st, er string
+				_ = rows.Scan(&e, &a, &st, &er)
+				t.Logf("delivery %s.%s %s %s", e, a, st, er)
+			}
+		}
+	})
+	waitFor(t, "the staging deploy", func() bool {
+		ds, err := db.Deploys(context.Background(), repoID, "staging")
+		return err == nil && len(ds) == 1 && ds[0].Status == store.DeploySucceeded
+	})
+	ds, _ := db.Deploys(context.Background(), repoID, "staging")
+	if ds[0].SHA != good || ds[0].Actor != "ferry" {
+		t.Fatalf("deploy %+v", ds[0])
+	}
+	if prod, _ := db.Deploys(context.Background(), repoID, "production"); len(prod) != 0 {
+		t.Fatalf("production deployed automatically: %+v", prod)
+	}
+	if deps := sim.Deployments("acme/api"); len(deps) != 1 || deps[0].Environment != "staging" {
+		t.Fatalf("GitHub deployments %+v", deps)
+	}
+	want := map[string]int{"ghcr.io/acme/api:" + good[:8]: 2}
+	waitFor(t, "staging to serve the merged commit", func() bool { return maps.Equal(kubetest.Images(t, cs, ns, "app=api"), want) })
+}

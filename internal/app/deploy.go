@@ -65,7 +65,12 @@ func (a *App) checkSuiteCompleted(ctx context.Context, d event.Delivery, payload
 	req := deployagent.Request{InstallationID: e.GetInstallation().GetID(), RepositoryID: e.GetRepo().GetID(),
 		Owner: e.GetRepo().GetOwner().GetLogin(), Repo: e.GetRepo().GetName(), SHA: cs.GetHeadSHA(), Ref: cs.GetHeadBranch(),
 		Actor: audit.Ferry}
+	// The route of the latest push assessed on the default branch.
+	var err error
+	if req.Proposed, err = a.assessor.ProposedDeploy(ctx, req.RepositoryID, 0); err != nil {
+		return err
+	}
 	// Keyed by the commit: every app's suite completing asks again.
-	_, err := a.deployer.AutoDeploy(ctx, req, "auto-"+cs.GetHeadSHA())
+	_, err = a.deployer.AutoDeploy(ctx, req, "auto-"+cs.GetHeadSHA())
 	return classify(err)
 }

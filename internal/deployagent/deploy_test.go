@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/ferry-ci/ferry/internal/audit"
 	"github.com/ferry-ci/ferry/internal/dbtest"
 	"github.com/ferry-ci/ferry/internal/deployagent"
 	"github.com/ferry-ci/ferry/internal/event"
@@ -430,5 +431,46 @@ func TestDeploy_GitHubDeploymentOnce(t *testing.T) {
 	succeeded(t, w.deploy(t, "staging", "1", false))
 	if got := w.githubStates(t); !slices.Equal(got, []string{"staging:in_progress,success"}) {
 		t.Fatalf("GitHub deployments %v", got)
+	}
+}
+
+// TestDeploy_PausedHolds: a pause holds a deploy before it acts (it stays
+// queued, saying why); on resume it goes ahead. A freeze window does the
+// same.
+func TestDeploy_PausedHolds(t *testing.T) {
+	w := setup(t, rollingPolicy)
+	ctx := context.Background()
+	pause := audit.Decision{ID: "p1", At: time.Now(), RepositoryID: w.repoID, Repository: repo, Subject: "repository",
+		Kind: audit.KindPause, Actor: "max", Output: "paused"}
+	if err := w.db.SetPause(ctx, w.repoID, store.Pause{Environment: store.AllEnvironments, By: "max", Reason: "incident", At: time.Now()}, pause, 0); err != nil {
+		t.Fatal(err)
+	}
+	d := w.request(t, "staging", "1", false, false)
+	waitUntil(t, "the deploy to say it is paused", func() bool {
+		got, _ := w.db.GetDeploy(ctx, d.ID)
+		return got.Status == store.DeployQueued && got.Message == "paused by @max: incident"
+	})
+	if _, err := w.db.Resume(ctx, w.repoID, store.AllEnvironments, audit.Decision{ID: "r1", At: time.Now(), RepositoryID: w.repoID,
+		Repository: repo, Subject: "repository", Kind: audit.KindResume, Actor: "max", Output: "resumed"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	succeeded(t, w.wait(t, d.ID))
+
+	frozen := strings.Replace(rollingPolicy, "    progress_deadline: 60s\n",
+		"    progress_deadline: 60s\n    freeze: [{from: \"2000-01-01T00:00:00Z\", to: \"2100-01-01T00:00:00Z\", reason: holidays}]\n", 1)
+	w.sim.SetFile(repo, "main", policy.Path, strings.ReplaceAll(frozen, "NS", w.ns))
+	d2 := w.request(t, "staging", "2", false, false)
+	waitUntil(t, "the deploy to say it is frozen", func() bool {
+		got, _ := w.db.GetDeploy(ctx, d2.ID)
+		return got.Status == store.DeployQueued && strings.HasPrefix(got.Message, "frozen until 2100-01-01T00:00:00Z: holidays")
+	})
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
 	}
 }
