@@ -136,14 +136,17 @@ func (w *world) wait(t *testing.T, id string) store.Deploy {
 	}
 }
 
-// serving waits until the ready pods a selector picks run want (old pods
-// take a moment to go) and returns what they run.
-func (w *world) serving(t *testing.T, selector string, want map[string]int) map[string]int {
+// expectServing waits until the ready pods a selector picks run want
+// (old pods take a moment to go), and fails the test when they never do.
+func (w *world) expectServing(t *testing.T, when, selector string, want map[string]int) {
 	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		imgs := kubetest.Images(t, w.cs, w.ns, selector)
-		if maps.Equal(imgs, want) || time.Now().After(deadline) {
-			return imgs
+		if maps.Equal(imgs, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: serving %v, want %v", when, imgs, want)
 		}
 	}
 }
@@ -183,22 +186,16 @@ environments:
 func TestDeploy_Rolling(t *testing.T) {
 	w := setup(t, rollingPolicy)
 	succeeded(t, w.deploy(t, "staging", "1", false))
-	if got := w.serving(t, "app=api", map[string]int{image("1"): 3}); !maps.Equal(got, map[string]int{image("1"): 3}) {
-		t.Fatalf("after v1: %v", got)
-	}
+	w.expectServing(t, "after v1", "app=api", map[string]int{image("1"): 3})
 	v2 := w.deploy(t, "staging", "2", false)
 	succeeded(t, v2)
 	if v2.Strategy != "rolling" {
 		t.Fatalf("strategy %s", v2.Strategy)
 	}
-	if got := w.serving(t, "app=api", map[string]int{image("2"): 3}); !maps.Equal(got, map[string]int{image("2"): 3}) {
-		t.Fatalf("after v2: %v", got)
-	}
+	w.expectServing(t, "after v2", "app=api", map[string]int{image("2"): 3})
 	back := w.deploy(t, "staging", "2", true)
 	succeeded(t, back)
-	if got := w.serving(t, "app=api", map[string]int{image("1"): 3}); !maps.Equal(got, map[string]int{image("1"): 3}) {
-		t.Fatalf("after the rollback: %v", got)
-	}
+	w.expectServing(t, "after the rollback", "app=api", map[string]int{image("1"): 3})
 	rs, err := w.cs.AppsV1().ReplicaSets(w.ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app=api"})
 	if err != nil || len(rs.Items) != 3 {
 		t.Fatalf("replica sets: %d, %v", len(rs.Items), err)
@@ -219,9 +216,7 @@ func TestDeploy_Hotfix(t *testing.T) {
 	if err != nil || d.Strategy != "hotfix" || dep.Spec.Strategy.RollingUpdate.MaxSurge.String() != "100%" {
 		t.Fatalf("hotfix: %s, %+v, %v", d.Strategy, dep.Spec.Strategy, err)
 	}
-	if got := w.serving(t, "app=api", map[string]int{image("3"): 3}); !maps.Equal(got, map[string]int{image("3"): 3}) {
-		t.Fatalf("after the hotfix: %v", got)
-	}
+	w.expectServing(t, "after the hotfix", "app=api", map[string]int{image("3"): 3})
 	w.sim.SetFile(repo, "main", policy.Path, strings.ReplaceAll(strings.ReplaceAll(rollingPolicy, ", hotfix", ""), "NS", w.ns))
 	_, err = w.agent.Request(context.Background(), deployagent.Request{ID: "refused", InstallationID: inst, RepositoryID: w.repoID,
 		Owner: owner, Repo: name, DefaultBranch: "main", Environment: "staging", SHA: sha("4"), Actor: "max", Hotfix: true})
@@ -257,9 +252,7 @@ func TestDeploy_Canary(t *testing.T) {
 		t.Fatal("no canary pod ever ran v2")
 	}
 	succeeded(t, w.wait(t, d.ID))
-	if got := w.serving(t, "app=api", map[string]int{image("2"): 3}); !maps.Equal(got, map[string]int{image("2"): 3}) {
-		t.Fatalf("after v2: %v", got)
-	}
+	w.expectServing(t, "after v2", "app=api", map[string]int{image("2"): 3})
 	canary, err := w.cs.AppsV1().Deployments(w.ns).Get(context.Background(), "api-canary", metav1.GetOptions{})
 	if err != nil || *canary.Spec.Replicas != 0 {
 		t.Fatalf("canary after 100%%: %v", err)
@@ -269,9 +262,7 @@ func TestDeploy_Canary(t *testing.T) {
 		t.Fatalf("steps %d, %v", len(steps), err)
 	}
 	succeeded(t, w.deploy(t, "production", "2", true))
-	if got := w.serving(t, "app=api", map[string]int{image("1"): 3}); !maps.Equal(got, map[string]int{image("1"): 3}) {
-		t.Fatalf("after the rollback: %v", got)
-	}
+	w.expectServing(t, "after the rollback", "app=api", map[string]int{image("1"): 3})
 }
 
 const blueGreenPolicy = `version: 1
@@ -312,19 +303,13 @@ func TestDeploy_BlueGreen(t *testing.T) {
 	if sel := w.selector(t); sel != "app=api,ferry.dev/track=blue" {
 		t.Fatalf("selector after v2: %s", sel)
 	}
-	if got := w.serving(t, w.selector(t), map[string]int{image("2"): 3}); !maps.Equal(got, map[string]int{image("2"): 3}) {
-		t.Fatalf("served after v2: %v", got)
-	}
-	if got := w.serving(t, "app=api,ferry.dev/track=green", map[string]int{image("1"): 3}); !maps.Equal(got, map[string]int{image("1"): 3}) {
-		t.Fatalf("the old colour was not kept: %v", got)
-	}
+	w.expectServing(t, "served after v2", w.selector(t), map[string]int{image("2"): 3})
+	w.expectServing(t, "the old colour was not kept", "app=api,ferry.dev/track=green", map[string]int{image("1"): 3})
 	succeeded(t, w.deploy(t, "production", "2", true))
 	if sel := w.selector(t); sel != "app=api,ferry.dev/track=green" {
 		t.Fatalf("selector after the rollback: %s", sel)
 	}
-	if got := w.serving(t, w.selector(t), map[string]int{image("1"): 3}); !maps.Equal(got, map[string]int{image("1"): 3}) {
-		t.Fatalf("served after the rollback: %v", got)
-	}
+	w.expectServing(t, "served after the rollback", w.selector(t), map[string]int{image("1"): 3})
 }
 
 const twoEnvPolicy = `version: 1
@@ -375,9 +360,7 @@ func TestDeploy_OnePerEnvironment(t *testing.T) {
 	if !overlapOther {
 		t.Fatal("the other environment's deploy never ran beside staging's")
 	}
-	if got := w.serving(t, "app=api", map[string]int{image("2"): 3}); !maps.Equal(got, map[string]int{image("2"): 3}) {
-		t.Fatalf("staging ends on the later request: %v", got)
-	}
+	w.expectServing(t, "staging ends on the later request", "app=api", map[string]int{image("2"): 3})
 }
 
 // TestDeploy_NeverReady: pods of the new version never become Ready (the
@@ -399,9 +382,7 @@ environments:
 	if d.Status != store.DeployFailed || !strings.Contains(d.Message, "updated and available after") {
 		t.Fatalf("deploy %s: %s", d.Status, d.Message)
 	}
-	if got := w.serving(t, "app=api", map[string]int{image("1"): 3}); !maps.Equal(got, map[string]int{image("1"): 3}) {
-		t.Fatalf("the previous version stopped serving: %v", got)
-	}
+	w.expectServing(t, "the previous version stopped serving", "app=api", map[string]int{image("1"): 3})
 	want := []string{"staging:in_progress,success", "staging:in_progress,failure"}
 	if got := w.githubStates(t); !slices.Equal(got, want) {
 		t.Fatalf("GitHub deployments %v", got)
