@@ -113,7 +113,8 @@ environments:
 // TestDeploy_AutoOnMerge: when the default branch's checks pass (a real
 // check_suite completed payload), ferry deploys that commit to the
 // environments the policy deploys automatically — once, however many
-// suites report; failed checks and other branches deploy nothing.
+// suites report; failed checks, other branches and a commit that is not the
+// branch's tip (a fork's "main") deploy nothing.
 func TestDeploy_AutoOnMerge(t *testing.T) {
 	cs := kubetest.Client(t)
 	ns := kubetest.Namespace(t, cs)
@@ -124,13 +125,15 @@ func TestDeploy_AutoOnMerge(t *testing.T) {
 	repoID := sim.AddRepo(31, "acme/api")
 	dsn := dbtest.SQLiteURL(t)
 	startWithSim(t, sim, secret, "--database="+dsn, "--kubeconfig="+kubetest.Kubeconfig(t))
-	good, bad := strings.Repeat("a", 40), strings.Repeat("b", 40)
-	for _, sha := range []string{good, bad} {
+	good, bad, fork := strings.Repeat("a", 40), strings.Repeat("b", 40), strings.Repeat("c", 40)
+	sim.SetBranch("acme/api", "main", good)
+	for _, sha := range []string{"main"} {
 		sim.SetFile("acme/api", sha, ".github/ferry.yml", "version: 1\nenvironments:\n  staging:\n    namespace: "+ns+
 			"\n    deployments: [{name: api}]\n    image: \"ghcr.io/acme/api:{{ .ShortSHA }}\"\n    auto_deploy: true\n    canary: {pause: 1s}\n"+
 			"  production:\n    namespace: "+ns+"\n    deployments: [{name: api}]\n    image: \"x:{{ .SHA }}\"\n")
 	}
 	sim.CheckSuiteCompleted("acme/api", "main", bad, "failure")
+	sim.CheckSuiteCompleted("acme/api", "main", fork, "success") // a fork's "main": not this repository's tip
 	sim.CheckSuiteCompleted("acme/api", "feature", good, "success")
 	sim.CheckSuiteCompleted("acme/api", "main", good, "success")
 	sim.CheckSuiteCompleted("acme/api", "main", good, "success") // another app's suite

@@ -129,7 +129,7 @@ func (s *ServeCmd) Run(e *env) error {
 // githubParts are what needs the App's credentials: the periodic
 // recovery of missed deliveries and the risk agent. Without credentials
 // ferry only records deliveries.
-func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic, app.Deps, map[string]jobs.StepFunc, **jobs.Queue, error) {
+func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic, app.Deps, map[string]jobs.Step, **jobs.Queue, error) {
 	none, queue := app.Deps{}, new(*jobs.Queue)
 	if s.GitHubAppID == 0 {
 		log.Warn("no GitHub App credentials: ferry records deliveries but does not act on them or recover missed ones")
@@ -162,7 +162,7 @@ func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic,
 		s.clusters(), db, func() deployagent.Enqueuer { return *queue })
 	deps := app.Deps{Assessor: orch, Control: db, Deployer: deployer, GitHub: func(id int64) app.CommandGitHub { return gh.Installation(id) }}
 	periodic := []jobs.Periodic{{Name: "recover-deliveries", Every: s.RecoverEvery, Run: recovery.Run}}
-	return periodic, deps, map[string]jobs.StepFunc{deployagent.StepName: deployer.Step}, queue, nil
+	return periodic, deps, map[string]jobs.Step{deployagent.StepName: {Run: deployer.Step, GiveUp: deployer.GiveUp}}, queue, nil
 }
 
 // clusters connects to an environment's cluster once and keeps the client.

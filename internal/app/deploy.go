@@ -32,7 +32,8 @@ func (a *App) deploy(ctx context.Context, r request, pr *ghadapter.PullRequest, 
 		return refuse("no deploy target configured for `" + env + "`")
 	}
 	req := deployagent.Request{ID: d.ID, InstallationID: r.installation, RepositoryID: r.repoID, Owner: r.owner, Repo: r.repo,
-		DefaultBranch: r.branch, Environment: env, SHA: pr.HeadSHA, Ref: pr.HeadRef, Number: r.number, Actor: r.actor,
+		// The head the person saw when they asked, not whatever was pushed since.
+		DefaultBranch: r.branch, Environment: env, SHA: r.headSHA, Ref: pr.HeadRef, Number: r.number, Actor: r.actor,
 		Rollback: c.Verb() == "rollback", Hotfix: c.Flags["--hotfix"]}
 	var err error
 	if req.Proposed, err = a.assessor.ProposedDeploy(ctx, r.repoID, r.number); err != nil {
@@ -47,7 +48,7 @@ func (a *App) deploy(ctx context.Context, r request, pr *ghadapter.PullRequest, 
 	case err != nil:
 		return outcome{}, err
 	}
-	what := fmt.Sprintf("%s `%s` to `%s` with **%s** (%s)", dep.Kind, dep.SHA[:min(8, len(dep.SHA))], dep.Environment, dep.Strategy, dep.Reasons)
+	what := fmt.Sprintf("%s `%s` to `%s` with **%s** (%s)", dep.Kind, audit.Short(dep.SHA), dep.Environment, dep.Strategy, dep.Reasons)
 	return outcome{output: "queued " + dep.ID + ": " + dep.Strategy, reply: "🚀 " + what + " — GitHub's deployment shows progress."}, nil
 }
 
@@ -59,14 +60,24 @@ func (a *App) checkSuiteCompleted(ctx context.Context, d event.Delivery, payload
 		return event.Permanent(fmt.Errorf("check_suite: unexpected payload %T", payload))
 	}
 	cs := e.GetCheckSuite()
-	if cs.GetConclusion() != "success" || cs.GetHeadBranch() != e.GetRepo().GetDefaultBranch() {
+	branch := e.GetRepo().GetDefaultBranch()
+	if cs.GetConclusion() != "success" || cs.GetHeadBranch() != branch {
 		return nil
 	}
 	req := deployagent.Request{InstallationID: e.GetInstallation().GetID(), RepositoryID: e.GetRepo().GetID(),
-		Owner: e.GetRepo().GetOwner().GetLogin(), Repo: e.GetRepo().GetName(), SHA: cs.GetHeadSHA(), Ref: cs.GetHeadBranch(),
-		Actor: audit.Ferry}
+		Owner: e.GetRepo().GetOwner().GetLogin(), Repo: e.GetRepo().GetName(), SHA: cs.GetHeadSHA(), Ref: branch,
+		DefaultBranch: branch, Actor: audit.Ferry}
+	// A suite names a branch, not whose: a fork's "main" says the same.
+	// Only the commit at the tip of this repository's default branch deploys.
+	tip, err := a.github(req.InstallationID).BranchHead(ctx, req.Owner, req.Repo, branch)
+	if err != nil {
+		return classify(err)
+	}
+	if tip != req.SHA {
+		a.log.InfoContext(ctx, "checks passed for a commit that is not the default branch's tip; not deploying", "sha", req.SHA, "tip", tip)
+		return nil
+	}
 	// The route of the latest push assessed on the default branch.
-	var err error
 	if req.Proposed, err = a.assessor.ProposedDeploy(ctx, req.RepositoryID, 0); err != nil {
 		return err
 	}

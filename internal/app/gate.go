@@ -22,6 +22,7 @@ type CommandGitHub interface {
 	React(ctx context.Context, owner, repo string, commentID int64, content string) error
 	UpsertComment(ctx context.Context, owner, repo string, number int, key, body string) (int64, error)
 	FileContent(ctx context.Context, owner, repo, path, ref string) ([]byte, error)
+	BranchHead(ctx context.Context, owner, repo, branch string) (string, error)
 }
 
 // ControlStore keeps the audit trail, pauses and approvals.

@@ -67,6 +67,9 @@ func PullRequestSubject(number int, sha string) string {
 // PushSubject names a push's commit.
 func PushSubject(sha string) string { return "push@" + short(sha) }
 
+// Short is a commit's first 8 characters.
+func Short(sha string) string { return short(sha) }
+
 func short(sha string) string {
 	if len(sha) > 8 {
 		return sha[:8]

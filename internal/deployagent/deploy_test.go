@@ -79,7 +79,7 @@ func setup(t *testing.T, envPolicy string, wrap ...func(deployagent.Store) deplo
 		func(int64) deployagent.GitHub { return gh.Installation(inst) },
 		func(policy.Environment) (deployagent.Kube, error) { return cluster, nil }, st,
 		func() deployagent.Enqueuer { return q })
-	q, err = jobs.New(db, jobs.Config{Workers: 4, Logger: quiet, Steps: map[string]jobs.StepFunc{deployagent.StepName: agent.Step}},
+	q, err = jobs.New(db, jobs.Config{Workers: 4, Logger: quiet, Steps: map[string]jobs.Step{deployagent.StepName: {Run: agent.Step, GiveUp: agent.GiveUp}}},
 		noDeliveries{}, prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
@@ -217,6 +217,11 @@ func TestDeploy_Hotfix(t *testing.T) {
 		t.Fatalf("hotfix: %s, %+v, %v", d.Strategy, dep.Spec.Strategy, err)
 	}
 	w.expectServing(t, "after the hotfix", "app=api", map[string]int{image("3"): 3})
+	succeeded(t, w.deploy(t, "staging", "5", false))
+	dep, err = w.cs.AppsV1().Deployments(w.ns).Get(context.Background(), "api", metav1.GetOptions{})
+	if err != nil || dep.Spec.Strategy.RollingUpdate.MaxSurge.String() != "25%" {
+		t.Fatalf("the hotfix's surge outlived it: %+v (%v)", dep.Spec.Strategy, err)
+	}
 	w.sim.SetFile(repo, "main", policy.Path, strings.ReplaceAll(strings.ReplaceAll(rollingPolicy, ", hotfix", ""), "NS", w.ns))
 	_, err = w.agent.Request(context.Background(), deployagent.Request{ID: "refused", InstallationID: inst, RepositoryID: w.repoID,
 		Owner: owner, Repo: name, DefaultBranch: "main", Environment: "staging", SHA: sha("4"), Actor: "max", Hotfix: true})
@@ -310,6 +315,15 @@ func TestDeploy_BlueGreen(t *testing.T) {
 		t.Fatalf("selector after the rollback: %s", sel)
 	}
 	w.expectServing(t, "served after the rollback", w.selector(t), map[string]int{image("1"): 3})
+	// The policy now allows rolling too, but the Service selects a colour:
+	// only blue-green changes what it serves.
+	w.sim.SetFile(repo, "main", policy.Path, strings.ReplaceAll(strings.ReplaceAll(blueGreenPolicy, "strategy: blue-green", "strategies: [rolling, blue-green]"), "NS", w.ns))
+	d4 := w.deploy(t, "production", "4", false)
+	succeeded(t, d4)
+	if d4.Strategy != "blue-green" {
+		t.Fatalf("strategy %s", d4.Strategy)
+	}
+	w.expectServing(t, "after a rolling request", w.selector(t), map[string]int{image("4"): 3})
 }
 
 const twoEnvPolicy = `version: 1
@@ -387,6 +401,39 @@ environments:
 	if got := w.githubStates(t); !slices.Equal(got, want) {
 		t.Fatalf("GitHub deployments %v", got)
 	}
+	// A rollback after the failure restores what ran before it, v1: the
+	// Deployment's spec no longer names the image that never came up.
+	succeeded(t, w.deploy(t, "staging", "b", true))
+	dep, err := w.cs.AppsV1().Deployments(w.ns).Get(context.Background(), "api", metav1.GetOptions{})
+	if err != nil || dep.Spec.Template.Spec.Containers[0].Image != image("1") {
+		t.Fatalf("after the rollback the spec says %v (%v)", dep.Spec.Template.Spec.Containers, err)
+	}
+	w.expectServing(t, "after the rollback", "app=api", map[string]int{image("1"): 3})
+}
+
+// TestDeploy_FailedCanaryRetired: a canary whose pods never become Ready
+// fails the deploy, and the canary is scaled to zero so it takes no
+// traffic; the stable version serves on.
+func TestDeploy_FailedCanaryRetired(t *testing.T) {
+	w := setup(t, `version: 1
+environments:
+  production:
+    namespace: NS
+    deployments: [{name: api}]
+    image: "ghcr.io/acme/api:{{ if eq .ShortSHA \"bbbbbbbb\" }}never-ready{{ else }}{{ .ShortSHA }}{{ end }}"
+    strategy: canary
+    canary: {steps: [50, 100], pause: 1s}
+    progress_deadline: 3s
+`)
+	succeeded(t, w.deploy(t, "production", "1", false))
+	if d := w.deploy(t, "production", "b", false); d.Status != store.DeployFailed {
+		t.Fatalf("deploy %s: %s", d.Status, d.Message)
+	}
+	c, err := w.cs.AppsV1().Deployments(w.ns).Get(context.Background(), "api-canary", metav1.GetOptions{})
+	if err != nil || *c.Spec.Replicas != 0 {
+		t.Fatalf("the failed canary still runs: %v", err)
+	}
+	w.expectServing(t, "after the failed canary", "app=api", map[string]int{image("1"): 3})
 }
 
 // lostID fails recording the first real GitHub deployment id, as if ferry

@@ -28,7 +28,7 @@ import (
 
 // Kube is one cluster.
 type Kube interface {
-	Current(ctx context.Context, ns string, names []string, service string) (rollout.Current, rollout.Known, error)
+	Current(ctx context.Context, ns string, workloads []policy.Workload, service string) (rollout.Current, rollout.Known, error)
 	Apply(ctx context.Context, ns string, s rollout.Step) error
 	Status(ctx context.Context, ns, name string) (rollout.Status, error)
 }
@@ -47,7 +47,7 @@ type Store interface {
 	CreateDeploy(ctx context.Context, d store.Deploy, enqueue func(tx *sql.Tx) error) (bool, error)
 	GetDeploy(ctx context.Context, id string) (store.Deploy, error)
 	Deploys(ctx context.Context, repositoryID int64, environment string) ([]store.Deploy, error)
-	StartDeploy(ctx context.Context, id string, plan, knownGood []byte, at time.Time) error
+	StartDeploy(ctx context.Context, id, strategy, reasons string, plan, knownGood []byte, at time.Time) error
 	SetDeployGitHub(ctx context.Context, id string, githubID int64) error
 	SetDeployMessage(ctx context.Context, id, msg string) error
 	FinishDeploy(ctx context.Context, id, status, message string, at time.Time) error
@@ -133,9 +133,15 @@ func (a *Agent) Request(ctx context.Context, r Request) (store.Deploy, error) {
 	} else if choice, err = rollout.Choose(r.Proposed, env, r.Hotfix); err != nil {
 		return store.Deploy{}, event.Permanent(err)
 	}
+	// The environment is fixed now, from the default branch: nothing the
+	// deployed commit says can change where or what is deployed.
+	envJSON, err := json.Marshal(env)
+	if err != nil {
+		return store.Deploy{}, fmt.Errorf("encode environment: %w", err)
+	}
 	d := store.Deploy{ID: r.ID, RepositoryID: r.RepositoryID, Repository: r.Owner + "/" + r.Repo, InstallationID: r.InstallationID,
 		Environment: env.Name, Kind: kind, SHA: r.SHA, Ref: r.Ref, Number: r.Number, Actor: r.Actor, Strategy: choice.Strategy,
-		Reasons: strings.Join(choice.Reasons, "; "), CreatedAt: a.cfg.Now()}
+		Reasons: strings.Join(choice.Reasons, "; "), CreatedAt: a.cfg.Now(), Env: envJSON}
 	serial := event.EnvironmentKey(r.RepositoryID, env.Name)
 	if _, err := a.store.CreateDeploy(ctx, d, func(tx *sql.Tx) error {
 		return a.queue().EnqueueStep(ctx, tx, StepName, d.ID, serial)
@@ -207,7 +213,7 @@ func decodePlan(d store.Deploy) (plan, error) {
 // whose policy deploys automatically (once its checks passed). idPrefix
 // makes the deploys' ids: the same event asks once.
 func (a *Agent) AutoDeploy(ctx context.Context, r Request, idPrefix string) ([]store.Deploy, error) {
-	data, err := a.github(r.InstallationID).FileContent(ctx, r.Owner, r.Repo, policy.Path, r.SHA)
+	data, err := a.github(r.InstallationID).FileContent(ctx, r.Owner, r.Repo, policy.Path, r.DefaultBranch)
 	if github.Classify(err) == github.KindNotFound {
 		return nil, nil
 	}
@@ -224,7 +230,7 @@ func (a *Agent) AutoDeploy(ctx context.Context, r Request, idPrefix string) ([]s
 			continue
 		}
 		req := r
-		req.ID, req.Environment, req.DefaultBranch = idPrefix+"-"+name, name, r.SHA
+		req.ID, req.Environment = idPrefix+"-"+name, name
 		d, err := a.Request(ctx, req)
 		if err != nil {
 			return out, err

@@ -3,11 +3,13 @@ package deployagent
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
+	"github.com/ferry-ci/ferry/internal/event"
 	"github.com/ferry-ci/ferry/internal/github"
 	"github.com/ferry-ci/ferry/internal/logctx"
 	"github.com/ferry-ci/ferry/internal/policy"
@@ -55,29 +57,41 @@ func (a *Agent) start(ctx context.Context, d *store.Deploy) (time.Duration, erro
 			return a.hold(ctx, *d, "waiting for deploy "+other.ID+" to "+d.Environment)
 		}
 	}
-	env, err := a.environment(ctx, d.InstallationID, owner(d), repo(d), "", d.Environment)
-	if err != nil {
-		env, err = a.environmentAt(ctx, *d)
+	var env policy.Environment
+	if err := json.Unmarshal(d.Env, &env); err != nil {
+		return 0, event.Permanent(fmt.Errorf("environment of deploy %s: %w", d.ID, err))
 	}
-	if err != nil {
-		return 0, err
-	}
-	if why := a.blocked(ctx, *d, env); why != "" {
+	if why, err := a.blocked(ctx, *d, env); err != nil || why != "" {
+		if err != nil {
+			return 0, err
+		}
 		return a.hold(ctx, *d, why)
 	}
 	kube, err := a.clusters(env)
 	if err != nil {
 		return 0, err
 	}
-	names := make([]string, len(env.Workloads))
-	for i, w := range env.Workloads {
-		names[i] = w.Name
-	}
-	cur, known, err := kube.Current(ctx, env.Namespace, names, env.Service)
+	cur, known, err := kube.Current(ctx, env.Namespace, env.Workloads, env.Service)
 	if err != nil {
 		return 0, err
 	}
+	if last, ok := lastStarted(all, d.ID); ok && last.Status == store.DeployFailed && len(last.KnownGood) > 0 {
+		// The cluster may still run part of a failed deploy: what was good
+		// is what ran before it.
+		known = rollout.Known{}
+		if err := json.Unmarshal(last.KnownGood, &known); err != nil {
+			return 0, fmt.Errorf("known-good state of %s: %w", last.ID, err)
+		}
+	}
+	if cur.ActiveColour != "" && d.Kind == "deploy" && d.Strategy != rollout.BlueGreen {
+		// The Service selects a colour: only blue-green changes what it serves.
+		d.Strategy, d.Reasons = rollout.BlueGreen, d.Reasons+"; the Service selects the "+cur.ActiveColour+
+			" track, so blue-green is what changes what it serves"
+	}
 	steps, err := a.steps(ctx, *d, env, cur)
+	if errors.Is(err, errNothingToRollBack) {
+		return 0, a.finish(ctx, *d, plan{Env: env}, store.DeployFailed, err.Error())
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -86,19 +100,13 @@ func (a *Agent) start(ctx context.Context, d *store.Deploy) (time.Duration, erro
 	if err := a.ensureGitHubDeployment(ctx, d, env.URL); err != nil {
 		return 0, err
 	}
-	if err := a.store.StartDeploy(ctx, d.ID, pb, kb, a.cfg.Now()); err != nil {
+	if err := a.store.StartDeploy(ctx, d.ID, d.Strategy, d.Reasons, pb, kb, a.cfg.Now()); err != nil {
 		return 0, err
 	}
 	a.cfg.Logger.InfoContext(ctx, "deploy started", "strategy", d.Strategy, "steps", len(steps), "sha", d.SHA)
 	a.report(ctx, d.ID)
 	*d, err = a.store.GetDeploy(ctx, d.ID)
 	return 0, err
-}
-
-// environmentAt is the environment as the deploy's request saw it (the
-// default branch may not be named here): read again at the commit.
-func (a *Agent) environmentAt(ctx context.Context, d store.Deploy) (policy.Environment, error) {
-	return a.environment(ctx, d.InstallationID, owner(&d), repo(&d), d.SHA, d.Environment)
 }
 
 func owner(d *store.Deploy) string { o, _, _ := cut(d.Repository); return o }
@@ -118,27 +126,34 @@ func (a *Agent) steps(ctx context.Context, d store.Deploy, env policy.Environmen
 	if err != nil {
 		return nil, err
 	}
-	for _, prev := range all { // newest first: the last deploy that succeeded knew what ran before it
-		if prev.Kind == "deploy" && prev.Status == store.DeploySucceeded && len(prev.KnownGood) > 0 {
-			var good rollout.Known
-			if err := json.Unmarshal(prev.KnownGood, &good); err != nil {
-				return nil, fmt.Errorf("known-good state of %s: %w", prev.ID, err)
-			}
-			return rollout.RollbackPlan(env, good, cur), nil
+	// The last deploy that started recorded what was good before it —
+	// whether it succeeded (undo it) or failed (finish undoing it).
+	if prev, ok := lastStarted(all, d.ID); ok && len(prev.KnownGood) > 0 {
+		var good rollout.Known
+		if err := json.Unmarshal(prev.KnownGood, &good); err != nil {
+			return nil, fmt.Errorf("known-good state of %s: %w", prev.ID, err)
 		}
+		return rollout.RollbackPlan(env, good, cur), nil
 	}
-	return nil, fmt.Errorf("nothing to roll back to in %s: no earlier successful deploy by ferry", d.Environment)
+	return nil, errNothingToRollBack
 }
 
-// blocked says why nothing may act now: a pause or a freeze window.
-func (a *Agent) blocked(ctx context.Context, d store.Deploy, env policy.Environment) string {
-	if p, err := a.store.Paused(ctx, d.RepositoryID, d.Environment); err == nil && p != nil {
-		return "paused by @" + p.By + reasonSuffix(p.Reason)
+var errNothingToRollBack = errors.New("nothing to roll back to: ferry has not deployed here before")
+
+// blocked says why nothing may act now: a pause or a freeze window. Not
+// knowing whether it is paused is an error, never "not paused".
+func (a *Agent) blocked(ctx context.Context, d store.Deploy, env policy.Environment) (string, error) {
+	p, err := a.store.Paused(ctx, d.RepositoryID, d.Environment)
+	if err != nil {
+		return "", err
+	}
+	if p != nil {
+		return "paused by @" + p.By + reasonSuffix(p.Reason), nil
 	}
 	if f, ok := env.Frozen(a.cfg.Now()); ok {
-		return "frozen until " + f.To.UTC().Format(time.RFC3339) + reasonSuffix(f.Reason)
+		return "frozen until " + f.To.UTC().Format(time.RFC3339) + reasonSuffix(f.Reason), nil
 	}
-	return ""
+	return "", nil
 }
 
 func reasonSuffix(r string) string {
@@ -221,7 +236,11 @@ func (a *Agent) run(ctx context.Context, d store.Deploy, p plan) (time.Duration,
 		rec, applied := stepRecord(recorded, n)
 		if !applied {
 			// Checked right before acting, not only at the start.
-			if why := a.blocked(ctx, d, p.Env); why != "" {
+			why, err := a.blocked(ctx, d, p.Env)
+			if err != nil {
+				return 0, err
+			}
+			if why != "" {
 				return a.hold(ctx, d, why+fmt.Sprintf(" (at step %d of %d)", n+1, len(p.Steps)))
 			}
 			if _, err := a.store.StepApplying(ctx, d.ID, n, s.Kind, s.Note, a.cfg.Now()); err != nil {
@@ -249,6 +268,7 @@ func (a *Agent) run(ctx context.Context, d store.Deploy, p plan) (time.Duration,
 		case rollout.Wait:
 			return a.waitStep(ctx, d, n, len(p.Steps), s, why)
 		case rollout.Failed:
+			a.retireCanaries(ctx, kube, p)
 			return 0, a.finish(ctx, d, p, store.DeployFailed, fmt.Sprintf("step %d (%s) failed: %s", n+1, s.Note, why))
 		}
 		if err := a.store.StepDone(ctx, d.ID, n, a.cfg.Now()); err != nil {
@@ -310,4 +330,50 @@ func (a *Agent) finish(ctx context.Context, d store.Deploy, p plan, status, msg 
 	a.cfg.Logger.InfoContext(ctx, "deploy ended", "status", status, "message", msg)
 	a.report(ctx, d.ID)
 	return nil
+}
+
+// GiveUp ends a deploy whose job will not run again (a permanent error, or
+// no attempts left): it is marked failed and GitHub told, so the
+// environment is free for the next deploy. Best effort on GitHub.
+func (a *Agent) GiveUp(ctx context.Context, id string, cause error) {
+	d, err := a.store.GetDeploy(ctx, id)
+	if err != nil || d.Terminal() {
+		return
+	}
+	// The cause stays in the log: internal error text never reaches GitHub.
+	msg := "ferry could not finish this deploy (an operator can see why: deploy " + id + ")"
+	if err := a.status(ctx, d, "error", "ferry could not finish this deploy; see its progress", ""); err != nil {
+		a.cfg.Logger.WarnContext(ctx, "could not tell GitHub a deploy failed", "deploy", id, "err", err)
+	}
+	if err := a.store.FinishDeploy(ctx, id, store.DeployFailed, msg, a.cfg.Now()); err != nil {
+		a.cfg.Logger.ErrorContext(ctx, "could not mark a deploy failed", "deploy", id, "err", err)
+		return
+	}
+	a.cfg.Logger.ErrorContext(ctx, "deploy failed", "deploy", id, "err", cause)
+	a.report(ctx, id)
+}
+
+// retireCanaries scales a failed deploy's canaries to zero: their pods
+// match the Service and would keep taking traffic. Best effort — the
+// failure is reported either way.
+func (a *Agent) retireCanaries(ctx context.Context, kube Kube, p plan) {
+	for _, s := range p.Steps {
+		if s.Kind == rollout.EnsureCopy && s.Track == "canary" {
+			retire := rollout.Step{Kind: rollout.Scale, Deployment: s.Deployment, Replicas: 0}
+			if err := kube.Apply(ctx, p.Env.Namespace, retire); err != nil {
+				a.cfg.Logger.WarnContext(ctx, "could not retire a failed canary", "deployment", s.Deployment, "err", err)
+			}
+		}
+	}
+}
+
+// lastStarted is the newest deploy (not rollback) other than except that
+// started, from a list newest first.
+func lastStarted(all []store.Deploy, except string) (store.Deploy, bool) {
+	for _, d := range all {
+		if d.ID != except && d.Kind == "deploy" && !d.StartedAt.IsZero() {
+			return d, true
+		}
+	}
+	return store.Deploy{}, false
 }

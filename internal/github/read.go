@@ -132,3 +132,12 @@ func (c *Client) PullRequest(ctx context.Context, owner, repo string, number int
 	}
 	return out, nil
 }
+
+// BranchHead is the commit a branch points at.
+func (c *Client) BranchHead(ctx context.Context, owner, repo, branch string) (string, error) {
+	ref, _, err := c.gh.Git.GetRef(ctx, owner, repo, "heads/"+branch)
+	if err != nil {
+		return "", fmt.Errorf("get branch %s of %s/%s: %w", branch, owner, repo, err)
+	}
+	return ref.GetObject().GetSHA(), nil
+}

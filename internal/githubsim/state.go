@@ -358,3 +358,10 @@ func (s *Sim) mustRepo(full string) *Repo {
 	}
 	return r
 }
+
+// SetBranch points a branch at a commit (without a push event).
+func (s *Sim) SetBranch(repo, branch, sha string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mustRepo(repo).refs["heads/"+branch] = sha
+}

@@ -16,6 +16,15 @@ import (
 // a crash it runs again from what it recorded.
 type StepFunc func(ctx context.Context, key string) (again time.Duration, err error)
 
+// Step is durable work in steps, registered by name.
+type Step struct {
+	Run StepFunc
+	// GiveUp, if set, runs when the job ends without finishing: a permanent
+	// error, or no attempts left. Its owner records the failure, so nothing
+	// waits behind work that will never end.
+	GiveUp func(ctx context.Context, key string, err error)
+}
+
 // StepArgs is the job of a StepFunc for one key.
 type StepArgs struct {
 	Name   string `json:"name"`
@@ -28,15 +37,19 @@ func (StepArgs) Kind() string { return "step" }
 
 type stepWorker struct {
 	river.WorkerDefaults[StepArgs]
-	steps map[string]StepFunc
+	steps map[string]Step
 }
 
 func (w *stepWorker) Work(ctx context.Context, job *river.Job[StepArgs]) error {
-	run, ok := w.steps[job.Args.Name]
+	step, ok := w.steps[job.Args.Name]
 	if !ok {
 		return river.JobCancel(fmt.Errorf("no step function %q in this version", job.Args.Name))
 	}
-	again, err := run(ctx, job.Args.Key)
+	again, err := step.Run(ctx, job.Args.Key)
+	last := event.IsPermanent(err) || (err != nil && job.Attempt >= job.MaxAttempts)
+	if last && step.GiveUp != nil {
+		step.GiveUp(ctx, job.Args.Key, err)
+	}
 	switch {
 	case event.IsPermanent(err):
 		return river.JobCancel(err)

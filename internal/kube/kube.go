@@ -6,12 +6,14 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -20,6 +22,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/util/retry"
 
+	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/rollout"
 )
 
@@ -77,20 +80,22 @@ func (c *Cluster) deployment(ctx context.Context, ns, name string) (*appsv1.Depl
 
 // Current reads what the environment's Deployments run: replicas and
 // images, and the colour its Service selects.
-func (c *Cluster) Current(ctx context.Context, ns string, names []string, service string) (rollout.Current, rollout.Known, error) {
+func (c *Cluster) Current(ctx context.Context, ns string, workloads []policy.Workload, service string) (rollout.Current, rollout.Known, error) {
 	cur := rollout.Current{Replicas: map[string]int32{}}
 	known := rollout.Known{Images: map[string]string{}}
-	for _, n := range names {
-		d, err := c.deployment(ctx, ns, n)
+	for _, w := range workloads {
+		d, err := c.deployment(ctx, ns, w.Name)
 		if err != nil {
 			return cur, known, err
 		}
-		cur.Replicas[n] = replicas(d)
-		if len(d.Spec.Template.Spec.Containers) > 0 {
-			known.Images[n] = d.Spec.Template.Spec.Containers[0].Image
+		cur.Replicas[w.Name] = replicas(d)
+		i := containerIndex(d, w.Container)
+		if i < 0 {
+			return cur, known, fmt.Errorf("deployment %s/%s has no container %q", ns, w.Name, w.Container)
 		}
-		if cd, err := c.deployment(ctx, ns, rollout.CanaryName(n)); err == nil {
-			cur.Replicas[rollout.CanaryName(n)] = replicas(cd)
+		known.Images[w.Name] = d.Spec.Template.Spec.Containers[i].Image // the container a rollback sets
+		if cd, err := c.deployment(ctx, ns, rollout.CanaryName(w.Name)); err == nil {
+			cur.Replicas[rollout.CanaryName(w.Name)] = replicas(cd)
 		}
 	}
 	if service != "" {
@@ -185,14 +190,34 @@ func setImage(d *appsv1.Deployment, s rollout.Step) error {
 		return fmt.Errorf("deployment %s has no container %q", d.Name, s.Container)
 	}
 	d.Spec.Template.Spec.Containers[i].Image = s.Image
-	if s.Surge {
-		// A hotfix replaces every pod at once, never with fewer serving.
+	before, hot := d.Annotations[hotfixAnnotation]
+	switch {
+	case s.Surge && !hot:
+		// A hotfix replaces every pod at once, never with fewer serving;
+		// the strategy it replaces is kept to put back afterwards.
+		b, err := json.Marshal(d.Spec.Strategy)
+		if err != nil {
+			return err
+		}
+		if d.Annotations == nil {
+			d.Annotations = map[string]string{}
+		}
+		d.Annotations[hotfixAnnotation] = string(b)
 		all, none := intstr.FromString("100%"), intstr.FromInt32(0)
 		d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType,
 			RollingUpdate: &appsv1.RollingUpdateDeployment{MaxSurge: &all, MaxUnavailable: &none}}
+	case !s.Surge && hot:
+		var prev appsv1.DeploymentStrategy
+		if err := json.Unmarshal([]byte(before), &prev); err == nil {
+			d.Spec.Strategy = prev
+		}
+		delete(d.Annotations, hotfixAnnotation)
 	}
 	return nil
 }
+
+// hotfixAnnotation keeps the strategy a hotfix replaced.
+const hotfixAnnotation = "ferry.dev/strategy-before-hotfix"
 
 // ensureCopy makes (or updates) a Deployment beside Source: the same pod
 // template with Image, Replicas, and the track label on its selector and
@@ -240,6 +265,11 @@ func (c *Cluster) switchService(ctx context.Context, ns, name, track string) err
 			return nil
 		}
 		sel := maps.Clone(svc.Spec.Selector)
+		if len(sel) == 0 {
+			// A Service without a selector routes to what someone else
+			// manages: switching it would be a guess.
+			return fmt.Errorf("service %s/%s has no selector to switch", ns, name)
+		}
 		delete(sel, rollout.TrackLabel)
 		if track != "" {
 			sel[rollout.TrackLabel] = track
@@ -284,5 +314,5 @@ func merge(a, b map[string]string) map[string]string {
 }
 
 func equalSpec(a, b *appsv1.Deployment) bool {
-	return fmt.Sprint(a.Spec) == fmt.Sprint(b.Spec)
+	return equality.Semantic.DeepEqual(a.Spec, b.Spec) && equality.Semantic.DeepEqual(a.Annotations, b.Annotations)
 }

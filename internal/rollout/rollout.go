@@ -7,7 +7,6 @@ package rollout
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 	"time"
 
@@ -177,9 +176,17 @@ type Known struct {
 // Service selected, and no canary.
 func RollbackPlan(env policy.Environment, good Known, cur Current) []Step {
 	var steps []Step
-	if slices.Contains(env.Strategies, BlueGreen) && env.Service != "" && cur.ActiveColour != good.ActiveColour {
+	if env.Service != "" && cur.ActiveColour != good.ActiveColour {
 		steps = append(steps, Step{Kind: SwitchService, Service: env.Service, Track: good.ActiveColour,
 			Note: fmt.Sprintf("switch %s back to %s", env.Service, orOriginal(good.ActiveColour))})
+		if good.ActiveColour == "" {
+			// A selector without a track picks every copy's pods too.
+			for _, w := range env.Workloads {
+				for _, c := range []string{"blue", "green"} {
+					steps = append(steps, Step{Kind: Scale, Deployment: w.Name + "-" + c, Replicas: 0, Note: "retire " + w.Name + "-" + c})
+				}
+			}
+		}
 	}
 	for _, w := range env.Workloads {
 		img := good.Images[w.Name]
@@ -235,9 +242,16 @@ func settleRollout(s Step, st Status, elapsed, deadline time.Duration) (string, 
 	switch {
 	case !st.Found:
 		return Failed, s.Deployment + " does not exist"
+	case st.ObservedGeneration < st.Generation:
+		// The controller has not seen the change yet: what the status says
+		// (even a deadline exceeded) is about the previous rollout.
+		if elapsed > deadline {
+			return Failed, fmt.Sprintf("%s: the controller did not take up the change within %s", s.Deployment, deadline)
+		}
+		return Wait, "waiting for the controller"
 	case st.DeadlineExceeded:
 		return Failed, fmt.Sprintf("%s did not progress within its deadline: %s", s.Deployment, strings.TrimSpace(st.Message))
-	case st.ObservedGeneration >= st.Generation && st.Updated == st.Desired && st.Total == st.Desired && st.Available >= st.Desired:
+	case st.Updated == st.Desired && st.Total == st.Desired && st.Available >= st.Desired:
 		return Done, ""
 	case elapsed > deadline:
 		return Failed, fmt.Sprintf("%s: %d of %d pods updated and available after %s", s.Deployment, min(st.Updated, st.Available), st.Desired, elapsed.Round(time.Second))

@@ -83,7 +83,7 @@ func TestPlans(t *testing.T) {
 	}
 	back := RollbackPlan(env(Rolling, BlueGreen), Known{Images: map[string]string{"api": "img:1"}}, Current{
 		Replicas: map[string]int32{"api": 3, "api-canary": 1}, ActiveColour: "green"})
-	if d := cmp.Diff([]string{"switch-service api", "set-image api", "wait-rollout api", "scale api-canary"}, kinds(back)); d != "" {
+	if d := cmp.Diff([]string{"switch-service api", "scale api-blue", "scale api-green", "set-image api", "wait-rollout api", "scale api-canary"}, kinds(back)); d != "" {
 		t.Fatalf("rollback (-want +got)\n%s", d)
 	}
 }
@@ -113,5 +113,14 @@ func TestSettle(t *testing.T) {
 				t.Fatalf("%s (%s), want %s", got, why, tc.want)
 			}
 		})
+	}
+}
+
+func TestSettleIgnoresAnUnobservedChange(t *testing.T) {
+	// The previous rollout exceeded its deadline; the new change is not
+	// observed yet: wait, do not fail.
+	st := Status{Found: true, Generation: 5, ObservedGeneration: 4, DeadlineExceeded: true, Desired: 3, Total: 3, Updated: 3, Available: 3}
+	if got, why := Settle(Step{Kind: WaitRollout, Deployment: "api"}, st, time.Second, time.Minute); got != Wait {
+		t.Fatalf("%s (%s)", got, why)
 	}
 }

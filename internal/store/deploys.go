@@ -32,6 +32,7 @@ type Deploy struct {
 	Reasons            string
 	Status             string
 	Step               int
+	Env                []byte // the environment as the request saw it
 	Plan               []byte
 	KnownGood          []byte
 	Message            string
@@ -47,21 +48,21 @@ func (d Deploy) Terminal() bool {
 }
 
 const deployColumns = `id, repository_id, repository, installation_id, environment, kind, sha, ref, number, actor, strategy,
-	reasons, status, step, plan, known_good, message, github_deployment_id, created_at, started_at, finished_at`
+	reasons, status, step, env, plan, known_good, message, github_deployment_id, created_at, started_at, finished_at`
 
 func scanDeploy(row interface{ Scan(...any) error }) (Deploy, error) {
 	var (
 		d                 Deploy
-		plan, known       string
+		env, plan, known  string
 		started, finished sql.NullTime
 	)
 	err := row.Scan(&d.ID, &d.RepositoryID, &d.Repository, &d.InstallationID, &d.Environment, &d.Kind, &d.SHA, &d.Ref, &d.Number,
-		&d.Actor, &d.Strategy, &d.Reasons, &d.Status, &d.Step, &plan, &known, &d.Message, &d.GitHubDeploymentID, &d.CreatedAt,
+		&d.Actor, &d.Strategy, &d.Reasons, &d.Status, &d.Step, &env, &plan, &known, &d.Message, &d.GitHubDeploymentID, &d.CreatedAt,
 		&started, &finished)
 	if err != nil {
 		return d, err
 	}
-	d.Plan, d.KnownGood, d.CreatedAt = []byte(plan), []byte(known), d.CreatedAt.UTC()
+	d.Env, d.Plan, d.KnownGood, d.CreatedAt = []byte(env), []byte(plan), []byte(known), d.CreatedAt.UTC()
 	if started.Valid {
 		d.StartedAt = started.Time.UTC()
 	}
@@ -78,10 +79,10 @@ func (db *DB) CreateDeploy(ctx context.Context, d Deploy, enqueue func(tx *sql.T
 	err = db.InTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO deploys (id, repository_id, repository, installation_id, environment, kind, sha, ref, number, actor,
-			                     strategy, reasons, status, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING`,
+			                     strategy, reasons, status, created_at, env)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (id) DO NOTHING`,
 			d.ID, d.RepositoryID, d.Repository, d.InstallationID, d.Environment, d.Kind, d.SHA, d.Ref, d.Number, d.Actor,
-			d.Strategy, d.Reasons, DeployQueued, d.CreatedAt.UTC())
+			d.Strategy, d.Reasons, DeployQueued, d.CreatedAt.UTC(), string(d.Env))
 		if err != nil {
 			return fmt.Errorf("create deploy %s: %w", d.ID, err)
 		}
@@ -128,9 +129,10 @@ func (db *DB) Deploys(ctx context.Context, repositoryID int64, environment strin
 
 // StartDeploy fixes a deploy's plan and what ran before it, and marks it
 // running (once: a retry keeps the first plan).
-func (db *DB) StartDeploy(ctx context.Context, id string, plan, knownGood []byte, at time.Time) error {
-	return db.exec(ctx, "start deploy "+id, `UPDATE deploys SET status = $1, plan = $2, known_good = $3, started_at = $4
-		WHERE id = $5 AND status = $6`, DeployRunning, string(plan), string(knownGood), at.UTC(), id, DeployQueued)
+func (db *DB) StartDeploy(ctx context.Context, id, strategy, reasons string, plan, knownGood []byte, at time.Time) error {
+	return db.exec(ctx, "start deploy "+id, `UPDATE deploys SET status = $1, plan = $2, known_good = $3, started_at = $4,
+		strategy = $5, reasons = $6 WHERE id = $7 AND status = $8`,
+		DeployRunning, string(plan), string(knownGood), at.UTC(), strategy, reasons, id, DeployQueued)
 }
 
 // SetDeployGitHub records the GitHub deployment of a deploy.

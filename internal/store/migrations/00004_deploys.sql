@@ -16,6 +16,7 @@ CREATE TABLE deploys (
     reasons              TEXT NOT NULL DEFAULT '',
     status               TEXT NOT NULL,             -- queued, running, succeeded, failed, superseded
     step                 INTEGER NOT NULL DEFAULT 0, -- the next step to run
+    env                  TEXT NOT NULL DEFAULT '',  -- JSON: the environment as the default branch's policy said at the request
     plan                 TEXT NOT NULL DEFAULT '',  -- JSON steps, fixed when the deploy starts
     known_good           TEXT NOT NULL DEFAULT '',  -- JSON: what ran before, for a rollback
     message              TEXT NOT NULL DEFAULT '',
