@@ -40,6 +40,7 @@ type ServeCmd struct {
 	JobMaxAttempts  int           `name:"job-max-attempts" env:"FERRY_JOB_MAX_ATTEMPTS" default:"10" help:"Attempts before a failing job is discarded (kept, counted, not retried)."`
 	JobTimeout      time.Duration `name:"job-timeout" env:"FERRY_JOB_TIMEOUT" default:"5m" help:"A job running longer is cancelled and retried."`
 	ShutdownTimeout time.Duration `name:"shutdown-timeout" env:"FERRY_SHUTDOWN_TIMEOUT" default:"30s" help:"How long SIGTERM waits for requests and running jobs."`
+	DeployAllow     []string      `name:"deploy-allow" env:"FERRY_DEPLOY_ALLOW" help:"Which repositories may deploy where: owner/repo=context/namespace, globs allowed, repeatable (comma-separated in the env). Unset: any repository, anywhere ferry's kubeconfig reaches."`
 	Kubeconfig      string        `name:"kubeconfig" env:"FERRY_KUBECONFIG" help:"Kubeconfig for deploys (default: $KUBECONFIG or ~/.kube/config; in a cluster, policy may say in_cluster)."`
 	GitCacheDir     string        `name:"git-cache-dir" env:"FERRY_GIT_CACHE_DIR" help:"Where ferry keeps git repositories it fetches to read pull requests larger than GitHub's API lists (default: the user cache directory, ferry/git)."`
 	RecoverEvery    time.Duration `name:"recover-every" env:"FERRY_RECOVER_EVERY" default:"10m" help:"How often (and at start) to ask GitHub to redeliver deliveries ferry missed (needs the App's credentials)."`
@@ -158,7 +159,14 @@ func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic,
 	if err != nil {
 		return nil, none, nil, queue, err
 	}
-	deployer := deployagent.New(deployagent.Config{Logger: log}, func(id int64) deployagent.GitHub { return gh.Installation(id) },
+	allow, err := deployagent.ParseAllow(s.DeployAllow)
+	if err != nil {
+		return nil, none, nil, queue, settingError("deploy-allow", "FERRY_DEPLOY_ALLOW", "%v", err)
+	}
+	if len(allow) == 0 {
+		log.Warn("no --deploy-allow rules: any installed repository's policy may deploy anywhere ferry's kubeconfig reaches")
+	}
+	deployer := deployagent.New(deployagent.Config{Logger: log, Allow: allow}, func(id int64) deployagent.GitHub { return gh.Installation(id) },
 		s.clusters(), db, func() deployagent.Enqueuer { return *queue })
 	deps := app.Deps{Assessor: orch, Control: db, Deployer: deployer, GitHub: func(id int64) app.CommandGitHub { return gh.Installation(id) }}
 	periodic := []jobs.Periodic{{Name: "recover-deliveries", Every: s.RecoverEvery, Run: recovery.Run}}

@@ -72,6 +72,8 @@ type Config struct {
 	Now    func() time.Time
 	// Poll is how often a waiting step looks again (default 500ms).
 	Poll time.Duration
+	// Allow limits which repositories deploy where (none: any).
+	Allow Allow
 }
 
 // Agent deploys.
@@ -126,6 +128,10 @@ func (a *Agent) Request(ctx context.Context, r Request) (store.Deploy, error) {
 	env, err := a.environment(ctx, r.InstallationID, r.Owner, r.Repo, r.DefaultBranch, r.Environment)
 	if err != nil {
 		return store.Deploy{}, err
+	}
+	if !a.cfg.Allow.Permits(r.Owner+"/"+r.Repo, env) {
+		return store.Deploy{}, event.Permanent(fmt.Errorf("%s may not deploy to namespace %s of cluster %q (ferry's --deploy-allow)",
+			r.Owner+"/"+r.Repo, env.Namespace, env.Context))
 	}
 	kind, choice := "deploy", rollout.Choice{Strategy: "rollback", Reasons: []string{"requested by @" + r.Actor}}
 	if r.Rollback {
