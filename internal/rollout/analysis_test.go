@@ -1,0 +1,72 @@
+package rollout
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestMeasure(t *testing.T) {
+	errRate := Metric{Name: "error rate", HasMax: true, Max: 0.01}
+	latency := Metric{Name: "p99 latency", Compare: true, MinEffect: 0.1}
+	base := []float64{0.20, 0.21, 0.19, 0.20, 0.22, 0.21, 0.20, 0.19}
+	for _, tc := range []struct {
+		name   string
+		m      Metric
+		s      Samples
+		result string
+		why    string
+	}{
+		{"under the ceiling", errRate, Samples{Canary: []float64{0.02, 0.004}}, Pass, "error rate 0.004 ≤ 0.01"},
+		{"over the ceiling", errRate, Samples{Canary: []float64{0.001, 0.3}}, Fail, "error rate 0.3 > 0.01"},
+		{"no samples", errRate, Samples{}, NoData, "error rate: no samples"},
+		{"expected change", Metric{Name: "log volume", HasMax: true, Max: 1, Ignore: true}, Samples{Canary: []float64{50}}, Pass, "an expected change"},
+		{"regression", latency, Samples{Canary: []float64{0.9, 1.1, 1.0, 0.95, 1.2, 1.0, 1.05, 0.98}, Baseline: base}, Fail, "Mann-Whitney"},
+		{"same", latency, Samples{Canary: []float64{0.21, 0.19, 0.20, 0.22, 0.20, 0.21, 0.19, 0.20}, Baseline: base}, Pass, "vs baseline"},
+		{"significant but small", latency, Samples{Canary: []float64{0.215, 0.22, 0.225, 0.22, 0.23, 0.225, 0.22, 0.218}, Baseline: base}, Pass, "under the 10% that matters"},
+		{"too few", latency, Samples{Canary: []float64{1, 2}, Baseline: base}, Inconclusive, "2 canary and 8 baseline samples, 3 needed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := Measure(tc.m, tc.s)
+			if m.Result != tc.result || !strings.Contains(m.Why, tc.why) {
+				t.Fatalf("%s: %s; want %s containing %q", m.Result, m.Why, tc.result, tc.why)
+			}
+		})
+	}
+}
+
+func TestJudge(t *testing.T) {
+	fail := Measurement{Metric: "p99", Result: Fail, Why: "p99 latency 1.8 > 0.5"}
+	pass := Measurement{Metric: "p99", Result: Pass}
+	nodata := Measurement{Metric: "rate", Result: NoData, Why: "rate: no samples"}
+	inc := Measurement{Metric: "p99", Result: Inconclusive}
+	for _, tc := range []struct {
+		name    string
+		p       AnalysisPolicy
+		rounds  [][]Measurement
+		action  string
+		because string
+	}{
+		{"one failure is not enough", AnalysisPolicy{FailAfter: 3}, [][]Measurement{{fail}, {fail}}, Continue, ""},
+		{"consecutive failures roll back", AnalysisPolicy{FailAfter: 3}, [][]Measurement{{fail}, {fail}, {fail}}, RollBack, "p99 latency 1.8 > 0.5 for 3 consecutive checks"},
+		{"a pass resets the count", AnalysisPolicy{FailAfter: 2}, [][]Measurement{{fail}, {pass}, {fail}}, Continue, ""},
+		{"no data holds", AnalysisPolicy{}, [][]Measurement{{nodata}}, Hold, "low traffic is not health"},
+		{"no data may fail", AnalysisPolicy{NoData: "fail", FailAfter: 1}, [][]Measurement{{nodata}}, RollBack, "rate: no samples"},
+		{"recommend only", AnalysisPolicy{FailAfter: 1, RecommendOnly: true}, [][]Measurement{{fail}}, Hold, "rollback recommended"},
+		{"inconclusive tolerated", AnalysisPolicy{MaxInconclusive: 2}, [][]Measurement{{inc}, {inc}}, Continue, ""},
+		{"then held", AnalysisPolicy{MaxInconclusive: 2}, [][]Measurement{{inc}, {inc}, {inc}}, Hold, "inconclusive for 3 consecutive checks"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var v Verdict
+			for _, ms := range tc.rounds {
+				v = Judge(tc.p, ms, v.State)
+			}
+			if v.Action != tc.action || (tc.because != "" && !strings.Contains(strings.Join(v.Reasons, "; "), tc.because)) {
+				t.Fatalf("%s %v; want %s because %q", v.Action, v.Reasons, tc.action, tc.because)
+			}
+		})
+	}
+	if v := Unreachable(errors.New("dial tcp 127.0.0.1:9090: connection refused"), State{}); v.Action != Hold {
+		t.Fatalf("Prometheus down: %s", v.Action)
+	}
+}
