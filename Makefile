@@ -28,14 +28,17 @@ run: build
 	@echo "  $(BIN) deliver --webhook-secret-file $(DATA)/webhook-secret --event installation internal/fixture/testdata/webhooks/installation/created.payload.json"
 	$(BIN) serve --database sqlite:$(DATA)/ferry.db --webhook-secret-file $(DATA)/webhook-secret
 
-## test: lint, then every test against SQLite, a real PostgreSQL and a real Kubernetes control plane
+## test: lint, then every test against SQLite, a real PostgreSQL, a real Kubernetes control plane and a real Prometheus
 ## (started here unless FERRY_TEST_POSTGRES / FERRY_TEST_KUBECONFIG are set; the first cluster start builds it)
 test: lint
 	@pg="$${FERRY_TEST_POSTGRES:-}"; \
 	if [ -z "$$pg" ]; then pg=$$(.ci/postgres start) || echo "make test: no PostgreSQL here; its tests will skip (CI installs it: .ci/run)" >&2; fi; \
 	kc="$${FERRY_TEST_KUBECONFIG:-}"; \
 	if [ -z "$$kc" ]; then kc=$$(.ci/kube start) || echo "make test: no test cluster; deploy tests will skip (see .ci/kube)" >&2; fi; \
-	FERRY_TEST_POSTGRES="$$pg" FERRY_TEST_KUBECONFIG="$$kc" $(GO) tool gotestsum --format testname -- -count=1 -timeout 30m ./...
+	pr="$${FERRY_TEST_PROMETHEUS:-}"; \
+	if [ -z "$$pr" ]; then pr=$$(.ci/prometheus start) || echo "make test: no Prometheus; analysis tests will skip (see .ci/prometheus)" >&2; fi; \
+	FERRY_TEST_POSTGRES="$$pg" FERRY_TEST_KUBECONFIG="$$kc" FERRY_TEST_PROMETHEUS="$$pr" \
+	$(GO) tool gotestsum --format testname -- -count=1 -timeout 30m ./...
 
 ## lint: gofmt, go vet, staticcheck
 lint:
