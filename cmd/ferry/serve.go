@@ -25,6 +25,7 @@ import (
 	"github.com/ferry-ci/ferry/internal/kube"
 	"github.com/ferry-ci/ferry/internal/orchestrator"
 	"github.com/ferry-ci/ferry/internal/policy"
+	"github.com/ferry-ci/ferry/internal/prom"
 	"github.com/ferry-ci/ferry/internal/store"
 	"github.com/ferry-ci/ferry/internal/webhook"
 )
@@ -41,6 +42,7 @@ type ServeCmd struct {
 	JobTimeout      time.Duration `name:"job-timeout" env:"FERRY_JOB_TIMEOUT" default:"5m" help:"A job running longer is cancelled and retried."`
 	ShutdownTimeout time.Duration `name:"shutdown-timeout" env:"FERRY_SHUTDOWN_TIMEOUT" default:"30s" help:"How long SIGTERM waits for requests and running jobs."`
 	DeployAllow     []string      `name:"deploy-allow" env:"FERRY_DEPLOY_ALLOW" help:"Which repositories may deploy where: owner/repo=context/namespace, globs allowed, repeatable (comma-separated in the env). Unset: any repository, anywhere ferry's kubeconfig reaches."`
+	PrometheusURL   string        `name:"prometheus-url" env:"FERRY_PROMETHEUS_URL" help:"Prometheus that deploy analysis queries (policy: environments.*.analysis); without it, analysis holds for a human."`
 	Kubeconfig      string        `name:"kubeconfig" env:"FERRY_KUBECONFIG" help:"Kubeconfig for deploys (default: $KUBECONFIG or ~/.kube/config; in a cluster, policy may say in_cluster)."`
 	GitCacheDir     string        `name:"git-cache-dir" env:"FERRY_GIT_CACHE_DIR" help:"Where ferry keeps git repositories it fetches to read pull requests larger than GitHub's API lists (default: the user cache directory, ferry/git)."`
 	RecoverEvery    time.Duration `name:"recover-every" env:"FERRY_RECOVER_EVERY" default:"10m" help:"How often (and at start) to ask GitHub to redeliver deliveries ferry missed (needs the App's credentials)."`
@@ -166,7 +168,15 @@ func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic,
 	if len(allow) == 0 {
 		log.Warn("no --deploy-allow rules: any installed repository's policy may deploy anywhere ferry's kubeconfig reaches")
 	}
-	deployer := deployagent.New(deployagent.Config{Logger: log, Allow: allow}, func(id int64) deployagent.GitHub { return gh.Installation(id) },
+	var metrics deployagent.Metrics
+	if s.PrometheusURL != "" {
+		pc, err := prom.New(s.PrometheusURL)
+		if err != nil {
+			return nil, none, nil, queue, settingError("prometheus-url", "FERRY_PROMETHEUS_URL", "%v", err)
+		}
+		metrics = pc
+	}
+	deployer := deployagent.New(deployagent.Config{Logger: log, Allow: allow, Metrics: metrics}, func(id int64) deployagent.GitHub { return gh.Installation(id) },
 		s.clusters(), db, func() deployagent.Enqueuer { return *queue })
 	deps := app.Deps{Assessor: orch, Control: db, Deployer: deployer, GitHub: func(id int64) app.CommandGitHub { return gh.Installation(id) }}
 	periodic := []jobs.Periodic{{Name: "recover-deliveries", Every: s.RecoverEvery, Run: recovery.Run}}

@@ -3,6 +3,7 @@ package deployagent_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"log/slog"
 	"maps"
 	"slices"
@@ -24,6 +25,7 @@ import (
 	"github.com/ferry-ci/ferry/internal/kube"
 	"github.com/ferry-ci/ferry/internal/kubetest"
 	"github.com/ferry-ci/ferry/internal/policy"
+	"github.com/ferry-ci/ferry/internal/prom"
 	"github.com/ferry-ci/ferry/internal/store"
 )
 
@@ -75,7 +77,13 @@ func setup(t *testing.T, envPolicy string, wrap ...func(deployagent.Store) deplo
 	for _, w := range wrap {
 		st = w(st)
 	}
-	agent := deployagent.New(deployagent.Config{Logger: quiet, Poll: 200 * time.Millisecond},
+	var metrics deployagent.Metrics
+	if u := os.Getenv("FERRY_TEST_PROMETHEUS"); u != "" {
+		if metrics, err = prom.New(u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	agent := deployagent.New(deployagent.Config{Logger: quiet, Poll: 200 * time.Millisecond, Metrics: metrics},
 		func(int64) deployagent.GitHub { return gh.Installation(inst) },
 		func(policy.Environment) (deployagent.Kube, error) { return cluster, nil }, st,
 		func() deployagent.Enqueuer { return q })

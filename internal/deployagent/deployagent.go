@@ -51,6 +51,8 @@ type Store interface {
 	SetDeployGitHub(ctx context.Context, id string, githubID int64) error
 	SetDeployMessage(ctx context.Context, id, msg string) error
 	FinishDeploy(ctx context.Context, id, status, message string, at time.Time) error
+	AnalysisState(ctx context.Context, id string) ([]byte, error)
+	SetAnalysisState(ctx context.Context, id string, state []byte) error
 	StepApplying(ctx context.Context, id string, n int, kind, note string, at time.Time) (int, error)
 	DeploySteps(ctx context.Context, id string) ([]store.DeployStep, error)
 	StepDone(ctx context.Context, id string, n int, at time.Time) error
@@ -74,6 +76,8 @@ type Config struct {
 	Poll time.Duration
 	// Allow limits which repositories deploy where (none: any).
 	Allow Allow
+	// Metrics is ferry's Prometheus; nil holds any analysis for a human.
+	Metrics Metrics
 }
 
 // Agent deploys.

@@ -260,13 +260,25 @@ func (a *Agent) run(ctx context.Context, d store.Deploy, p plan) (time.Duration,
 				return 0, err
 			}
 		}
+		if s.Kind == rollout.Analyze {
+			v, err := a.analyze(ctx, d, p.Env, s)
+			if err != nil {
+				return 0, err
+			}
+			switch v.Action {
+			case rollout.RollBack:
+				return 0, a.rollBack(ctx, d, p, kube, v)
+			case rollout.Hold:
+				return a.hold(ctx, d, "held: "+strings.Join(v.Reasons, "; ")+" — a human decides (`/ferry rollback "+d.Environment+"`)")
+			}
+		}
 		verdict, why, err := a.settle(ctx, kube, p, s, rec)
 		if err != nil {
 			return 0, err
 		}
 		switch verdict {
 		case rollout.Wait:
-			return a.waitStep(ctx, d, n, len(p.Steps), s, why)
+			return a.waitStep(ctx, d, n, len(p.Steps), s, why, p.Env)
 		case rollout.Failed:
 			a.retireCanaries(ctx, kube, p)
 			return 0, a.finish(ctx, d, p, store.DeployFailed, fmt.Sprintf("step %d (%s) failed: %s", n+1, s.Note, why))
@@ -302,14 +314,17 @@ func (a *Agent) settle(ctx context.Context, kube Kube, p plan, s rollout.Step, r
 	return verdict, why, nil
 }
 
-func (a *Agent) waitStep(ctx context.Context, d store.Deploy, n, total int, s rollout.Step, why string) (time.Duration, error) {
+func (a *Agent) waitStep(ctx context.Context, d store.Deploy, n, total int, s rollout.Step, why string, env policy.Environment) (time.Duration, error) {
 	msg := fmt.Sprintf("step %d of %d: %s — %s", n+1, total, s.Note, why)
 	if msg != d.Message {
 		if err := a.store.SetDeployMessage(ctx, d.ID, msg); err != nil {
 			return 0, err
 		}
 	}
-	if s.Kind == rollout.Pause {
+	switch s.Kind {
+	case rollout.Analyze:
+		return env.Analysis.Interval, nil // the next check
+	case rollout.Pause:
 		return min(s.Pause, a.cfg.Poll*5), nil
 	}
 	return a.cfg.Poll, nil

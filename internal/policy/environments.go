@@ -24,6 +24,27 @@ type Environment struct {
 	CanaryPause      time.Duration
 	ProgressDeadline time.Duration
 	Freezes          []Freeze
+	Analysis         *Analysis // nil: no metric analysis
+}
+
+// Analysis is how a canary is watched while it holds.
+type Analysis struct {
+	Interval, Window time.Duration
+	FailAfter        int
+	MaxInconclusive  int
+	NoData           string
+	RecommendOnly    bool
+	Metrics          []AnalysisMetric
+}
+
+// AnalysisMetric is one metric: a PromQL template and its rule.
+type AnalysisMetric struct {
+	Name, Query string
+	Max         *float64
+	Compare     bool
+	Confidence  float64
+	MinEffect   float64
+	Ignore      bool
 }
 
 // Workload is a Deployment and the container whose image changes ("" =
@@ -71,7 +92,24 @@ type rawEnvironment struct {
 		Pause string `json:"pause"`
 	} `json:"canary"`
 	ProgressDeadline string `json:"progress_deadline"`
-	Freeze           []struct {
+	Analysis         *struct {
+		Interval        string `json:"interval"`
+		Window          string `json:"window"`
+		FailAfter       int    `json:"fail_after"`
+		MaxInconclusive int    `json:"max_inconclusive"`
+		NoData          string `json:"no_data"`
+		RecommendOnly   bool   `json:"recommend_only"`
+		Metrics         []struct {
+			Name       string   `json:"name"`
+			Query      string   `json:"query"`
+			Max        *float64 `json:"max"`
+			Compare    bool     `json:"compare"`
+			Confidence float64  `json:"confidence"`
+			MinEffect  float64  `json:"min_effect"`
+			Ignore     bool     `json:"ignore"`
+		} `json:"metrics"`
+	} `json:"analysis"`
+	Freeze []struct {
 		From   time.Time `json:"from"`
 		To     time.Time `json:"to"`
 		Reason string    `json:"reason"`
@@ -123,6 +161,20 @@ func environment(name string, r rawEnvironment) (Environment, []Problem) {
 	}
 	for _, f := range r.Freeze {
 		e.Freezes = append(e.Freezes, Freeze{From: f.From, To: f.To, Reason: f.Reason})
+	}
+	if a := r.Analysis; a != nil {
+		e.Analysis = &Analysis{Interval: 10 * time.Second, Window: time.Minute, FailAfter: a.FailAfter,
+			MaxInconclusive: a.MaxInconclusive, NoData: a.NoData, RecommendOnly: a.RecommendOnly}
+		if a.Interval != "" {
+			e.Analysis.Interval, _ = time.ParseDuration(a.Interval)
+		}
+		if a.Window != "" {
+			e.Analysis.Window, _ = time.ParseDuration(a.Window)
+		}
+		for _, m := range a.Metrics {
+			e.Analysis.Metrics = append(e.Analysis.Metrics, AnalysisMetric{Name: m.Name, Query: m.Query, Max: m.Max,
+				Compare: m.Compare, Confidence: m.Confidence, MinEffect: m.MinEffect, Ignore: m.Ignore})
+		}
 	}
 	return e, probs
 }

@@ -60,6 +60,7 @@ const (
 	EnsureCopy    = "ensure-copy"    // Deployment is a copy of Source with Image, Replicas, Track
 	Scale         = "scale"          // Deployment to Replicas
 	Pause         = "pause"          // wait Pause
+	Analyze       = "analyze"        // hold Pause while the metrics are judged every interval
 	SwitchService = "switch-service" // Service selects Track ("" = every track)
 )
 
@@ -123,7 +124,11 @@ func canary(env policy.Environment, image string, cur Current) []Step {
 					Replicas: c, Track: "canary", Note: fmt.Sprintf("canary %d%%: %d of %d pods of %s run %s", pct, c, n, w.Name, image)},
 				Step{Kind: WaitRollout, Deployment: CanaryName(w.Name), Note: fmt.Sprintf("wait for the %d%% canary", pct)})
 		}
-		if env.CanaryPause > 0 {
+		switch {
+		case env.Analysis != nil:
+			steps = append(steps, Step{Kind: Analyze, Pause: env.CanaryPause,
+				Note: fmt.Sprintf("watch the %d%% canary's metrics for %s", pct, env.CanaryPause)})
+		case env.CanaryPause > 0:
 			steps = append(steps, Step{Kind: Pause, Pause: env.CanaryPause, Note: fmt.Sprintf("hold at %d%% for %s", pct, env.CanaryPause)})
 		}
 	}
@@ -227,7 +232,7 @@ const (
 // rollout when Kubernetes' own progress deadline has not fired.
 func Settle(s Step, st Status, elapsed, deadline time.Duration) (verdict, why string) {
 	switch s.Kind {
-	case Pause:
+	case Pause, Analyze:
 		if elapsed >= s.Pause {
 			return Done, ""
 		}

@@ -214,3 +214,17 @@ func (db *DB) StepDone(ctx context.Context, id string, n int, at time.Time) erro
 		return nil
 	})
 }
+
+// AnalysisState returns the metric judge's state of a deploy ("" if none).
+func (db *DB) AnalysisState(ctx context.Context, id string) ([]byte, error) {
+	var s string
+	if err := db.sql.QueryRowContext(ctx, `SELECT analysis FROM deploys WHERE id = $1`, id).Scan(&s); err != nil {
+		return nil, fmt.Errorf("analysis state of %s: %w", id, err)
+	}
+	return []byte(s), nil
+}
+
+// SetAnalysisState keeps the metric judge's state between checks.
+func (db *DB) SetAnalysisState(ctx context.Context, id string, state []byte) error {
+	return db.exec(ctx, "analysis state of "+id, `UPDATE deploys SET analysis = $1 WHERE id = $2`, string(state), id)
+}

@@ -20,6 +20,7 @@ CREATE TABLE deploys (
     plan                 TEXT NOT NULL DEFAULT '',  -- JSON steps, fixed when the deploy starts
     known_good           TEXT NOT NULL DEFAULT '',  -- JSON: what ran before, for a rollback
     message              TEXT NOT NULL DEFAULT '',
+    analysis             TEXT NOT NULL DEFAULT '',  -- JSON: the metric judge's state between checks
     github_deployment_id BIGINT NOT NULL DEFAULT 0,
     created_at           TIMESTAMP NOT NULL,
     started_at           TIMESTAMP NULL,

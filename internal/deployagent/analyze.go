@@ -1,0 +1,116 @@
+package deployagent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/ferry-ci/ferry/internal/audit"
+	"github.com/ferry-ci/ferry/internal/policy"
+	"github.com/ferry-ci/ferry/internal/rollout"
+	"github.com/ferry-ci/ferry/internal/store"
+)
+
+// Metrics reads time series (the prom adapter).
+type Metrics interface {
+	Range(ctx context.Context, query string, start, end time.Time, step time.Duration) ([]float64, error)
+}
+
+// analyze runs one check of an Analyze step: every metric for the canary
+// and the stable track over the window, judged with the state earlier
+// checks left.
+func (a *Agent) analyze(ctx context.Context, d store.Deploy, env policy.Environment, s rollout.Step) (rollout.Verdict, error) {
+	raw, err := a.store.AnalysisState(ctx, d.ID)
+	if err != nil {
+		return rollout.Verdict{}, err
+	}
+	var prev rollout.State
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &prev); err != nil {
+			return rollout.Verdict{}, fmt.Errorf("analysis state of %s: %w", d.ID, err)
+		}
+	}
+	an := env.Analysis
+	var v rollout.Verdict
+	if a.cfg.Metrics == nil {
+		v = rollout.Unreachable(fmt.Errorf("ferry has no Prometheus (--prometheus-url)"), prev)
+	} else if ms, err := a.measure(ctx, d, env, s); err != nil {
+		v = rollout.Unreachable(err, prev)
+	} else {
+		v = rollout.Judge(rollout.AnalysisPolicy{FailAfter: an.FailAfter, MaxInconclusive: an.MaxInconclusive, NoData: an.NoData,
+			RecommendOnly: an.RecommendOnly}, ms, prev)
+	}
+	b, _ := json.Marshal(v.State)
+	return v, a.store.SetAnalysisState(ctx, d.ID, b)
+}
+
+func (a *Agent) measure(ctx context.Context, d store.Deploy, env policy.Environment, s rollout.Step) ([]rollout.Measurement, error) {
+	an := env.Analysis
+	end := a.cfg.Now()
+	step := max(an.Interval, time.Second)
+	var out []rollout.Measurement
+	for _, m := range an.Metrics {
+		series := map[string][]float64{}
+		for _, track := range []string{"canary", "stable"} {
+			if track == "stable" && !m.Compare {
+				continue
+			}
+			q, err := renderQuery(m.Query, env, d, track, an.Window)
+			if err != nil {
+				return nil, err
+			}
+			if series[track], err = a.cfg.Metrics.Range(ctx, q, end.Add(-an.Window), end, step); err != nil {
+				return nil, err
+			}
+		}
+		rule := rollout.Metric{Name: m.Name, Compare: m.Compare, Confidence: m.Confidence, MinEffect: m.MinEffect, Ignore: m.Ignore}
+		if m.Max != nil {
+			rule.Max, rule.HasMax = *m.Max, true
+		}
+		out = append(out, rollout.Measure(rule, rollout.Samples{Canary: series["canary"], Baseline: series["stable"]}))
+	}
+	return out, nil
+}
+
+func renderQuery(tmpl string, env policy.Environment, d store.Deploy, track string, window time.Duration) (string, error) {
+	t, err := template.New("query").Option("missingkey=error").Parse(tmpl)
+	if err != nil {
+		return "", fmt.Errorf("query template: %w", err)
+	}
+	dep := ""
+	if len(env.Workloads) > 0 {
+		dep = env.Workloads[0].Name
+	}
+	var b strings.Builder
+	err = t.Execute(&b, map[string]string{"Namespace": env.Namespace, "Deployment": dep, "Track": track,
+		"Environment": d.Environment, "Window": promDuration(window)})
+	return b.String(), err
+}
+
+// promDuration writes a duration as PromQL reads it (5s, 1m30s → 90s).
+func promDuration(d time.Duration) string {
+	if d%time.Second != 0 || d < time.Second {
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	}
+	return fmt.Sprintf("%ds", int(d.Seconds()))
+}
+
+// rollBack ends a deploy the metrics condemned: the canary is retired at
+// once (the stable version never stopped serving), the evidence recorded
+// in the audit trail, on GitHub and in the progress comment.
+func (a *Agent) rollBack(ctx context.Context, d store.Deploy, p plan, kube Kube, v rollout.Verdict) error {
+	a.retireCanaries(ctx, kube, p)
+	dec := audit.Decision{ID: "rollback-" + d.ID, At: a.cfg.Now(), RepositoryID: d.RepositoryID, Repository: d.Repository,
+		Subject: "env:" + d.Environment + "@" + short(d.SHA), Kind: "rollback", Actor: audit.Ferry,
+		InputsDigest: audit.Digest(v.Measurements), Output: "rolled back " + short(d.SHA) + " in " + d.Environment}
+	for _, m := range v.Measurements {
+		dec.Reasons = append(dec.Reasons, audit.Reason{Rule: m.Metric, Summary: m.Why})
+	}
+	if err := a.store.RecordDecision(ctx, dec, d.Number); err != nil {
+		return err
+	}
+	return a.finish(ctx, d, p, store.DeployFailed, "rolled back automatically: "+strings.Join(v.Reasons, "; "))
+}

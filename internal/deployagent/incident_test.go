@@ -1,0 +1,103 @@
+package deployagent_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ferry-ci/ferry/internal/kubetest"
+	"github.com/ferry-ci/ferry/internal/promtest"
+	"github.com/ferry-ci/ferry/internal/store"
+)
+
+// incidentPolicy watches a 50% canary for up to a minute, checking every
+// second the error ratio over the last 5 s of the test app's canary track.
+const incidentPolicy = `version: 1
+environments:
+  production:
+    namespace: NS
+    deployments: [{name: api}]
+    image: "ghcr.io/acme/api:{{ .ShortSHA }}"
+    strategy: canary
+    canary: {steps: [50, 100], pause: 60s}
+    progress_deadline: 60s
+    analysis:
+      interval: 1s
+      window: 5s
+      fail_after: 2
+      metrics:
+        - name: error rate
+          query: 'sum(rate(http_requests_total{app="APP",track="{{ .Track }}",code="500"}[{{ .Window }}])) / sum(rate(http_requests_total{app="APP",track="{{ .Track }}"}[{{ .Window }}]))'
+          max: 0.05
+`
+
+// TestIncident_ErrorSpike: the canary starts failing half its requests;
+// ferry sees it in Prometheus and rolls back on its own — the canary
+// retired, the stable version serving, the evidence on GitHub and in the
+// audit trail. The pods are fake (kwok), so the test tells the test app to
+// fail the canary track once the canary's pods are up.
+func TestIncident_ErrorSpike(t *testing.T) {
+	promtest.URL(t)
+	name := "spike-" + time.Now().Format("150405.000")
+	name = strings.ReplaceAll(name, ".", "")
+	app := promtest.StartApp(t, name, 40, map[string]promtest.Behaviour{
+		"stable": {Latency: 50 * time.Millisecond}, "canary": {Latency: 50 * time.Millisecond}})
+	w := setup(t, strings.ReplaceAll(incidentPolicy, "APP", name))
+	d := w.request(t, "production", "2", false, false)
+	waitUntil(t, "the canary's pods", func() bool {
+		return kubetest.Images(t, w.cs, w.ns, "app=api,ferry.dev/track=canary")[image("2")] >= 1
+	})
+	time.Sleep(2 * time.Second) // a few healthy checks first
+	app.Set("canary", promtest.Behaviour{ErrorRate: 0.5, Latency: 50 * time.Millisecond})
+	failing := time.Now()
+	end := w.wait(t, d.ID)
+	took := time.Since(failing)
+	t.Logf("from the canary failing to the rollback complete: %s (scrape 1s, checks every 1s, 2 failed checks, 5s rate window)", took.Round(10*time.Millisecond))
+	if end.Status != store.DeployFailed || !strings.Contains(end.Message, "rolled back automatically") || !strings.Contains(end.Message, "error rate") {
+		t.Fatalf("deploy %s: %s", end.Status, end.Message)
+	}
+	c, err := w.cs.AppsV1().Deployments(w.ns).Get(context.Background(), "api-canary", metav1.GetOptions{})
+	if err != nil || *c.Spec.Replicas != 0 {
+		t.Fatalf("the canary still runs: %v", err)
+	}
+	w.expectServing(t, "after the rollback", "app=api", map[string]int{"ghcr.io/acme/api:" + sha("0")[:8]: 3})
+	if got := w.githubStates(t); len(got) != 1 || !strings.HasSuffix(got[0], ",failure") {
+		t.Fatalf("GitHub deployments %v", got)
+	}
+}
+
+// TestIncident_NoisyCanaryPromoted: canary and stable are equally noisy
+// (2% errors, jittery latency): no false rollback — the canary is promoted.
+func TestIncident_NoisyCanaryPromoted(t *testing.T) {
+	promtest.URL(t)
+	name := strings.ReplaceAll("noisy-"+time.Now().Format("150405.000"), ".", "")
+	promtest.StartApp(t, name, 40, map[string]promtest.Behaviour{
+		"stable": {ErrorRate: 0.02, Latency: 80 * time.Millisecond}, "canary": {ErrorRate: 0.02, Latency: 80 * time.Millisecond}})
+	policy := strings.ReplaceAll(strings.ReplaceAll(incidentPolicy, "APP", name), "pause: 60s", "pause: 6s") + `        - name: p99 latency
+          query: 'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{app="` + name + `",track="{{ .Track }}"}[{{ .Window }}])))'
+          compare: true
+          min_effect: 0.25
+`
+	w := setup(t, policy)
+	time.Sleep(3 * time.Second) // some history for the comparison
+	d := w.wait(t, w.request(t, "production", "2", false, false).ID)
+	succeeded(t, d)
+	w.expectServing(t, "after the promotion", "app=api", map[string]int{image("2"): 3})
+}
+
+// TestIncident_NoData: the canary gets no traffic, so there is nothing to
+// judge — low traffic is not health: the deploy holds and says why.
+func TestIncident_NoData(t *testing.T) {
+	promtest.URL(t)
+	name := strings.ReplaceAll("quiet-"+time.Now().Format("150405.000"), ".", "")
+	promtest.StartApp(t, name, 40, map[string]promtest.Behaviour{"stable": {Latency: 50 * time.Millisecond}})
+	w := setup(t, strings.ReplaceAll(incidentPolicy, "APP", name))
+	d := w.request(t, "production", "2", false, false)
+	waitUntil(t, "the deploy to hold for lack of data", func() bool {
+		got, _ := w.db.GetDeploy(context.Background(), d.ID)
+		return got.Status == store.DeployRunning && strings.Contains(got.Message, "held: error rate: no samples")
+	})
+}
