@@ -3,9 +3,9 @@ package deployagent_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"log/slog"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"testing"
