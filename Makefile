@@ -49,12 +49,15 @@ lint:
 
 ## bench: whole-system webhook throughput and ack latency (bare HMAC handler, SQLite, PostgreSQL),
 ## PR opened → check run, comment and label published (p50/p99), merge → first canary step and ferry's
-## overhead across a canary (real control plane), and the Go benchmarks
+## overhead across a canary (real control plane), canary failing → automatic rollback complete (real Prometheus),
+## and the Go benchmarks
 bench: build
 	@pg="$${FERRY_TEST_POSTGRES:-$$(.ci/postgres start)}"; \
 	$(GO) run ./cmd/ferrybench --ferry $(BIN) --postgres "$$pg" && \
 	FERRY_TEST_POSTGRES="$$pg" $(GO) test -run '^$$' -bench PullRequestOpened -benchtime 300x ./cmd/ferry && \
-	FERRY_TEST_KUBECONFIG="$${FERRY_TEST_KUBECONFIG:-$$(.ci/kube start)}" $(GO) test -run '^$$' -bench MergeToCanary -benchtime 20x ./cmd/ferry
+	FERRY_TEST_KUBECONFIG="$${FERRY_TEST_KUBECONFIG:-$$(.ci/kube start)}" $(GO) test -run '^$$' -bench MergeToCanary -benchtime 20x ./cmd/ferry && \
+	FERRY_TEST_KUBECONFIG="$${FERRY_TEST_KUBECONFIG:-$$(.ci/kube start)}" FERRY_TEST_PROMETHEUS="$${FERRY_TEST_PROMETHEUS:-$$(.ci/prometheus start)}" \
+	$(GO) test -run '^$$' -bench Rollback -benchtime 10x ./internal/deployagent
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
 ## fuzz: fuzz the webhook edge for a minute

@@ -54,7 +54,7 @@ type world struct {
 // setup: a namespace on the real control plane with Deployment and Service
 // "api" (3 pods of v0), the simulator with the policy on main, and ferry's
 // agent working its jobs through a real queue on SQLite.
-func setup(t *testing.T, envPolicy string, wrap ...func(deployagent.Store) deployagent.Store) *world {
+func setup(t testing.TB, envPolicy string, wrap ...func(deployagent.Store) deployagent.Store) *world {
 	t.Helper()
 	cs := kubetest.Client(t)
 	ns := kubetest.Namespace(t, cs)
@@ -116,7 +116,7 @@ func (w *world) deploy(t *testing.T, env, v string, rollback bool) store.Deploy 
 	return w.wait(t, d.ID)
 }
 
-func (w *world) request(t *testing.T, env, v string, rollback, hotfix bool) store.Deploy {
+func (w *world) request(t testing.TB, env, v string, rollback, hotfix bool) store.Deploy {
 	t.Helper()
 	id := fmt.Sprintf("%s-%s-%s-%t", t.Name(), env, v, rollback)
 	d, err := w.agent.Request(context.Background(), deployagent.Request{ID: id, InstallationID: inst, RepositoryID: w.repoID,
