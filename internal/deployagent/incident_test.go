@@ -2,6 +2,9 @@ package deployagent_test
 
 import (
 	"context"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +33,7 @@ environments:
       fail_after: 2
       metrics:
         - name: error rate
-          query: 'sum(rate(http_requests_total{app="APP",track="{{ .Track }}",code="500"}[{{ .Window }}])) / sum(rate(http_requests_total{app="APP",track="{{ .Track }}"}[{{ .Window }}]))'
+          query: '(sum(rate(http_requests_total{app="APP",track="{{ .Track }}",code="500"}[{{ .Window }}])) or vector(0)) / sum(rate(http_requests_total{app="APP",track="{{ .Track }}"}[{{ .Window }}]))'
           max: 0.05
 `
 
@@ -100,4 +103,77 @@ func TestIncident_NoData(t *testing.T) {
 		got, _ := w.db.GetDeploy(context.Background(), d.ID)
 		return got.Status == store.DeployRunning && strings.Contains(got.Message, "held: error rate: no samples")
 	})
+}
+
+const latencyMetric = `        - name: p99 latency
+          query: 'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{app="APP",track="{{ .Track }}"}[{{ .Window }}])))'
+          compare: true
+          min_effect: 0.25
+`
+
+// TestIncident_LatencyRegression: the canary answers four times slower
+// than stable, without errors; the comparison with the stable track rolls
+// it back, and the evidence names the test.
+func TestIncident_LatencyRegression(t *testing.T) {
+	promtest.URL(t)
+	name := strings.ReplaceAll("slow-"+time.Now().Format("150405.000"), ".", "")
+	app := promtest.StartApp(t, name, 40, map[string]promtest.Behaviour{
+		"stable": {Latency: 60 * time.Millisecond}, "canary": {Latency: 60 * time.Millisecond}})
+	w := setup(t, strings.ReplaceAll(incidentPolicy+latencyMetric, "APP", name))
+	time.Sleep(3 * time.Second)
+	d := w.request(t, "production", "2", false, false)
+	waitUntil(t, "the canary's pods", func() bool {
+		return kubetest.Images(t, w.cs, w.ns, "app=api,ferry.dev/track=canary")[image("2")] >= 1
+	})
+	app.Set("canary", promtest.Behaviour{Latency: 600 * time.Millisecond})
+	end := w.wait(t, d.ID)
+	if end.Status != store.DeployFailed || !strings.Contains(end.Message, "p99 latency") || !strings.Contains(end.Message, "Mann-Whitney") {
+		t.Fatalf("deploy %s: %s", end.Status, end.Message)
+	}
+}
+
+// TestIncident_ExpectedChange: the canary logs far more (the change's
+// purpose) and the policy marks that metric as expected: measured, shown,
+// not judged — promoted.
+func TestIncident_ExpectedChange(t *testing.T) {
+	promtest.URL(t)
+	name := strings.ReplaceAll("logs-"+time.Now().Format("150405.000"), ".", "")
+	promtest.StartApp(t, name, 40, map[string]promtest.Behaviour{
+		"stable": {Latency: 50 * time.Millisecond}, "canary": {Latency: 900 * time.Millisecond}})
+	expected := strings.ReplaceAll(latencyMetric, "compare: true", "compare: true\n          ignore: true")
+	policy := strings.ReplaceAll(strings.ReplaceAll(incidentPolicy+expected, "APP", name), "pause: 60s", "pause: 5s")
+	w := setup(t, policy)
+	time.Sleep(3 * time.Second)
+	succeeded(t, w.wait(t, w.request(t, "production", "2", false, false).ID))
+}
+
+// TestIncident_PrometheusDown: Prometheus stops answering mid-analysis
+// (ferry reaches it through a proxy the test closes): the deploy holds and
+// says the metrics are unavailable — never a silent pass — and the canary
+// is not promoted.
+func TestIncident_PrometheusDown(t *testing.T) {
+	target, err := url.Parse(promtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httptest.NewServer(httputil.NewSingleHostReverseProxy(target))
+	t.Setenv("FERRY_TEST_PROMETHEUS", proxy.URL)
+	name := strings.ReplaceAll("down-"+time.Now().Format("150405.000"), ".", "")
+	promtest.StartApp(t, name, 40, map[string]promtest.Behaviour{
+		"stable": {Latency: 50 * time.Millisecond}, "canary": {Latency: 50 * time.Millisecond}})
+	w := setup(t, strings.ReplaceAll(incidentPolicy, "APP", name))
+	d := w.request(t, "production", "2", false, false)
+	waitUntil(t, "the analysis to run", func() bool {
+		got, _ := w.db.GetDeploy(context.Background(), d.ID)
+		return strings.Contains(got.Message, "watch the 50% canary")
+	})
+	proxy.Close()
+	waitUntil(t, "the deploy to hold", func() bool {
+		got, _ := w.db.GetDeploy(context.Background(), d.ID)
+		return got.Status == store.DeployRunning && strings.Contains(got.Message, "held: metrics unavailable")
+	})
+	c, err := w.cs.AppsV1().Deployments(w.ns).Get(context.Background(), "api", metav1.GetOptions{})
+	if err != nil || c.Spec.Template.Spec.Containers[0].Image != image("0") {
+		t.Fatalf("stable was promoted while blind: %v", err)
+	}
 }
