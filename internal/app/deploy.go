@@ -19,6 +19,7 @@ import (
 type Deployer interface {
 	Request(ctx context.Context, r deployagent.Request) (store.Deploy, error)
 	AutoDeploy(ctx context.Context, r deployagent.Request, idPrefix string) ([]store.Deploy, error)
+	RollbackRunning(ctx context.Context, repositoryID int64, environment, by string, force bool) (store.Deploy, error)
 }
 
 // deploy runs /ferry deploy and /ferry rollback: the agent records the
@@ -35,6 +36,19 @@ func (a *App) deploy(ctx context.Context, r request, pr *ghadapter.PullRequest, 
 		// The head the person saw when they asked, not whatever was pushed since.
 		DefaultBranch: r.branch, Environment: env, SHA: r.headSHA, Ref: pr.HeadRef, Number: r.number, Actor: r.actor,
 		Rollback: c.Verb() == "rollback", Hotfix: c.Flags["--hotfix"]}
+	if req.Rollback {
+		// A deploy running there (held, or still rolling out) is rolled back
+		// in place: a new rollback would wait behind it.
+		running, err := a.deployer.RollbackRunning(ctx, r.repoID, env, r.actor, c.Flags["--force"])
+		switch {
+		case err == nil:
+			return outcome{output: "asked " + running.ID + " to roll back", reply: "🚀 rolling back the running deploy `" + running.ID + "` in `" + env + "`"}, nil
+		case !errors.Is(err, deployagent.ErrNotRunning) && running.ID != "":
+			return refuse(err.Error())
+		case !errors.Is(err, deployagent.ErrNotRunning):
+			return outcome{}, err
+		}
+	}
 	var err error
 	if req.Proposed, err = a.assessor.ProposedDeploy(ctx, r.repoID, r.number); err != nil {
 		return outcome{}, err

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ferry-ci/ferry/internal/audit"
+	"github.com/ferry-ci/ferry/internal/change"
 	"github.com/ferry-ci/ferry/internal/event"
 	"github.com/ferry-ci/ferry/internal/github"
 	"github.com/ferry-ci/ferry/internal/policy"
@@ -40,6 +41,7 @@ type GitHub interface {
 	SetDeploymentStatus(ctx context.Context, owner, repo string, id int64, s github.DeploymentStatus) error
 	UpsertComment(ctx context.Context, owner, repo string, number int, key, body string) (int64, error)
 	FindDeployment(ctx context.Context, owner, repo, sha, environment, key, value string) (int64, error)
+	CompareChange(ctx context.Context, owner, repo, base, head string) (change.Change, error)
 }
 
 // Store keeps deploys, pauses and the audit trail.
@@ -53,6 +55,7 @@ type Store interface {
 	FinishDeploy(ctx context.Context, id, status, message string, at time.Time) error
 	AnalysisState(ctx context.Context, id string) ([]byte, error)
 	SetAnalysisState(ctx context.Context, id string, state []byte) error
+	AskRollback(ctx context.Context, id, by string) error
 	StepApplying(ctx context.Context, id string, n int, kind, note string, at time.Time) (int, error)
 	DeploySteps(ctx context.Context, id string) ([]store.DeployStep, error)
 	StepDone(ctx context.Context, id string, n int, at time.Time) error

@@ -11,6 +11,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/ferry-ci/ferry/internal/deployagent"
+	"github.com/ferry-ci/ferry/internal/githubsim"
 	"github.com/ferry-ci/ferry/internal/kubetest"
 	"github.com/ferry-ci/ferry/internal/promtest"
 	"github.com/ferry-ci/ferry/internal/store"
@@ -175,5 +177,63 @@ func TestIncident_PrometheusDown(t *testing.T) {
 	c, err := w.cs.AppsV1().Deployments(w.ns).Get(context.Background(), "api", metav1.GetOptions{})
 	if err != nil || c.Spec.Template.Spec.Containers[0].Image != image("0") {
 		t.Fatalf("stable was promoted while blind: %v", err)
+	}
+}
+
+// TestIncident_MigrationHeld: the metrics condemn a canary whose commits
+// add a migration. ferry does not roll back blindly: it holds, pages a
+// human on the pull request with the evidence and the migration file, and
+// keeps the canary. `/ferry rollback --force` (RollbackRunning) then rolls
+// it back.
+func TestIncident_MigrationHeld(t *testing.T) {
+	promtest.URL(t)
+	appName := strings.ReplaceAll("mig-"+time.Now().Format("150405.000"), ".", "")
+	app := promtest.StartApp(t, appName, 40, map[string]promtest.Behaviour{
+		"stable": {Latency: 50 * time.Millisecond}, "canary": {Latency: 50 * time.Millisecond}})
+	policy := strings.ReplaceAll(strings.ReplaceAll(incidentPolicy, "APP", appName), "pause: 60s", "pause: 3s")
+	w := setup(t, policy)
+	succeeded(t, w.deploy(t, "production", "1", false)) // healthy: promoted, the known-good base
+	// The watch is long now: the incident comes while the canary holds.
+	w.sim.SetFile(repo, "main", ".github/ferry.yml", strings.ReplaceAll(strings.ReplaceAll(incidentPolicy, "APP", appName), "NS", w.ns))
+	w.sim.AddComparison(repo, sha("1"), sha("2"), []githubsim.File{
+		{Filename: "db/migrate/20261124_add_orders.sql", Status: "added", Additions: 1, Patch: "@@ -0,0 +1 @@\n+ALTER TABLE orders ADD COLUMN total int;"},
+		{Filename: "internal/orders/orders.go", Status: "modified", Additions: 3, Patch: "@@ -1 +1,3 @@\n x\n+y\n+z"}}, nil)
+	n := w.sim.AddPullRequest(repo, githubsim.PullRequest{Title: "Orders total", HeadSHA: sha("2")})
+	d, err := w.agent.Request(context.Background(), deployagent.Request{ID: "mig-2", InstallationID: inst, RepositoryID: w.repoID,
+		Owner: owner, Repo: name, DefaultBranch: "main", Environment: "production", SHA: sha("2"), Number: n, Actor: "max"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the canary's pods", func() bool {
+		return kubetest.Images(t, w.cs, w.ns, "app=api,ferry.dev/track=canary")[image("2")] >= 1
+	})
+	app.Set("canary", promtest.Behaviour{ErrorRate: 0.5, Latency: 50 * time.Millisecond})
+	waitUntil(t, "the hold", func() bool {
+		got, _ := w.db.GetDeploy(context.Background(), d.ID)
+		return got.Status == store.DeployRunning && strings.Contains(got.Message, "adds migrations (db/migrate/20261124_add_orders.sql)")
+	})
+	paged := false
+	for _, c := range w.sim.Comments(repo, n) {
+		paged = paged || (strings.Contains(c.Body, "ferry needs a human in **production**") && strings.Contains(c.Body, "error rate"))
+	}
+	if !paged {
+		t.Fatal("no page on the pull request")
+	}
+	if got := kubetest.Images(t, w.cs, w.ns, "app=api,ferry.dev/track=canary"); got[image("2")] == 0 {
+		t.Fatalf("the canary was retired without a human: %v", got)
+	}
+	if _, err := w.agent.RollbackRunning(context.Background(), w.repoID, "production", "max", false); err == nil {
+		t.Fatal("rolled back over a migration without --force")
+	}
+	if _, err := w.agent.RollbackRunning(context.Background(), w.repoID, "production", "max", true); err != nil {
+		t.Fatal(err)
+	}
+	end := w.wait(t, d.ID)
+	if end.Status != store.DeployFailed || end.Message != "rolled back by @max" {
+		t.Fatalf("deploy %s: %s", end.Status, end.Message)
+	}
+	c, err := w.cs.AppsV1().Deployments(w.ns).Get(context.Background(), "api-canary", metav1.GetOptions{})
+	if err != nil || *c.Spec.Replicas != 0 {
+		t.Fatalf("the canary still runs after --force: %v", err)
 	}
 }

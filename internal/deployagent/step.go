@@ -227,6 +227,9 @@ func (a *Agent) run(ctx context.Context, d store.Deploy, p plan) (time.Duration,
 	if err != nil {
 		return 0, err
 	}
+	if d.RollbackBy != "" {
+		return 0, a.rollBackAsked(ctx, d, p, kube)
+	}
 	recorded, err := a.store.DeploySteps(ctx, d.ID)
 	if err != nil {
 		return 0, err
@@ -267,6 +270,14 @@ func (a *Agent) run(ctx context.Context, d store.Deploy, p plan) (time.Duration,
 			}
 			switch v.Action {
 			case rollout.RollBack:
+				files, err := a.migrationsSince(ctx, d)
+				if err != nil {
+					return 0, err
+				}
+				if len(files) > 0 && !p.Env.MigrationsBackwardCompatible {
+					_, err := a.holdForMigrations(ctx, d, v, files)
+					return p.Env.Analysis.Interval, err
+				}
 				return 0, a.rollBack(ctx, d, p, kube, v)
 			case rollout.Hold:
 				return a.hold(ctx, d, "held: "+strings.Join(v.Reasons, "; ")+" — a human decides (`/ferry rollback "+d.Environment+"`)")
@@ -391,4 +402,11 @@ func lastStarted(all []store.Deploy, except string) (store.Deploy, bool) {
 		}
 	}
 	return store.Deploy{}, false
+}
+
+func jsonUnmarshal(b []byte, v any) error {
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("decode: %w", err)
+	}
+	return nil
 }

@@ -25,6 +25,8 @@ type Environment struct {
 	ProgressDeadline time.Duration
 	Freezes          []Freeze
 	Analysis         *Analysis // nil: no metric analysis
+	// MigrationsBackwardCompatible: rolling back over a migration is safe.
+	MigrationsBackwardCompatible bool
 }
 
 // Analysis is how a canary is watched while it holds.
@@ -91,8 +93,9 @@ type rawEnvironment struct {
 		Steps []int  `json:"steps"`
 		Pause string `json:"pause"`
 	} `json:"canary"`
-	ProgressDeadline string `json:"progress_deadline"`
-	Analysis         *struct {
+	ProgressDeadline             string `json:"progress_deadline"`
+	MigrationsBackwardCompatible bool   `json:"migrations_backward_compatible"`
+	Analysis                     *struct {
 		Interval        string `json:"interval"`
 		Window          string `json:"window"`
 		FailAfter       int    `json:"fail_after"`
@@ -120,7 +123,7 @@ type rawEnvironment struct {
 func environment(name string, r rawEnvironment) (Environment, []Problem) {
 	at := "/environments/" + name
 	e := Environment{Name: name, Namespace: r.Namespace, Image: r.Image, Service: r.Service, URL: r.URL,
-		AutoDeploy: r.AutoDeploy, NeedsHuman: !r.AutoDeploy, Strategy: r.Strategy,
+		AutoDeploy: r.AutoDeploy, NeedsHuman: !r.AutoDeploy, Strategy: r.Strategy, MigrationsBackwardCompatible: r.MigrationsBackwardCompatible,
 		CanarySteps: []int{5, 25, 100}, CanaryPause: 30 * time.Second, ProgressDeadline: 10 * time.Minute}
 	var probs []Problem
 	if r.Cluster != nil {

@@ -37,6 +37,7 @@ type Deploy struct {
 	KnownGood          []byte
 	Message            string
 	GitHubDeploymentID int64
+	RollbackBy         string // a person asked to roll this deploy back
 	CreatedAt          time.Time
 	StartedAt          time.Time // zero until started
 	FinishedAt         time.Time // zero until finished
@@ -48,7 +49,7 @@ func (d Deploy) Terminal() bool {
 }
 
 const deployColumns = `id, repository_id, repository, installation_id, environment, kind, sha, ref, number, actor, strategy,
-	reasons, status, step, env, plan, known_good, message, github_deployment_id, created_at, started_at, finished_at`
+	reasons, status, step, env, plan, known_good, message, github_deployment_id, rollback_by, created_at, started_at, finished_at`
 
 func scanDeploy(row interface{ Scan(...any) error }) (Deploy, error) {
 	var (
@@ -57,7 +58,7 @@ func scanDeploy(row interface{ Scan(...any) error }) (Deploy, error) {
 		started, finished sql.NullTime
 	)
 	err := row.Scan(&d.ID, &d.RepositoryID, &d.Repository, &d.InstallationID, &d.Environment, &d.Kind, &d.SHA, &d.Ref, &d.Number,
-		&d.Actor, &d.Strategy, &d.Reasons, &d.Status, &d.Step, &env, &plan, &known, &d.Message, &d.GitHubDeploymentID, &d.CreatedAt,
+		&d.Actor, &d.Strategy, &d.Reasons, &d.Status, &d.Step, &env, &plan, &known, &d.Message, &d.GitHubDeploymentID, &d.RollbackBy, &d.CreatedAt,
 		&started, &finished)
 	if err != nil {
 		return d, err
@@ -227,4 +228,10 @@ func (db *DB) AnalysisState(ctx context.Context, id string) ([]byte, error) {
 // SetAnalysisState keeps the metric judge's state between checks.
 func (db *DB) SetAnalysisState(ctx context.Context, id string, state []byte) error {
 	return db.exec(ctx, "analysis state of "+id, `UPDATE deploys SET analysis = $1 WHERE id = $2`, string(state), id)
+}
+
+// AskRollback records that a person asked to roll a running deploy back;
+// the deploy's next step does it.
+func (db *DB) AskRollback(ctx context.Context, id, by string) error {
+	return db.exec(ctx, "ask rollback of "+id, `UPDATE deploys SET rollback_by = $1 WHERE id = $2`, by, id)
 }

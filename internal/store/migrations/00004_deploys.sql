@@ -21,6 +21,7 @@ CREATE TABLE deploys (
     known_good           TEXT NOT NULL DEFAULT '',  -- JSON: what ran before, for a rollback
     message              TEXT NOT NULL DEFAULT '',
     analysis             TEXT NOT NULL DEFAULT '',  -- JSON: the metric judge's state between checks
+    rollback_by          TEXT NOT NULL DEFAULT '',  -- a person asked to roll this deploy back (e.g. forced past a migration hold)
     github_deployment_id BIGINT NOT NULL DEFAULT 0,
     created_at           TIMESTAMP NOT NULL,
     started_at           TIMESTAMP NULL,
