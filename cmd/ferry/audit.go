@@ -68,5 +68,44 @@ func printDecisions(e *env, ds []audit.Decision) error {
 			fmt.Fprintf(e.stdout, "    %-16s %s\n", r.Rule, r.Summary)
 		}
 	}
+	return printRollbackPrecision(e, ds)
+}
+
+// printRollbackPrecision: of ferry's automatic rollbacks with a known
+// outcome, how many were right — per repository.
+func printRollbackPrecision(e *env, ds []audit.Decision) error {
+	type tally struct{ right, wrong, unknown int }
+	by := map[string]*tally{}
+	var repos []string
+	for _, d := range ds {
+		if d.Kind != "rollback" || d.Actor != audit.Ferry {
+			continue
+		}
+		t := by[d.Repository]
+		if t == nil {
+			t = &tally{}
+			by[d.Repository] = t
+			repos = append(repos, d.Repository)
+		}
+		switch d.Outcome {
+		case "right":
+			t.right++
+		case "wrong", "probable-false-positive":
+			t.wrong++
+		default:
+			t.unknown++
+		}
+	}
+	for _, repo := range repos {
+		t := by[repo]
+		precision := "n/a"
+		if t.right+t.wrong > 0 {
+			precision = fmt.Sprintf("%.2f", float64(t.right)/float64(t.right+t.wrong))
+		}
+		if _, err := fmt.Fprintf(e.stdout, "rollbacks in %s: %d right, %d wrong or probable false positives, %d not judged yet; precision %s\n",
+			repo, t.right, t.wrong, t.unknown, precision); err != nil {
+			return err
+		}
+	}
 	return nil
 }

@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ferry-ci/ferry/internal/audit"
 	"github.com/ferry-ci/ferry/internal/dbtest"
 	"github.com/ferry-ci/ferry/internal/githubsim"
 )
@@ -77,5 +80,34 @@ func TestE2E_CommandsAndPause(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("ferry audit lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestAuditRollbackPrecision: `ferry audit` says, per repository, how many
+// of ferry's automatic rollbacks were judged right.
+func TestAuditRollbackPrecision(t *testing.T) {
+	dsn := dbtest.SQLiteURL(t)
+	db := dbtest.Open(t, dsn)
+	ctx := context.Background()
+	now := time.Now()
+	for i, outcome := range []string{"right", "probable-false-positive", "right", ""} {
+		d := audit.Decision{ID: fmt.Sprintf("rollback-%d", i), At: now, RepositoryID: 1, Repository: "acme/api", Subject: "env:production",
+			Kind: "rollback", Actor: audit.Ferry, Output: "rolled back"}
+		if err := db.RecordDecision(ctx, d, 0); err != nil {
+			t.Fatal(err)
+		}
+		if outcome != "" {
+			if err := db.RecordOutcome(ctx, d.ID, outcome, "max", now); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var out bytes.Buffer
+	if err := run(ctx, []string{"audit", "--database=" + dsn}, &out, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	want := "rollbacks in acme/api: 2 right, 1 wrong or probable false positives, 1 not judged yet; precision 0.67"
+	if !strings.Contains(out.String(), want) {
+		t.Fatalf("ferry audit:\n%s", out.String())
 	}
 }

@@ -269,6 +269,8 @@ func (a *App) execute(ctx context.Context, r request, pr *ghadapter.PullRequest,
 		return a.resume(ctx, r, d)
 	case "deploy", "rollback":
 		return a.deploy(ctx, r, pr, d, c)
+	case "feedback":
+		return a.feedback(ctx, r, c)
 	}
 	return outcome{}, event.Permanent(fmt.Errorf("command %q has no handler", c.Verb()))
 }
@@ -347,4 +349,27 @@ func (a *App) resume(ctx context.Context, r request, d audit.Decision) (outcome,
 		return outcome{output: "nothing was paused", reply: "ferry was not paused here"}, nil
 	}
 	return outcome{output: d.Output}, nil
+}
+
+// feedback records a person's word on one of ferry's decisions here.
+func (a *App) feedback(ctx context.Context, r request, c command.Command) (outcome, error) {
+	verdict, id := c.Arg(0), c.Arg(1)
+	if verdict != "right" && verdict != "wrong" {
+		why := "say `right` or `wrong`: `/ferry " + c.Spec.Usage + "`"
+		return outcome{output: why, refused: true, reply: "😕 " + why}, nil
+	}
+	all, err := a.control.Decisions(ctx, store.DecisionFilter{Repository: r.fullName()})
+	if err != nil {
+		return outcome{}, err
+	}
+	for _, d := range all {
+		if d.ID == id && d.Actor == audit.Ferry {
+			if err := a.control.RecordOutcome(ctx, id, verdict, r.actor, a.now()); err != nil {
+				return outcome{}, err
+			}
+			return outcome{output: "outcome of " + id + ": " + verdict}, nil
+		}
+	}
+	why := "no decision of ferry's `" + id + "` in this repository"
+	return outcome{output: why, refused: true, reply: "😕 " + why}, nil
 }

@@ -179,6 +179,8 @@ func TestGate(t *testing.T) {
 		{name: "the author may not approve", login: "octocat", body: "/ferry approve", reactions: []string{"eyes", "confused"},
 			setup: func(t *testing.T, w *world) { w.sim.SetPermission(repo, "octocat", "admin") },
 			kind:  audit.KindCommand, actor: "octocat", output: "refused: the author of a pull request cannot approve it", reply: "cannot approve"},
+		{name: "feedback on an unknown decision", login: "wes", body: "/ferry feedback wrong rollback-nope", reactions: []string{"eyes", "confused"},
+			kind: audit.KindCommand, actor: "wes", output: "refused: no decision of ferry's `rollback-nope` in this repository", reply: "no decision"},
 		{name: "unknown verb", login: "max", body: "/ferry dance", reactions: []string{"eyes", "confused"},
 			kind: audit.KindCommand, actor: "max", output: "refused: unknown command `dance`", reply: "unknown command `dance`"},
 	} {

@@ -34,6 +34,7 @@ type ControlStore interface {
 	Approve(ctx context.Context, repositoryID int64, number int, a store.Approval, d audit.Decision) error
 	Decisions(ctx context.Context, f store.DecisionFilter) ([]audit.Decision, error)
 	HeadAt(ctx context.Context, repositoryID int64, number int, at time.Time) (string, error)
+	RecordOutcome(ctx context.Context, decisionID, outcome, actor string, at time.Time) error
 }
 
 // request is one person's (or bot's) attempt to steer ferry: a comment's

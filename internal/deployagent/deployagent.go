@@ -56,6 +56,7 @@ type Store interface {
 	AnalysisState(ctx context.Context, id string) ([]byte, error)
 	SetAnalysisState(ctx context.Context, id string, state []byte) error
 	AskRollback(ctx context.Context, id, by string) error
+	RecordOutcome(ctx context.Context, decisionID, outcome, actor string, at time.Time) error
 	StepApplying(ctx context.Context, id string, n int, kind, note string, at time.Time) (int, error)
 	DeploySteps(ctx context.Context, id string) ([]store.DeployStep, error)
 	StepDone(ctx context.Context, id string, n int, at time.Time) error
@@ -125,6 +126,24 @@ type Request struct {
 	Proposed                     string // the risk route's deploy strategy
 }
 
+// ErrRolledBack: ferry will not re-deploy a commit it rolled back.
+var ErrRolledBack = errors.New("rolled back before")
+
+// rolledBack returns the deploy in which this commit was rolled back in
+// the environment, or "".
+func (a *Agent) rolledBack(ctx context.Context, repositoryID int64, env, sha string) (string, error) {
+	all, err := a.store.Deploys(ctx, repositoryID, env)
+	if err != nil {
+		return "", err
+	}
+	for _, d := range all {
+		if d.Kind == "deploy" && d.SHA == sha && d.Status == store.DeployFailed && strings.HasPrefix(d.Message, "rolled back") {
+			return d.ID, nil
+		}
+	}
+	return "", nil
+}
+
 // ErrNoTarget is an environment the policy does not configure.
 var ErrNoTarget = errors.New("no deploy target configured")
 
@@ -139,6 +158,17 @@ func (a *Agent) Request(ctx context.Context, r Request) (store.Deploy, error) {
 	if !a.cfg.Allow.Permits(r.Owner+"/"+r.Repo, env) {
 		return store.Deploy{}, event.Permanent(fmt.Errorf("%s may not deploy to namespace %s of cluster %q (ferry's --deploy-allow)",
 			r.Owner+"/"+r.Repo, env.Namespace, env.Context))
+	}
+	if !r.Rollback && r.Actor == audit.Ferry {
+		// A commit ferry rolled back is not re-deployed by ferry unchanged:
+		// a human decides (/ferry deploy).
+		if prev, err := a.rolledBack(ctx, r.RepositoryID, env.Name, r.SHA); err != nil || prev != "" {
+			if err != nil {
+				return store.Deploy{}, err
+			}
+			return store.Deploy{}, event.Permanent(fmt.Errorf("%w: %s was rolled back in %s (deploy %s); a human redeploys it",
+				ErrRolledBack, short(r.SHA), env.Name, prev))
+		}
 	}
 	kind, choice := "deploy", rollout.Choice{Strategy: "rollback", Reasons: []string{"requested by @" + r.Actor}}
 	if r.Rollback {
@@ -245,6 +275,10 @@ func (a *Agent) AutoDeploy(ctx context.Context, r Request, idPrefix string) ([]s
 		req := r
 		req.ID, req.Environment = idPrefix+"-"+name, name
 		d, err := a.Request(ctx, req)
+		if errors.Is(err, ErrRolledBack) {
+			a.cfg.Logger.InfoContext(ctx, "not re-deploying a rolled-back commit", "env", name, "why", err)
+			continue
+		}
 		if err != nil {
 			return out, err
 		}

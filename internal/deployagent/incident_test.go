@@ -2,6 +2,7 @@ package deployagent_test
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
@@ -71,6 +72,34 @@ func TestIncident_ErrorSpike(t *testing.T) {
 	w.expectServing(t, "after the rollback", "app=api", map[string]int{"ghcr.io/acme/api:" + sha("0")[:8]: 3})
 	if got := w.githubStates(t); len(got) != 1 || !strings.HasSuffix(got[0], ",failure") {
 		t.Fatalf("GitHub deployments %v", got)
+	}
+
+	// ferry does not re-deploy the rolled-back commit by itself ...
+	_, err = w.agent.Request(context.Background(), deployagent.Request{ID: "auto-again", InstallationID: inst, RepositoryID: w.repoID,
+		Owner: owner, Repo: "api", DefaultBranch: "main", Environment: "production", SHA: sha("2"), Actor: "ferry"})
+	if !errors.Is(err, deployagent.ErrRolledBack) {
+		t.Fatalf("ferry re-deployed a rolled-back commit: %v", err)
+	}
+	// ... a human may; healthy this time, the rollback was probably a false positive.
+	app.Set("canary", promtest.Behaviour{Latency: 50 * time.Millisecond})
+	time.Sleep(7 * time.Second) // the 5 s rate window forgets the errors
+	w.sim.SetFile(repo, "main", ".github/ferry.yml", strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(incidentPolicy, "APP", name), "NS", w.ns), "pause: 60s", "pause: 3s"))
+	again, err := w.agent.Request(context.Background(), deployagent.Request{ID: "human-again", InstallationID: inst, RepositoryID: w.repoID,
+		Owner: owner, Repo: "api", DefaultBranch: "main", Environment: "production", SHA: sha("2"), Actor: "max"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	succeeded(t, w.wait(t, again.ID))
+	ds, err := w.db.Decisions(context.Background(), store.DecisionFilter{Repository: repo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	judged := false
+	for _, dec := range ds {
+		judged = judged || (dec.ID == "rollback-"+d.ID && dec.Outcome == "probable-false-positive")
+	}
+	if !judged {
+		t.Fatalf("the rollback's outcome was not recorded: %+v", ds)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferry-ci/ferry/internal/audit"
 	"github.com/ferry-ci/ferry/internal/event"
 	"github.com/ferry-ci/ferry/internal/github"
 	"github.com/ferry-ci/ferry/internal/logctx"
@@ -353,6 +354,11 @@ func (a *Agent) finish(ctx context.Context, d store.Deploy, p plan, status, msg 
 	if err := a.store.FinishDeploy(ctx, d.ID, status, msg, a.cfg.Now()); err != nil {
 		return err
 	}
+	if status == store.DeploySucceeded && d.Kind == "deploy" {
+		if err := a.judgeEarlierRollback(ctx, d); err != nil {
+			return err
+		}
+	}
 	a.cfg.Logger.InfoContext(ctx, "deploy ended", "status", status, "message", msg)
 	a.report(ctx, d.ID)
 	return nil
@@ -407,6 +413,22 @@ func lastStarted(all []store.Deploy, except string) (store.Deploy, bool) {
 func jsonUnmarshal(b []byte, v any) error {
 	if err := json.Unmarshal(b, v); err != nil {
 		return fmt.Errorf("decode: %w", err)
+	}
+	return nil
+}
+
+// judgeEarlierRollback: the same commit, rolled back automatically before,
+// now deployed unchanged and healthy — that rollback was probably a false
+// positive. Recorded as the rollback decision's outcome.
+func (a *Agent) judgeEarlierRollback(ctx context.Context, d store.Deploy) error {
+	all, err := a.store.Deploys(ctx, d.RepositoryID, d.Environment)
+	if err != nil {
+		return err
+	}
+	for _, o := range all {
+		if o.ID != d.ID && o.SHA == d.SHA && o.Kind == "deploy" && strings.HasPrefix(o.Message, "rolled back automatically") {
+			return a.store.RecordOutcome(ctx, "rollback-"+o.ID, "probable-false-positive", audit.Ferry, a.cfg.Now())
+		}
 	}
 	return nil
 }
