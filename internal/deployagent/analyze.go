@@ -53,24 +53,37 @@ func (a *Agent) measure(ctx context.Context, d store.Deploy, env policy.Environm
 	step := max(an.Interval, time.Second)
 	var out []rollout.Measurement
 	for _, m := range an.Metrics {
-		series := map[string][]float64{}
-		for _, track := range []string{"canary", "stable"} {
-			if track == "stable" && !m.Compare {
-				continue
-			}
+		watched := s.Track // canary while it holds; stable once everything runs the new version
+		compare := m.Compare && watched == "canary"
+		if m.Max == nil && !compare {
+			continue // a comparison has no baseline once everything runs the new version
+		}
+		tracks := []string{watched}
+		if compare {
+			tracks = append(tracks, "stable")
+		}
+		series, queries := map[string][]float64{}, map[string]string{}
+		for _, track := range tracks {
 			q, err := renderQuery(m.Query, env, d, track, an.Window)
 			if err != nil {
 				return nil, err
 			}
+			queries[track] = q
 			if series[track], err = a.cfg.Metrics.Range(ctx, q, end.Add(-an.Window), end, step); err != nil {
 				return nil, err
 			}
 		}
-		rule := rollout.Metric{Name: m.Name, Compare: m.Compare, Confidence: m.Confidence, MinEffect: m.MinEffect, Ignore: m.Ignore}
+		rule := rollout.Metric{Name: m.Name, Compare: compare, Confidence: m.Confidence, MinEffect: m.MinEffect, Ignore: m.Ignore}
 		if m.Max != nil {
 			rule.Max, rule.HasMax = *m.Max, true
 		}
-		out = append(out, rollout.Measure(rule, rollout.Samples{Canary: series["canary"], Baseline: series["stable"]}))
+		samples := rollout.Samples{Canary: series[watched]}
+		if compare {
+			samples.Baseline = series["stable"]
+		}
+		meas := rollout.Measure(rule, samples)
+		meas.Query, meas.Window = queries[watched], promDuration(an.Window)
+		out = append(out, meas)
 	}
 	return out, nil
 }
@@ -102,12 +115,15 @@ func promDuration(d time.Duration) string {
 // once (the stable version never stopped serving), the evidence recorded
 // in the audit trail, on GitHub and in the progress comment.
 func (a *Agent) rollBack(ctx context.Context, d store.Deploy, p plan, kube Kube, v rollout.Verdict) error {
-	a.retireCanaries(ctx, kube, p)
+	if err := a.restore(ctx, d, p, kube); err != nil {
+		return err
+	}
 	dec := audit.Decision{ID: "rollback-" + d.ID, At: a.cfg.Now(), RepositoryID: d.RepositoryID, Repository: d.Repository,
 		Subject: "env:" + d.Environment + "@" + short(d.SHA), Kind: "rollback", Actor: audit.Ferry,
 		InputsDigest: audit.Digest(v.Measurements), Output: "rolled back " + short(d.SHA) + " in " + d.Environment}
 	for _, m := range v.Measurements {
-		dec.Reasons = append(dec.Reasons, audit.Reason{Rule: m.Metric, Summary: m.Why})
+		dec.Reasons = append(dec.Reasons, audit.Reason{Rule: m.Metric, Summary: m.Why,
+			Evidence: []string{"query: " + m.Query, "window: " + m.Window, fmt.Sprintf("samples: %d, result: %s", m.Samples, m.Result)}})
 	}
 	if err := a.store.RecordDecision(ctx, dec, d.Number); err != nil {
 		return err

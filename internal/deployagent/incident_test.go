@@ -96,6 +96,9 @@ func TestIncident_ErrorSpike(t *testing.T) {
 	}
 	judged := false
 	for _, dec := range ds {
+		if dec.ID == "rollback-"+d.ID && (len(dec.Reasons) == 0 || !strings.Contains(strings.Join(dec.Reasons[0].Evidence, " "), "query: (sum(rate(http_requests_total")) {
+			t.Fatalf("the rollback's evidence lacks the query: %+v", dec.Reasons)
+		}
 		judged = judged || (dec.ID == "rollback-"+d.ID && dec.Outcome == "probable-false-positive")
 	}
 	if !judged {
@@ -265,4 +268,27 @@ func TestIncident_MigrationHeld(t *testing.T) {
 	if err != nil || *c.Spec.Replicas != 0 {
 		t.Fatalf("the canary still runs after --force: %v", err)
 	}
+}
+
+// TestIncident_RollingWatched: a rolling deploy is watched after every pod
+// runs it; when its errors climb, ferry rolls the Deployment back to what
+// ran before.
+func TestIncident_RollingWatched(t *testing.T) {
+	promtest.URL(t)
+	appName := strings.ReplaceAll("roll-"+time.Now().Format("150405.000"), ".", "")
+	app := promtest.StartApp(t, appName, 40, map[string]promtest.Behaviour{"stable": {Latency: 50 * time.Millisecond}})
+	policy := strings.ReplaceAll(strings.ReplaceAll(incidentPolicy, "APP", appName), "strategy: canary", "strategy: rolling")
+	policy = strings.Replace(policy, "      interval: 1s\n", "      interval: 1s\n      watch: 60s\n", 1)
+	w := setup(t, policy)
+	d := w.request(t, "production", "2", false, false)
+	waitUntil(t, "the watch after the rollout", func() bool {
+		got, _ := w.db.GetDeploy(context.Background(), d.ID)
+		return strings.Contains(got.Message, "watch the metrics for 1m0s after the rollout")
+	})
+	app.Set("stable", promtest.Behaviour{ErrorRate: 0.5, Latency: 50 * time.Millisecond})
+	end := w.wait(t, d.ID)
+	if end.Status != store.DeployFailed || !strings.Contains(end.Message, "rolled back automatically") {
+		t.Fatalf("deploy %s: %s", end.Status, end.Message)
+	}
+	w.expectServing(t, "after the rollback", "app=api", map[string]int{image("0"): 3})
 }

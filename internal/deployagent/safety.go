@@ -109,23 +109,8 @@ func (a *Agent) RollbackRunning(ctx context.Context, repositoryID int64, environ
 // rollBackAsked rolls a running deploy back because a person asked: the
 // actions of the known-good plan are applied at once, canaries retired.
 func (a *Agent) rollBackAsked(ctx context.Context, d store.Deploy, p plan, kube Kube) error {
-	a.retireCanaries(ctx, kube, p)
-	if d.Strategy != rollout.Canary { // a canary never touched the stable Deployment
-		var good rollout.Known
-		if err := jsonUnmarshal(d.KnownGood, &good); err != nil {
-			return err
-		}
-		cur, _, err := kube.Current(ctx, p.Env.Namespace, p.Env.Workloads, p.Env.Service)
-		if err != nil {
-			return err
-		}
-		for _, s := range rollout.RollbackPlan(p.Env, good, cur) {
-			if s.Kind != rollout.WaitRollout {
-				if err := kube.Apply(ctx, p.Env.Namespace, s); err != nil {
-					return err
-				}
-			}
-		}
+	if err := a.restore(ctx, d, p, kube); err != nil {
+		return err
 	}
 	dec := audit.Decision{ID: "rollback-" + d.ID, At: a.cfg.Now(), RepositoryID: d.RepositoryID, Repository: d.Repository,
 		Subject: "env:" + d.Environment + "@" + short(d.SHA), Kind: "rollback", Actor: d.RollbackBy,
@@ -134,4 +119,27 @@ func (a *Agent) rollBackAsked(ctx context.Context, d store.Deploy, p plan, kube 
 		return err
 	}
 	return a.finish(ctx, d, p, store.DeployFailed, "rolled back by @"+d.RollbackBy)
+}
+
+// restore puts back what ran before the deploy: canaries retired, and the
+// known-good images and colour applied at once (a no-op for what the
+// deploy never touched). Kubernetes then rolls the pods.
+func (a *Agent) restore(ctx context.Context, d store.Deploy, p plan, kube Kube) error {
+	a.retireCanaries(ctx, kube, p)
+	var good rollout.Known
+	if err := jsonUnmarshal(d.KnownGood, &good); err != nil {
+		return err
+	}
+	cur, _, err := kube.Current(ctx, p.Env.Namespace, p.Env.Workloads, p.Env.Service)
+	if err != nil {
+		return err
+	}
+	for _, s := range rollout.RollbackPlan(p.Env, good, cur) {
+		if s.Kind != rollout.WaitRollout {
+			if err := kube.Apply(ctx, p.Env.Namespace, s); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -281,7 +281,11 @@ func (a *Agent) run(ctx context.Context, d store.Deploy, p plan) (time.Duration,
 				}
 				return 0, a.rollBack(ctx, d, p, kube, v)
 			case rollout.Hold:
-				return a.hold(ctx, d, "held: "+strings.Join(v.Reasons, "; ")+" — a human decides (`/ferry rollback "+d.Environment+"`)")
+				msg := "held: " + strings.Join(v.Reasons, "; ") + " — a human decides (`/ferry rollback " + d.Environment + "`)"
+				if msg != d.Message {
+					a.page(ctx, d, msg) // no metrics, or recommend-only: a person must look
+				}
+				return a.hold(ctx, d, msg)
 			}
 		}
 		verdict, why, err := a.settle(ctx, kube, p, s, rec)

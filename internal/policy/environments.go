@@ -32,6 +32,7 @@ type Environment struct {
 // Analysis is how a canary is watched while it holds.
 type Analysis struct {
 	Interval, Window time.Duration
+	Watch            time.Duration // after the rollout is complete (0: only canary holds are watched)
 	FailAfter        int
 	MaxInconclusive  int
 	NoData           string
@@ -98,6 +99,7 @@ type rawEnvironment struct {
 	Analysis                     *struct {
 		Interval        string `json:"interval"`
 		Window          string `json:"window"`
+		Watch           string `json:"watch"`
 		FailAfter       int    `json:"fail_after"`
 		MaxInconclusive int    `json:"max_inconclusive"`
 		NoData          string `json:"no_data"`
@@ -173,6 +175,9 @@ func environment(name string, r rawEnvironment) (Environment, []Problem) {
 		}
 		if a.Window != "" {
 			e.Analysis.Window, _ = time.ParseDuration(a.Window)
+		}
+		if a.Watch != "" {
+			e.Analysis.Watch, _ = time.ParseDuration(a.Watch)
 		}
 		for _, m := range a.Metrics {
 			e.Analysis.Metrics = append(e.Analysis.Metrics, AnalysisMetric{Name: m.Name, Query: m.Query, Max: m.Max,

@@ -46,6 +46,8 @@ type Measurement struct {
 	P         float64 `json:"p,omitempty"`
 	Samples   int     `json:"samples"`
 	Why       string  `json:"why"`
+	Query     string  `json:"query,omitempty"`  // filled by whoever ran it
+	Window    string  `json:"window,omitempty"` // the range the samples cover
 }
 
 // Measure judges one metric's samples.

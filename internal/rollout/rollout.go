@@ -104,6 +104,11 @@ func Plan(strategy string, env policy.Environment, image string, cur Current) []
 				Step{Kind: WaitRollout, Deployment: w.Name, Note: "wait for " + w.Name + " to roll out"})
 		}
 	}
+	if env.Analysis != nil && env.Analysis.Watch > 0 {
+		// Watched after it is all out, too: what every pod now runs.
+		steps = append(steps, Step{Kind: Analyze, Track: "stable", Pause: env.Analysis.Watch,
+			Note: fmt.Sprintf("watch the metrics for %s after the rollout", env.Analysis.Watch)})
+	}
 	return steps
 }
 
@@ -126,7 +131,7 @@ func canary(env policy.Environment, image string, cur Current) []Step {
 		}
 		switch {
 		case env.Analysis != nil:
-			steps = append(steps, Step{Kind: Analyze, Pause: env.CanaryPause,
+			steps = append(steps, Step{Kind: Analyze, Track: "canary", Pause: env.CanaryPause,
 				Note: fmt.Sprintf("watch the %d%% canary's metrics for %s", pct, env.CanaryPause)})
 		case env.CanaryPause > 0:
 			steps = append(steps, Step{Kind: Pause, Pause: env.CanaryPause, Note: fmt.Sprintf("hold at %d%% for %s", pct, env.CanaryPause)})
