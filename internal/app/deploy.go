@@ -50,7 +50,7 @@ func (a *App) deploy(ctx context.Context, r request, pr *ghadapter.PullRequest, 
 		}
 	}
 	var err error
-	if req.Proposed, err = a.assessor.ProposedDeploy(ctx, r.repoID, r.number); err != nil {
+	if req.Proposed, req.Watch, err = a.assessor.ProposedDeploy(ctx, r.repoID, r.number); err != nil {
 		return outcome{}, err
 	}
 	dep, err := a.deployer.Request(ctx, req)
@@ -92,7 +92,7 @@ func (a *App) checkSuiteCompleted(ctx context.Context, d event.Delivery, payload
 		return nil
 	}
 	// The route of the latest push assessed on the default branch.
-	if req.Proposed, err = a.assessor.ProposedDeploy(ctx, req.RepositoryID, 0); err != nil {
+	if req.Proposed, req.Watch, err = a.assessor.ProposedDeploy(ctx, req.RepositoryID, 0); err != nil {
 		return err
 	}
 	// Keyed by the commit: every app's suite completing asks again.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/go-github/v60/github"
 
@@ -17,7 +18,7 @@ type Assessor interface {
 	PullRequest(ctx context.Context, s orchestrator.Subject) error
 	Push(ctx context.Context, s orchestrator.Subject, commits []orchestrator.PushCommit) error
 	PublishWaiting(ctx context.Context, repositoryID int64) error
-	ProposedDeploy(ctx context.Context, repositoryID int64, number int) (string, error)
+	ProposedDeploy(ctx context.Context, repositoryID int64, number int) (string, time.Duration, error)
 }
 
 // routeRisk adds the events the risk agent acts on.

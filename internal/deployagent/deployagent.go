@@ -123,7 +123,8 @@ type Request struct {
 	Number                       int
 	Actor                        string
 	Rollback, Hotfix             bool
-	Proposed                     string // the risk route's deploy strategy
+	Proposed                     string        // the risk route's deploy strategy
+	Watch                        time.Duration // the risk route's watch after the rollout (policy's analysis.watch wins)
 }
 
 // ErrRolledBack: ferry will not re-deploy a commit it rolled back.
@@ -175,6 +176,12 @@ func (a *Agent) Request(ctx context.Context, r Request) (store.Deploy, error) {
 		kind = "rollback"
 	} else if choice, err = rollout.Choose(r.Proposed, env, r.Hotfix); err != nil {
 		return store.Deploy{}, event.Permanent(err)
+	}
+	if an := env.Analysis; an != nil && an.Watch == 0 && r.Watch > 0 {
+		// Longer for riskier changes: the route decides when policy does not.
+		watched := *an
+		watched.Watch = r.Watch
+		env.Analysis = &watched
 	}
 	// The environment is fixed now, from the default branch: nothing the
 	// deployed commit says can change where or what is deployed.

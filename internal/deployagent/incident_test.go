@@ -2,6 +2,7 @@ package deployagent_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -15,6 +16,7 @@ import (
 	"github.com/ferry-ci/ferry/internal/deployagent"
 	"github.com/ferry-ci/ferry/internal/githubsim"
 	"github.com/ferry-ci/ferry/internal/kubetest"
+	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/promtest"
 	"github.com/ferry-ci/ferry/internal/store"
 )
@@ -291,4 +293,52 @@ func TestIncident_RollingWatched(t *testing.T) {
 		t.Fatalf("deploy %s: %s", end.Status, end.Message)
 	}
 	w.expectServing(t, "after the rollback", "app=api", map[string]int{image("0"): 3})
+}
+
+// TestIncident_DefaultMetrics: an environment that asks for analysis but
+// names no metrics gets the HTTP RED defaults (error rate ≤ 1%, p99 ≤
+// 500 ms), read from series labelled with the namespace and track.
+func TestIncident_DefaultMetrics(t *testing.T) {
+	promtest.URL(t)
+	w := setup(t, `version: 1
+environments:
+  production:
+    namespace: NS
+    deployments: [{name: api}]
+    image: "ghcr.io/acme/api:{{ .ShortSHA }}"
+    strategy: canary
+    canary: {steps: [50, 100], pause: 60s}
+    progress_deadline: 60s
+    analysis: {interval: 1s, window: 5s}
+`)
+	appName := strings.ReplaceAll("red-"+time.Now().Format("150405.000"), ".", "")
+	app := promtest.StartApp(t, appName, 40, map[string]promtest.Behaviour{
+		"stable": {Latency: 50 * time.Millisecond}, "canary": {Latency: 50 * time.Millisecond}}, map[string]string{"namespace": w.ns})
+	time.Sleep(3 * time.Second)
+	d := w.request(t, "production", "2", false, false)
+	waitUntil(t, "the canary's pods", func() bool {
+		return kubetest.Images(t, w.cs, w.ns, "app=api,ferry.dev/track=canary")[image("2")] >= 1
+	})
+	app.Set("canary", promtest.Behaviour{ErrorRate: 0.2, Latency: 50 * time.Millisecond})
+	end := w.wait(t, d.ID)
+	if end.Status != store.DeployFailed || !strings.Contains(end.Message, "error rate") || !strings.Contains(end.Message, "> 0.01") {
+		t.Fatalf("deploy %s: %s", end.Status, end.Message)
+	}
+}
+
+// TestIncident_WatchFromRoute: where the policy sets no watch after the
+// rollout, the risk route's decides (longer for riskier changes).
+func TestIncident_WatchFromRoute(t *testing.T) {
+	promtest.URL(t)
+	w := setup(t, strings.ReplaceAll(incidentPolicy, "APP", "none"))
+	d, err := w.agent.Request(context.Background(), deployagent.Request{ID: "routed", InstallationID: inst, RepositoryID: w.repoID,
+		Owner: owner, Repo: "api", DefaultBranch: "main", Environment: "production", SHA: sha("2"), Actor: "max",
+		Proposed: "canary", Watch: 30 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env policy.Environment
+	if err := json.Unmarshal(d.Env, &env); err != nil || env.Analysis.Watch != 30*time.Minute {
+		t.Fatalf("watch %v (%v)", env.Analysis, err)
+	}
 }

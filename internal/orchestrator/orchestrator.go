@@ -262,19 +262,20 @@ func previousView(p *store.Assessment) *render.Previous {
 	return &render.Previous{Head: p.HeadSHA, Level: risk.Level(p.Level), Score: p.Score, Rules: p.Rules}
 }
 
-// ProposedDeploy is the deploy strategy the latest assessment of a pull
-// request routes to ("" when there is none).
-func (o *Orchestrator) ProposedDeploy(ctx context.Context, repositoryID int64, number int) (string, error) {
+// ProposedDeploy is how the latest assessment of a pull request (0: of
+// pushes) routes its deploy: the strategy and how long to watch after it
+// ("" and 0 when there is none).
+func (o *Orchestrator) ProposedDeploy(ctx context.Context, repositoryID int64, number int) (string, time.Duration, error) {
 	row, err := o.store.LatestAssessment(ctx, repositoryID, number, "")
 	if errors.Is(err, store.ErrNotFound) {
-		return "", nil
+		return "", 0, nil
 	}
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	var rec record
 	if err := decode(row, &rec); err != nil || rec.Route == nil {
-		return "", err
+		return "", 0, err
 	}
-	return rec.Route.Deploy, nil
+	return rec.Route.Deploy, rec.Route.Watch, nil
 }

@@ -183,6 +183,24 @@ func environment(name string, r rawEnvironment) (Environment, []Problem) {
 			e.Analysis.Metrics = append(e.Analysis.Metrics, AnalysisMetric{Name: m.Name, Query: m.Query, Max: m.Max,
 				Compare: m.Compare, Confidence: m.Confidence, MinEffect: m.MinEffect, Ignore: m.Ignore})
 		}
+		if len(e.Analysis.Metrics) == 0 {
+			e.Analysis.Metrics = DefaultMetrics()
+		}
 	}
 	return e, probs
+}
+
+// DefaultMetrics are the HTTP RED metrics most services expose: the error
+// rate (≤ 1%) and p99 latency (≤ 500 ms, and not 20% worse than stable).
+// Their series need `namespace` and `track` labels; track is the pod label
+// ferry.dev/track, "stable" where it is absent (see the README).
+func DefaultMetrics() []AnalysisMetric {
+	errMax, p99Max := 0.01, 0.5
+	sel := `namespace="{{ .Namespace }}",track="{{ .Track }}"`
+	return []AnalysisMetric{
+		{Name: "error rate", Max: &errMax, Query: `(sum(rate(http_requests_total{` + sel + `,code=~"5.."}[{{ .Window }}])) or vector(0))` +
+			` / sum(rate(http_requests_total{` + sel + `}[{{ .Window }}]))`},
+		{Name: "p99 latency", Max: &p99Max, Compare: true, MinEffect: 0.2,
+			Query: `histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{` + sel + `}[{{ .Window }}])))`},
+	}
 }

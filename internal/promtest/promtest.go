@@ -9,6 +9,7 @@ package promtest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http/httptest"
 	"os"
@@ -61,7 +62,7 @@ type App struct {
 
 // StartApp starts an application scraped by the test Prometheus under the
 // label app=<name> and a load loop of rps requests per second per track.
-func StartApp(t testing.TB, name string, rps int, tracks map[string]Behaviour) *App {
+func StartApp(t testing.TB, name string, rps int, tracks map[string]Behaviour, labels ...map[string]string) *App {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	a := &App{tracks: tracks, Job: name,
@@ -72,7 +73,11 @@ func StartApp(t testing.TB, name string, rps int, tracks map[string]Behaviour) *
 	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	stop := make(chan struct{})
 	go a.load(rps, stop)
-	target := []map[string]any{{"targets": []string{strings.TrimPrefix(srv.URL, "http://")}, "labels": map[string]string{"app": name}}}
+	all := map[string]string{"app": name}
+	for _, l := range labels {
+		maps.Copy(all, l)
+	}
+	target := []map[string]any{{"targets": []string{strings.TrimPrefix(srv.URL, "http://")}, "labels": all}}
 	b, _ := json.Marshal(target)
 	file := filepath.Join(targetsDir(), name+".json")
 	if err := os.WriteFile(file+".tmp", b, 0o644); err != nil {
