@@ -1,26 +1,26 @@
 // Package promtest gives tests the real Prometheus `make test` starts
-// (.ci/prometheus, scraping every second) and a small HTTP application whose
-// error rate and latency the test sets per track (canary, stable). The
+// (.ci/prometheus, scraping every second) and a small HTTP application
+// (testapp, its own process) whose error rate and latency the test sets per
+// track (canary, stable). The
 // pods in the test Kubernetes cluster are fake (kwok): nothing runs in
 // them, so a test that deploys a canary tells this application which
 // track's behaviour to change — that is the bridge between the two.
 package promtest
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"maps"
-	"math/rand/v2"
-	"net/http/httptest"
+	"net/http"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // URL is the test Prometheus' address.
@@ -50,77 +50,92 @@ type Behaviour struct {
 	Latency   time.Duration // typical latency (observed with ±20% jitter)
 }
 
-// App serves traffic it generates itself, per track, and exposes
-// http_requests_total{track,code} and http_request_duration_seconds{track}.
+// App is the test application (testapp), running as its own process.
 type App struct {
-	mu     sync.Mutex
-	tracks map[string]Behaviour
-	reqs   *prometheus.CounterVec
-	dur    *prometheus.HistogramVec
-	Job    string // the label Prometheus gives its series: app="<Job>"
+	Job  string // the label Prometheus gives its series: app="<Job>"
+	addr string
 }
 
-// StartApp starts an application scraped by the test Prometheus under the
-// label app=<name> and a load loop of rps requests per second per track.
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+// build compiles testapp once per test binary (the go build cache makes
+// later builds quick).
+func build() (string, error) {
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "ferry-testapp-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "testapp")
+		out, err := exec.Command("go", "build", "-o", binary, "github.com/ferry-ci/ferry/internal/promtest/testapp").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("build testapp: %v\n%s", err, out)
+		}
+	})
+	return binary, buildErr
+}
+
+// StartApp starts the test application as a process with rps requests
+// per second per track, scraped by the test Prometheus under the label
+// app=<name> (and labels), and stops it when the test ends.
 func StartApp(t testing.TB, name string, rps int, tracks map[string]Behaviour, labels ...map[string]string) *App {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	a := &App{tracks: tracks, Job: name,
-		reqs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "http_requests_total", Help: "Requests."}, []string{"track", "code"}),
-		dur: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "http_request_duration_seconds", Help: "Latency.",
-			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5}}, []string{"track"})}
-	reg.MustRegister(a.reqs, a.dur)
-	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	stop := make(chan struct{})
-	go a.load(rps, stop)
+	bin, err := build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-rps", fmt.Sprint(rps))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		_ = cmd.Process.Kill()
+		t.Fatalf("testapp did not start: %v", err)
+	}
+	a := &App{Job: name, addr: strings.TrimSpace(line)}
+	for track, b := range tracks {
+		a.Set(track, b)
+	}
 	all := map[string]string{"app": name}
 	for _, l := range labels {
 		maps.Copy(all, l)
 	}
-	target := []map[string]any{{"targets": []string{strings.TrimPrefix(srv.URL, "http://")}, "labels": all}}
-	b, _ := json.Marshal(target)
+	target := []map[string]any{{"targets": []string{a.addr}, "labels": all}}
+	body, _ := json.Marshal(target)
 	file := filepath.Join(targetsDir(), name+".json")
-	if err := os.WriteFile(file+".tmp", b, 0o644); err != nil {
+	if err := os.WriteFile(file+".tmp", body, 0o644); err != nil {
 		t.Fatalf("register scrape target: %v", err)
 	}
 	if err := os.Rename(file+".tmp", file); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		close(stop)
 		os.Remove(file)
-		srv.Close()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
 	})
 	return a
 }
 
 // Set changes a track's behaviour from now on.
 func (a *App) Set(track string, b Behaviour) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.tracks[track] = b
-}
-
-func (a *App) load(rps int, stop chan struct{}) {
-	tick := time.NewTicker(time.Second / time.Duration(max(rps, 1)))
-	defer tick.Stop()
-	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
-	for {
-		select {
-		case <-stop:
-			return
-		case <-tick.C:
-		}
-		a.mu.Lock()
-		for track, b := range a.tracks {
-			code := "200"
-			if r.Float64() < b.ErrorRate {
-				code = "500"
-			}
-			a.reqs.WithLabelValues(track, code).Inc()
-			a.dur.WithLabelValues(track).Observe(b.Latency.Seconds() * (0.8 + 0.4*r.Float64()))
-		}
-		a.mu.Unlock()
+	resp, err := http.PostForm("http://"+a.addr+"/behaviour", url.Values{"track": {track},
+		"error_rate": {fmt.Sprint(b.ErrorRate)}, "latency": {b.Latency.String()}})
+	if err == nil {
+		resp.Body.Close()
+	}
+	if err != nil || resp.StatusCode != http.StatusOK {
+		panic(fmt.Sprintf("testapp: set %s: %v", track, err)) // a test defect
 	}
 }
 
