@@ -142,7 +142,8 @@ func (a *App) Set(track string, b Behaviour) {
 // ErrorRatio is the PromQL of a track's error share over window.
 func (a *App) ErrorRatio(track, window string) string {
 	sel := fmt.Sprintf(`app=%q,track=%q`, a.Job, track)
-	return fmt.Sprintf(`sum(rate(http_requests_total{%s,code="500"}[%s])) / sum(rate(http_requests_total{%s}[%s]))`, sel, window, sel, window)
+	// "or vector(0)": a window without a single error is a rate of 0, not missing data.
+	return fmt.Sprintf(`(sum(rate(http_requests_total{%s,code="500"}[%s])) or vector(0)) / sum(rate(http_requests_total{%s}[%s]))`, sel, window, sel, window)
 }
 
 // P99 is the PromQL of a track's 99th percentile latency over window.
