@@ -246,13 +246,14 @@ func TestIncident_MigrationHeld(t *testing.T) {
 		got, _ := w.db.GetDeploy(context.Background(), d.ID)
 		return got.Status == store.DeployRunning && strings.Contains(got.Message, "adds migrations (db/migrate/20261124_add_orders.sql)")
 	})
-	paged := false
-	for _, c := range w.sim.Comments(repo, n) {
-		paged = paged || (strings.Contains(c.Body, "ferry needs a human in **production**") && strings.Contains(c.Body, "error rate"))
-	}
-	if !paged {
-		t.Fatal("no page on the pull request")
-	}
+	waitUntil(t, "the page on the pull request", func() bool {
+		for _, c := range w.sim.Comments(repo, n) {
+			if strings.Contains(c.Body, "ferry needs a human in **production**") && strings.Contains(c.Body, "adds migrations") {
+				return true
+			}
+		}
+		return false
+	})
 	if got := kubetest.Images(t, w.cs, w.ns, "app=api,ferry.dev/track=canary"); got[image("2")] == 0 {
 		t.Fatalf("the canary was retired without a human: %v", got)
 	}
