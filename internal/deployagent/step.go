@@ -72,22 +72,9 @@ func (a *Agent) start(ctx context.Context, d *store.Deploy) (time.Duration, erro
 	if err != nil {
 		return 0, err
 	}
-	cur, known, err := kube.Current(ctx, env.Namespace, env.Workloads, env.Service)
+	cur, known, err := a.current(ctx, kube, d, env, all)
 	if err != nil {
 		return 0, err
-	}
-	if last, ok := lastStarted(all, d.ID); ok && last.Status == store.DeployFailed && len(last.KnownGood) > 0 {
-		// The cluster may still run part of a failed deploy: what was good
-		// is what ran before it.
-		known = rollout.Known{}
-		if err := json.Unmarshal(last.KnownGood, &known); err != nil {
-			return 0, fmt.Errorf("known-good state of %s: %w", last.ID, err)
-		}
-	}
-	if cur.ActiveColour != "" && d.Kind == "deploy" && d.Strategy != rollout.BlueGreen {
-		// The Service selects a colour: only blue-green changes what it serves.
-		d.Strategy, d.Reasons = rollout.BlueGreen, d.Reasons+"; the Service selects the "+cur.ActiveColour+
-			" track, so blue-green is what changes what it serves"
 	}
 	steps, err := a.steps(ctx, *d, env, cur)
 	if errors.Is(err, errNothingToRollBack) {
@@ -237,55 +224,13 @@ func (a *Agent) run(ctx context.Context, d store.Deploy, p plan) (time.Duration,
 	}
 	for n := d.Step; n < len(p.Steps); n++ {
 		s := p.Steps[n]
-		rec, applied := stepRecord(recorded, n)
-		if !applied {
-			// Checked right before acting, not only at the start.
-			why, err := a.blocked(ctx, d, p.Env)
-			if err != nil {
-				return 0, err
-			}
-			if why != "" {
-				return a.hold(ctx, d, why+fmt.Sprintf(" (at step %d of %d)", n+1, len(p.Steps)))
-			}
-			if _, err := a.store.StepApplying(ctx, d.ID, n, s.Kind, s.Note, a.cfg.Now()); err != nil {
-				return 0, err
-			}
-			rec = store.DeployStep{N: n, AppliedAt: a.cfg.Now()}
-			if err := kube.Apply(ctx, p.Env.Namespace, s); err != nil {
-				return 0, err
-			}
-		} else if rec.DoneAt.IsZero() && s.Kind != rollout.WaitRollout && s.Kind != rollout.Pause {
-			// Recorded but maybe not sent before a crash: send again; the
-			// action is idempotent.
-			if _, err := a.store.StepApplying(ctx, d.ID, n, s.Kind, s.Note, a.cfg.Now()); err != nil {
-				return 0, err
-			}
-			if err := kube.Apply(ctx, p.Env.Namespace, s); err != nil {
-				return 0, err
-			}
+		rec, held, err := a.send(ctx, d, p, kube, n, recorded)
+		if err != nil || held > 0 {
+			return held, err
 		}
 		if s.Kind == rollout.Analyze {
-			v, err := a.analyze(ctx, d, p.Env, s)
-			if err != nil {
-				return 0, err
-			}
-			switch v.Action {
-			case rollout.RollBack:
-				files, err := a.migrationsSince(ctx, d)
-				if err != nil {
-					return 0, err
-				}
-				if len(files) > 0 && !p.Env.MigrationsBackwardCompatible {
-					_, err := a.holdForMigrations(ctx, d, v, files)
-					return p.Env.Analysis.Interval, err
-				}
-				return 0, a.rollBack(ctx, d, p, kube, v)
-			case rollout.Hold:
-				msg := "held: " + strings.Join(v.Reasons, "; ") + " — a human decides (`/ferry rollback " + d.Environment + "`)"
-				if msg != d.Message {
-					a.page(ctx, d, msg) // no metrics, or recommend-only: a person must look
-				}
-				return a.hold(ctx, d, msg)
+			if wait, stop, err := a.watch(ctx, d, p, kube, s); err != nil || stop {
+				return wait, err
 			}
 		}
 		verdict, why, err := a.settle(ctx, kube, p, s, rec)
@@ -307,6 +252,69 @@ func (a *Agent) run(ctx context.Context, d store.Deploy, p plan) (time.Duration,
 		}
 	}
 	return 0, a.finish(ctx, d, p, store.DeploySucceeded, fmt.Sprintf("%s %s to %s with %s", d.Kind, short(d.SHA), d.Environment, d.Strategy))
+}
+
+// acts reports whether a step sends something to the cluster (the others
+// only wait and look).
+func acts(kind string) bool {
+	return kind != rollout.WaitRollout && kind != rollout.Pause && kind != rollout.Analyze
+}
+
+// send records step n and sends its action the first time — unless a pause
+// or freeze holds it — and sends it again when a crash may have come
+// between recording and sending (every action is idempotent). It returns
+// the step's record, or how long to wait when held.
+func (a *Agent) send(ctx context.Context, d store.Deploy, p plan, kube Kube, n int, recorded []store.DeployStep) (store.DeployStep, time.Duration, error) {
+	s := p.Steps[n]
+	rec, applied := stepRecord(recorded, n)
+	switch {
+	case !applied:
+		// Checked right before acting, not only at the start.
+		why, err := a.blocked(ctx, d, p.Env)
+		if err != nil {
+			return rec, 0, err
+		}
+		if why != "" {
+			wait, err := a.hold(ctx, d, why+fmt.Sprintf(" (at step %d of %d)", n+1, len(p.Steps)))
+			return rec, wait, err
+		}
+		rec = store.DeployStep{N: n, AppliedAt: a.cfg.Now()}
+	case !rec.DoneAt.IsZero() || !acts(s.Kind):
+		return rec, 0, nil
+	}
+	if _, err := a.store.StepApplying(ctx, d.ID, n, s.Kind, s.Note, a.cfg.Now()); err != nil {
+		return rec, 0, err
+	}
+	return rec, 0, kube.Apply(ctx, p.Env.Namespace, s)
+}
+
+// watch runs one metric check of an Analyze step. stop: the deploy rolled
+// back, or holds for a human (wait says when to look again).
+func (a *Agent) watch(ctx context.Context, d store.Deploy, p plan, kube Kube, s rollout.Step) (wait time.Duration, stop bool, err error) {
+	v, err := a.analyze(ctx, d, p.Env, s)
+	if err != nil {
+		return 0, true, err
+	}
+	switch v.Action {
+	case rollout.RollBack:
+		files, err := a.migrationsSince(ctx, d)
+		if err != nil {
+			return 0, true, err
+		}
+		if len(files) > 0 && !p.Env.MigrationsBackwardCompatible {
+			_, err := a.holdForMigrations(ctx, d, v, files)
+			return p.Env.Analysis.Interval, true, err
+		}
+		return 0, true, a.rollBack(ctx, d, p, kube, v)
+	case rollout.Hold:
+		msg := "held: " + strings.Join(v.Reasons, "; ") + " — a human decides (`/ferry rollback " + d.Environment + "`)"
+		if msg != d.Message {
+			a.page(ctx, d, msg) // no metrics, or recommend-only: a person must look
+		}
+		wait, err := a.hold(ctx, d, msg)
+		return wait, true, err
+	}
+	return 0, false, nil
 }
 
 func stepRecord(recorded []store.DeployStep, n int) (store.DeployStep, bool) {
@@ -435,4 +443,27 @@ func (a *Agent) judgeEarlierRollback(ctx context.Context, d store.Deploy) error 
 		}
 	}
 	return nil
+}
+
+// current reads what runs, and settles what was good before this deploy
+// and the strategy that can change what the Service serves.
+func (a *Agent) current(ctx context.Context, kube Kube, d *store.Deploy, env policy.Environment, all []store.Deploy) (rollout.Current, rollout.Known, error) {
+	cur, known, err := kube.Current(ctx, env.Namespace, env.Workloads, env.Service)
+	if err != nil {
+		return cur, known, err
+	}
+	if last, ok := lastStarted(all, d.ID); ok && last.Status == store.DeployFailed && len(last.KnownGood) > 0 {
+		// The cluster may still run part of a failed deploy: what was good
+		// is what ran before it.
+		known = rollout.Known{}
+		if err := json.Unmarshal(last.KnownGood, &known); err != nil {
+			return cur, known, fmt.Errorf("known-good state of %s: %w", last.ID, err)
+		}
+	}
+	if cur.ActiveColour != "" && d.Kind == "deploy" && d.Strategy != rollout.BlueGreen {
+		// The Service selects a colour: only blue-green changes what it serves.
+		d.Strategy, d.Reasons = rollout.BlueGreen, d.Reasons+"; the Service selects the "+cur.ActiveColour+
+			" track, so blue-green is what changes what it serves"
+	}
+	return cur, known, nil
 }

@@ -167,25 +167,8 @@ func environment(name string, r rawEnvironment) (Environment, []Problem) {
 	for _, f := range r.Freeze {
 		e.Freezes = append(e.Freezes, Freeze{From: f.From, To: f.To, Reason: f.Reason})
 	}
-	if a := r.Analysis; a != nil {
-		e.Analysis = &Analysis{Interval: 10 * time.Second, Window: time.Minute, FailAfter: a.FailAfter,
-			MaxInconclusive: a.MaxInconclusive, NoData: a.NoData, RecommendOnly: a.RecommendOnly}
-		if a.Interval != "" {
-			e.Analysis.Interval, _ = time.ParseDuration(a.Interval)
-		}
-		if a.Window != "" {
-			e.Analysis.Window, _ = time.ParseDuration(a.Window)
-		}
-		if a.Watch != "" {
-			e.Analysis.Watch, _ = time.ParseDuration(a.Watch)
-		}
-		for _, m := range a.Metrics {
-			e.Analysis.Metrics = append(e.Analysis.Metrics, AnalysisMetric{Name: m.Name, Query: m.Query, Max: m.Max,
-				Compare: m.Compare, Confidence: m.Confidence, MinEffect: m.MinEffect, Ignore: m.Ignore})
-		}
-		if len(e.Analysis.Metrics) == 0 {
-			e.Analysis.Metrics = DefaultMetrics()
-		}
+	if r.Analysis != nil {
+		e.Analysis = analysisOf(r)
 	}
 	return e, probs
 }
@@ -203,4 +186,28 @@ func DefaultMetrics() []AnalysisMetric {
 		{Name: "p99 latency", Max: &p99Max, Compare: true, MinEffect: 0.2,
 			Query: `histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{` + sel + `}[{{ .Window }}])))`},
 	}
+}
+
+// analysisOf builds an environment's analysis with its defaults.
+func analysisOf(r rawEnvironment) *Analysis {
+	a := r.Analysis
+	an := &Analysis{Interval: 10 * time.Second, Window: time.Minute, FailAfter: a.FailAfter,
+		MaxInconclusive: a.MaxInconclusive, NoData: a.NoData, RecommendOnly: a.RecommendOnly}
+	if a.Interval != "" {
+		an.Interval, _ = time.ParseDuration(a.Interval)
+	}
+	if a.Window != "" {
+		an.Window, _ = time.ParseDuration(a.Window)
+	}
+	if a.Watch != "" {
+		an.Watch, _ = time.ParseDuration(a.Watch)
+	}
+	for _, m := range a.Metrics {
+		an.Metrics = append(an.Metrics, AnalysisMetric{Name: m.Name, Query: m.Query, Max: m.Max,
+			Compare: m.Compare, Confidence: m.Confidence, MinEffect: m.MinEffect, Ignore: m.Ignore})
+	}
+	if len(an.Metrics) == 0 {
+		an.Metrics = DefaultMetrics()
+	}
+	return an
 }
