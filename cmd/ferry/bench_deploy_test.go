@@ -4,13 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/ferry-ci/ferry/internal/dbtest"
-	"github.com/ferry-ci/ferry/internal/githubsim"
 	"github.com/ferry-ci/ferry/internal/kubetest"
 	"github.com/ferry-ci/ferry/internal/rollout"
 	"github.com/ferry-ci/ferry/internal/store"
@@ -27,16 +25,9 @@ func BenchmarkMergeToCanary(b *testing.B) {
 	cs := kubetest.Client(b)
 	ns := kubetest.Namespace(b, cs)
 	kubetest.App(b, cs, ns, "api", "ghcr.io/acme/api:v0", 4)
-	secret := "sim-webhook-secret"
-	sim := githubsim.New(b, githubsim.Config{WebhookSecret: []byte(secret)})
-	sim.AddInstallation(31, "acme")
-	repoID := sim.AddRepo(31, "acme/api")
-	keyFile := filepath.Join(b.TempDir(), "app.pem")
-	if err := os.WriteFile(keyFile, sim.PrivateKeyPEM(), 0o600); err != nil {
-		b.Fatal(err)
-	}
+	sim, repoID := newSim(b)
 	dsn := dbtest.SQLiteURL(b)
-	startWithSim(b, sim, secret, "--database="+dsn, "--kubeconfig="+kubetest.Kubeconfig(b))
+	startWithSim(b, sim, "--database="+dsn, "--kubeconfig="+kubetest.Kubeconfig(b))
 	db := dbtest.Open(b, dsn)
 	var toFirst, overhead []time.Duration
 	b.ResetTimer()

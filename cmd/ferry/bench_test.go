@@ -22,11 +22,8 @@ func BenchmarkPullRequestOpenedToPublished(b *testing.B) {
 }
 
 func benchOpened(b *testing.B, dsn string) {
-	secret := "sim-webhook-secret"
-	sim := githubsim.New(b, githubsim.Config{WebhookSecret: []byte(secret)})
-	sim.AddInstallation(31, "acme")
-	sim.AddRepo(31, "acme/api")
-	startWithSim(b, sim, secret, "--database="+dsn)
+	sim, _ := newSim(b)
+	startWithSim(b, sim, "--database="+dsn)
 	var lat []time.Duration
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {

@@ -30,14 +30,11 @@ func reactions(sim *githubsim.Sim, repo string, number int, id int64) []string {
 // comment (saying it is paused) — no check run, no label change. `ferry
 // audit` lists the decisions.
 func TestE2E_CommandsAndPause(t *testing.T) {
-	secret := "sim-webhook-secret"
-	sim := githubsim.New(t, githubsim.Config{WebhookSecret: []byte(secret)})
-	sim.AddInstallation(31, "acme")
-	sim.AddRepo(31, "acme/api")
+	sim, _ := newSim(t)
 	sim.SetPermission("acme/api", "rey", "read")
 	sim.SetPermission("acme/api", "max", "maintain")
 	dsn := dbtest.SQLiteURL(t)
-	startWithSim(t, sim, secret, "--database="+dsn)
+	startWithSim(t, sim, "--database="+dsn)
 	n := sim.AddPullRequest("acme/api", githubsim.PullRequest{Title: "Drop sessions", Files: riskyFiles})
 	sim.OpenPullRequest("acme/api", n)
 	head1 := sim.PullRequests("acme/api")[0].HeadSHA

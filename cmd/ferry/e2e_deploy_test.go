@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"maps"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -28,10 +25,7 @@ func TestDeploy_ResumeAfterCrash(t *testing.T) {
 	ns := kubetest.Namespace(t, cs)
 	kubetest.App(t, cs, ns, "api", "ghcr.io/acme/api:v0", 4)
 
-	secret := "sim-webhook-secret"
-	sim := githubsim.New(t, githubsim.Config{WebhookSecret: []byte(secret)})
-	sim.AddInstallation(31, "acme")
-	repoID := sim.AddRepo(31, "acme/api")
+	sim, repoID := newSim(t)
 	sim.SetPermission("acme/api", "max", "maintain")
 	sim.SetFile("acme/api", "main", ".github/ferry.yml", `version: 1
 environments:
@@ -45,14 +39,8 @@ environments:
 `)
 	n := sim.AddPullRequest("acme/api", githubsim.PullRequest{Title: "Ship it", Files: riskyFiles})
 	head := sim.PullRequests("acme/api")[0].HeadSHA
-	keyFile := filepath.Join(t.TempDir(), "app.pem")
-	if err := os.WriteFile(keyFile, sim.PrivateKeyPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	dsn := dbtest.SQLiteURL(t)
-	args := []string{"--database=" + dsn, "--webhook-secret=" + secret, "--job-timeout=4s", "--kubeconfig=" + kubetest.Kubeconfig(t),
-		"--github-app-id=" + strconv.FormatInt(sim.AppID(), 10), "--github-private-key-file=" + keyFile, "--github-api-url=" + sim.URL(),
-		"--github-bot-login=" + sim.BotLogin()}
+	args := append(appArgs(t, sim), "--database="+dsn, "--job-timeout=4s", "--kubeconfig="+kubetest.Kubeconfig(t))
 	s := startServe(t, args...)
 	sim.SetWebhookURL(s.url + "/webhook")
 	sim.Comment("acme/api", n, "max", "/ferry deploy production")
@@ -124,12 +112,9 @@ func TestDeploy_AutoOnMerge(t *testing.T) {
 	cs := kubetest.Client(t)
 	ns := kubetest.Namespace(t, cs)
 	kubetest.App(t, cs, ns, "api", "ghcr.io/acme/api:v0", 2)
-	secret := "sim-webhook-secret"
-	sim := githubsim.New(t, githubsim.Config{WebhookSecret: []byte(secret)})
-	sim.AddInstallation(31, "acme")
-	repoID := sim.AddRepo(31, "acme/api")
+	sim, repoID := newSim(t)
 	dsn := dbtest.SQLiteURL(t)
-	startWithSim(t, sim, secret, "--database="+dsn, "--kubeconfig="+kubetest.Kubeconfig(t))
+	startWithSim(t, sim, "--database="+dsn, "--kubeconfig="+kubetest.Kubeconfig(t))
 	good, bad, fork := strings.Repeat("a", 40), strings.Repeat("b", 40), strings.Repeat("c", 40)
 	sim.SetBranch("acme/api", "main", good)
 	for _, sha := range []string{"main"} {

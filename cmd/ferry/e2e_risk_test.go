@@ -20,18 +20,36 @@ var riskyFiles = []githubsim.File{
 		Patch: "@@ -10,2 +10,2 @@ func Check() {\n-\treturn verify(token)\n+\treturn verifyPassword(token, session)\n }"},
 }
 
-// startWithSim starts ferry with the simulator's App credentials and points
-// the simulator's webhooks at it.
-func startWithSim(t testing.TB, sim *githubsim.Sim, secret string, extra ...string) {
+// simSecret signs the simulator's webhooks in these tests.
+const simSecret = "sim-webhook-secret"
+
+// newSim is GitHub with installation 31 of acme and its repository
+// acme/api, whose id it returns.
+func newSim(t testing.TB) (*githubsim.Sim, int64) {
+	t.Helper()
+	sim := githubsim.New(t, githubsim.Config{WebhookSecret: []byte(simSecret)})
+	sim.AddInstallation(31, "acme")
+	return sim, sim.AddRepo(31, "acme/api")
+}
+
+// appArgs are the flags that make ferry the simulator's App: the webhook
+// secret, the App's id and key, the API and the bot's login.
+func appArgs(t testing.TB, sim *githubsim.Sim) []string {
 	t.Helper()
 	keyFile := filepath.Join(t.TempDir(), "app.pem")
 	if err := os.WriteFile(keyFile, sim.PrivateKeyPEM(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{"--webhook-secret=" + secret, "--github-bot-login=" + sim.BotLogin(),
+	return []string{"--webhook-secret=" + simSecret, "--github-bot-login=" + sim.BotLogin(),
 		"--github-app-id=" + strconv.FormatInt(sim.AppID(), 10), "--github-private-key-file=" + keyFile,
-		"--github-api-url=" + sim.URL()}, extra...)
-	base := startInProcess(t, args...)
+		"--github-api-url=" + sim.URL()}
+}
+
+// startWithSim starts ferry in this process as the simulator's App and
+// points the simulator's webhooks at it.
+func startWithSim(t testing.TB, sim *githubsim.Sim, extra ...string) {
+	t.Helper()
+	base := startInProcess(t, append(appArgs(t, sim), extra...)...)
 	sim.SetWebhookURL(base + "/webhook")
 }
 
@@ -62,11 +80,8 @@ func checkRunsOn(sim *githubsim.Sim, repo, sha string) []githubsim.CheckRun {
 // swaps the label and adds a check run on the new head. A push to the
 // default branch gets a check run and no comment.
 func TestE2E_PullRequestRisk(t *testing.T) {
-	secret := "sim-webhook-secret"
-	sim := githubsim.New(t, githubsim.Config{WebhookSecret: []byte(secret)})
-	sim.AddInstallation(31, "acme")
-	sim.AddRepo(31, "acme/api")
-	startWithSim(t, sim, secret, "--database="+dbtest.SQLiteURL(t))
+	sim, _ := newSim(t)
+	startWithSim(t, sim, "--database="+dbtest.SQLiteURL(t))
 	n := sim.AddPullRequest("acme/api", githubsim.PullRequest{Title: "Drop sessions", Files: riskyFiles})
 	if _, status := sim.OpenPullRequest("acme/api", n); status != 202 {
 		t.Fatalf("opened answered %d", status)

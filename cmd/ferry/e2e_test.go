@@ -4,15 +4,11 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ferry-ci/ferry/internal/dbtest"
-	"github.com/ferry-ci/ferry/internal/githubsim"
 )
 
 // startInProcess runs ferry's run function in this process, as a user would
@@ -50,19 +46,10 @@ func startInProcess(t testing.TB, args ...string) string {
 // installation event; ferry, configured with the simulator's URL and the
 // App's generated key, records the installation and its repositories.
 func TestE2E_InstallationFromSimulator(t *testing.T) {
-	secret := "sim-webhook-secret"
-	sim := githubsim.New(t, githubsim.Config{WebhookSecret: []byte(secret)})
-	sim.AddInstallation(31, "acme")
-	sim.AddRepo(31, "acme/api")
+	sim, _ := newSim(t)
 	sim.AddRepo(31, "acme/web")
-	keyFile := filepath.Join(t.TempDir(), "app.pem")
-	if err := os.WriteFile(keyFile, sim.PrivateKeyPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	dsn := dbtest.SQLiteURL(t)
-	base := startInProcess(t, "--database="+dsn, "--webhook-secret="+secret,
-		"--github-app-id="+strconv.FormatInt(sim.AppID(), 10), "--github-private-key-file="+keyFile, "--github-api-url="+sim.URL())
-	sim.SetWebhookURL(base + "/webhook")
+	startWithSim(t, sim, "--database="+dsn)
 	if _, status := sim.InstallationCreated(31); status != 202 {
 		t.Fatalf("ferry answered %d", status)
 	}
@@ -88,23 +75,14 @@ func TestE2E_InstallationFromSimulator(t *testing.T) {
 // (it was down), and GitHub never retries by itself. When ferry starts with
 // the App's credentials it asks GitHub to redeliver what it missed.
 func TestE2E_RecoversDeliveriesMissedWhileDown(t *testing.T) {
-	secret := "sim-webhook-secret"
-	sim := githubsim.New(t, githubsim.Config{WebhookSecret: []byte(secret)})
-	sim.AddInstallation(31, "acme")
-	sim.AddRepo(31, "acme/api")
+	sim, _ := newSim(t)
 	sim.SetWebhookURL("http://127.0.0.1:1/webhook") // nothing listens: ferry is down
 	guid, status := sim.InstallationCreated(31)
 	if status != 0 {
 		t.Fatalf("delivery to a down ferry answered %d", status)
 	}
-	keyFile := filepath.Join(t.TempDir(), "app.pem")
-	if err := os.WriteFile(keyFile, sim.PrivateKeyPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	dsn := dbtest.SQLiteURL(t)
-	base := startInProcess(t, "--database="+dsn, "--webhook-secret="+secret, "--recover-every=1s",
-		"--github-app-id="+strconv.FormatInt(sim.AppID(), 10), "--github-private-key-file="+keyFile, "--github-api-url="+sim.URL())
-	sim.SetWebhookURL(base + "/webhook")
+	startWithSim(t, sim, "--database="+dsn, "--recover-every=1s")
 	db := dbtest.Open(t, dsn)
 	waitFor(t, "the missed delivery to be recovered", func() bool {
 		ok, err := db.HasDelivery(context.Background(), guid)

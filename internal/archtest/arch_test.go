@@ -27,7 +27,7 @@ var layer = map[string]int{
 	// application
 	"app": 5,
 	// test-only helpers
-	"fixture": 1, "githubsim": 3, "dbtest": 6, "kubetest": 6, "promtest": 6,
+	"fixture": 1, "githubsim": 3, "dbtest": 6, "kubetest": 6, "promtest": 6, "testenv": 1,
 }
 
 func TestImportDirection(t *testing.T) {
@@ -55,7 +55,8 @@ func TestImportDirection(t *testing.T) {
 			if dep != pkg && layer[dep] >= own {
 				t.Errorf("internal/%s (layer %d) imports internal/%s (layer %d)", pkg, own, dep, layer[dep])
 			}
-			if (dep == "fixture" || dep == "dbtest" || dep == "kubetest" || dep == "promtest") && pkg != "dbtest" && pkg != "githubsim" {
+			if (dep == "fixture" || dep == "dbtest" || dep == "kubetest" || dep == "promtest" || dep == "testenv") &&
+				pkg != "dbtest" && pkg != "githubsim" && pkg != "kubetest" && pkg != "promtest" {
 				t.Errorf("internal/%s imports test-only internal/%s outside a test", pkg, dep)
 			}
 		}
@@ -89,7 +90,7 @@ func TestBinaryHasNoTestCode(t *testing.T) {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
 	for _, dep := range strings.Fields(string(out)) {
-		for _, banned := range []string{module + "internal/githubsim", module + "internal/fixture", module + "internal/dbtest", module + "internal/kubetest", module + "internal/promtest", "github.com/getkin/kin-openapi"} {
+		for _, banned := range []string{module + "internal/githubsim", module + "internal/fixture", module + "internal/dbtest", module + "internal/kubetest", module + "internal/promtest", module + "internal/testenv", "github.com/getkin/kin-openapi"} {
 			if dep == banned || strings.HasPrefix(dep, banned+"/") {
 				t.Errorf("cmd/ferry depends on %s", dep)
 			}

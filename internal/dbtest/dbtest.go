@@ -19,6 +19,7 @@ import (
 
 	"github.com/ferry-ci/ferry/internal/jobs"
 	"github.com/ferry-ci/ferry/internal/store"
+	"github.com/ferry-ci/ferry/internal/testenv"
 )
 
 // EnvPostgres names the variable holding an admin URL of a test server.
@@ -61,13 +62,7 @@ var seq atomic.Int64
 // ends, and returns its address.
 func PostgresURL(t testing.TB) string {
 	t.Helper()
-	admin := os.Getenv(EnvPostgres)
-	if admin == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set: CI must test PostgreSQL (run through make test)", EnvPostgres)
-		}
-		t.Skipf("PostgreSQL not configured: run `make test`, or set %s to an admin URL", EnvPostgres)
-	}
+	admin := testenv.Require(t, EnvPostgres, "an admin URL of a PostgreSQL server: .ci/postgres start")
 	dsn, drop, err := CreateDatabase(admin, fmt.Sprintf("ferry_test_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9, seq.Add(1)))
 	if err != nil {
 		t.Fatal(err)

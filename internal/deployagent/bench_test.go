@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferry-ci/ferry/internal/kubetest"
 	"github.com/ferry-ci/ferry/internal/promtest"
 	"github.com/ferry-ci/ferry/internal/store"
 )
@@ -20,14 +19,12 @@ func BenchmarkRollback(b *testing.B) {
 	promtest.URL(b)
 	var took []time.Duration
 	for i := 0; b.Loop(); i++ {
-		name := strings.ReplaceAll(fmt.Sprintf("bench%d-%s", i, time.Now().Format("150405.000")), ".", "")
+		name := uniqueApp(fmt.Sprintf("bench%d", i))
 		app := promtest.StartApp(b, name, 40, map[string]promtest.Behaviour{
 			"stable": {Latency: 50 * time.Millisecond}, "canary": {Latency: 50 * time.Millisecond}})
 		w := setup(b, strings.ReplaceAll(incidentPolicy, "APP", name))
 		d := w.request(b, "production", fmt.Sprint(i%9+1), false, false)
-		for kubetest.Images(b, w.cs, w.ns, "app=api,ferry.dev/track=canary")[image(fmt.Sprint(i%9+1))] == 0 {
-			time.Sleep(20 * time.Millisecond)
-		}
+		w.waitCanary(b, fmt.Sprint(i%9+1))
 		time.Sleep(2 * time.Second)
 		app.Set("canary", promtest.Behaviour{ErrorRate: 0.5, Latency: 50 * time.Millisecond})
 		start := time.Now()

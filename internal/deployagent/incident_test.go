@@ -49,15 +49,12 @@ environments:
 // fail the canary track once the canary's pods are up.
 func TestIncident_ErrorSpike(t *testing.T) {
 	promtest.URL(t)
-	name := "spike-" + time.Now().Format("150405.000")
-	name = strings.ReplaceAll(name, ".", "")
+	name := uniqueApp("spike")
 	app := promtest.StartApp(t, name, 40, map[string]promtest.Behaviour{
 		"stable": {Latency: 50 * time.Millisecond}, "canary": {Latency: 50 * time.Millisecond}})
 	w := setup(t, strings.ReplaceAll(incidentPolicy, "APP", name))
 	d := w.request(t, "production", "2", false, false)
-	waitUntil(t, "the canary's pods", func() bool {
-		return kubetest.Images(t, w.cs, w.ns, "app=api,ferry.dev/track=canary")[image("2")] >= 1
-	})
+	w.waitCanary(t, "2")
 	time.Sleep(2 * time.Second) // a few healthy checks first
 	app.Set("canary", promtest.Behaviour{ErrorRate: 0.5, Latency: 50 * time.Millisecond})
 	failing := time.Now()
@@ -112,7 +109,7 @@ func TestIncident_ErrorSpike(t *testing.T) {
 // (2% errors, jittery latency): no false rollback — the canary is promoted.
 func TestIncident_NoisyCanaryPromoted(t *testing.T) {
 	promtest.URL(t)
-	name := strings.ReplaceAll("noisy-"+time.Now().Format("150405.000"), ".", "")
+	name := uniqueApp("noisy")
 	promtest.StartApp(t, name, 40, map[string]promtest.Behaviour{
 		"stable": {ErrorRate: 0.02, Latency: 80 * time.Millisecond}, "canary": {ErrorRate: 0.02, Latency: 80 * time.Millisecond}})
 	policy := strings.ReplaceAll(strings.ReplaceAll(incidentPolicy, "APP", name), "pause: 60s", "pause: 6s") + `        - name: p99 latency
@@ -131,7 +128,7 @@ func TestIncident_NoisyCanaryPromoted(t *testing.T) {
 // judge — low traffic is not health: the deploy holds and says why.
 func TestIncident_NoData(t *testing.T) {
 	promtest.URL(t)
-	name := strings.ReplaceAll("quiet-"+time.Now().Format("150405.000"), ".", "")
+	name := uniqueApp("quiet")
 	promtest.StartApp(t, name, 40, map[string]promtest.Behaviour{"stable": {Latency: 50 * time.Millisecond}})
 	w := setup(t, strings.ReplaceAll(incidentPolicy, "APP", name))
 	d := w.request(t, "production", "2", false, false)
@@ -152,15 +149,13 @@ const latencyMetric = `        - name: p99 latency
 // it back, and the evidence names the test.
 func TestIncident_LatencyRegression(t *testing.T) {
 	promtest.URL(t)
-	name := strings.ReplaceAll("slow-"+time.Now().Format("150405.000"), ".", "")
+	name := uniqueApp("slow")
 	app := promtest.StartApp(t, name, 40, map[string]promtest.Behaviour{
 		"stable": {Latency: 60 * time.Millisecond}, "canary": {Latency: 60 * time.Millisecond}})
 	w := setup(t, strings.ReplaceAll(incidentPolicy+latencyMetric, "APP", name))
 	time.Sleep(3 * time.Second)
 	d := w.request(t, "production", "2", false, false)
-	waitUntil(t, "the canary's pods", func() bool {
-		return kubetest.Images(t, w.cs, w.ns, "app=api,ferry.dev/track=canary")[image("2")] >= 1
-	})
+	w.waitCanary(t, "2")
 	app.Set("canary", promtest.Behaviour{Latency: 600 * time.Millisecond})
 	end := w.wait(t, d.ID)
 	if end.Status != store.DeployFailed || !strings.Contains(end.Message, "p99 latency") || !strings.Contains(end.Message, "Mann-Whitney") {
@@ -173,7 +168,7 @@ func TestIncident_LatencyRegression(t *testing.T) {
 // not judged — promoted.
 func TestIncident_ExpectedChange(t *testing.T) {
 	promtest.URL(t)
-	name := strings.ReplaceAll("logs-"+time.Now().Format("150405.000"), ".", "")
+	name := uniqueApp("logs")
 	promtest.StartApp(t, name, 40, map[string]promtest.Behaviour{
 		"stable": {Latency: 50 * time.Millisecond}, "canary": {Latency: 900 * time.Millisecond}})
 	expected := strings.ReplaceAll(latencyMetric, "compare: true", "compare: true\n          ignore: true")
@@ -194,7 +189,7 @@ func TestIncident_PrometheusDown(t *testing.T) {
 	}
 	proxy := httptest.NewServer(httputil.NewSingleHostReverseProxy(target))
 	t.Setenv("FERRY_TEST_PROMETHEUS", proxy.URL)
-	name := strings.ReplaceAll("down-"+time.Now().Format("150405.000"), ".", "")
+	name := uniqueApp("down")
 	promtest.StartApp(t, name, 40, map[string]promtest.Behaviour{
 		"stable": {Latency: 50 * time.Millisecond}, "canary": {Latency: 50 * time.Millisecond}})
 	w := setup(t, strings.ReplaceAll(incidentPolicy, "APP", name))
@@ -221,7 +216,7 @@ func TestIncident_PrometheusDown(t *testing.T) {
 // it back.
 func TestIncident_MigrationHeld(t *testing.T) {
 	promtest.URL(t)
-	appName := strings.ReplaceAll("mig-"+time.Now().Format("150405.000"), ".", "")
+	appName := uniqueApp("mig")
 	app := promtest.StartApp(t, appName, 40, map[string]promtest.Behaviour{
 		"stable": {Latency: 50 * time.Millisecond}, "canary": {Latency: 50 * time.Millisecond}})
 	policy := strings.ReplaceAll(strings.ReplaceAll(incidentPolicy, "APP", appName), "pause: 60s", "pause: 3s")
@@ -238,9 +233,7 @@ func TestIncident_MigrationHeld(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the canary's pods", func() bool {
-		return kubetest.Images(t, w.cs, w.ns, "app=api,ferry.dev/track=canary")[image("2")] >= 1
-	})
+	w.waitCanary(t, "2")
 	app.Set("canary", promtest.Behaviour{ErrorRate: 0.5, Latency: 50 * time.Millisecond})
 	waitUntil(t, "the hold", func() bool {
 		got, _ := w.db.GetDeploy(context.Background(), d.ID)
@@ -278,7 +271,7 @@ func TestIncident_MigrationHeld(t *testing.T) {
 // ran before.
 func TestIncident_RollingWatched(t *testing.T) {
 	promtest.URL(t)
-	appName := strings.ReplaceAll("roll-"+time.Now().Format("150405.000"), ".", "")
+	appName := uniqueApp("roll")
 	app := promtest.StartApp(t, appName, 40, map[string]promtest.Behaviour{"stable": {Latency: 50 * time.Millisecond}})
 	policy := strings.ReplaceAll(strings.ReplaceAll(incidentPolicy, "APP", appName), "strategy: canary", "strategy: rolling")
 	policy = strings.Replace(policy, "      interval: 1s\n", "      interval: 1s\n      watch: 60s\n", 1)
@@ -312,14 +305,12 @@ environments:
     progress_deadline: 60s
     analysis: {interval: 1s, window: 5s}
 `)
-	appName := strings.ReplaceAll("red-"+time.Now().Format("150405.000"), ".", "")
+	appName := uniqueApp("red")
 	app := promtest.StartApp(t, appName, 40, map[string]promtest.Behaviour{
 		"stable": {Latency: 50 * time.Millisecond}, "canary": {Latency: 50 * time.Millisecond}}, map[string]string{"namespace": w.ns})
 	time.Sleep(3 * time.Second)
 	d := w.request(t, "production", "2", false, false)
-	waitUntil(t, "the canary's pods", func() bool {
-		return kubetest.Images(t, w.cs, w.ns, "app=api,ferry.dev/track=canary")[image("2")] >= 1
-	})
+	w.waitCanary(t, "2")
 	app.Set("canary", promtest.Behaviour{ErrorRate: 0.2, Latency: 50 * time.Millisecond})
 	end := w.wait(t, d.ID)
 	if end.Status != store.DeployFailed || !strings.Contains(end.Message, "error rate") || !strings.Contains(end.Message, "> 0.01") {
@@ -342,4 +333,19 @@ func TestIncident_WatchFromRoute(t *testing.T) {
 	if err := json.Unmarshal(d.Env, &env); err != nil || env.Analysis.Watch != 30*time.Minute {
 		t.Fatalf("watch %v (%v)", env.Analysis, err)
 	}
+}
+
+// uniqueApp names a test app (its Prometheus label) apart from every other
+// test's.
+func uniqueApp(prefix string) string {
+	return strings.ReplaceAll(prefix+"-"+time.Now().Format("150405.000000"), ".", "")
+}
+
+// waitCanary waits until a canary pod of version v is Ready — the moment
+// a test tells the app the canary track changed.
+func (w *world) waitCanary(t testing.TB, v string) {
+	t.Helper()
+	waitUntil(t, "the canary's pods", func() bool {
+		return kubetest.Images(t, w.cs, w.ns, "app=api,ferry.dev/track=canary")[image(v)] >= 1
+	})
 }

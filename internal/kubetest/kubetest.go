@@ -7,7 +7,6 @@ package kubetest
 import (
 	"context"
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -19,19 +18,14 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/ferry-ci/ferry/internal/testenv"
 )
 
 // Kubeconfig is the test cluster's kubeconfig path.
 func Kubeconfig(t testing.TB) string {
 	t.Helper()
-	path := os.Getenv("FERRY_TEST_KUBECONFIG")
-	if path == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("FERRY_TEST_KUBECONFIG is unset under CI=true: make test starts the cluster (.ci/kube start)")
-		}
-		t.Skip("no test Kubernetes cluster: run `make test` (it starts one with .ci/kube), or set FERRY_TEST_KUBECONFIG")
-	}
-	return path
+	return testenv.Require(t, "FERRY_TEST_KUBECONFIG", "the kubeconfig of a test control plane: .ci/kube start")
 }
 
 // Client is a clientset for the test cluster.

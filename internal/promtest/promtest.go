@@ -21,19 +21,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ferry-ci/ferry/internal/testenv"
 )
 
 // URL is the test Prometheus' address.
 func URL(t testing.TB) string {
 	t.Helper()
-	u := os.Getenv("FERRY_TEST_PROMETHEUS")
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("FERRY_TEST_PROMETHEUS is unset under CI=true: make test starts Prometheus (.ci/prometheus start)")
-		}
-		t.Skip("no test Prometheus: run `make test` (it starts one with .ci/prometheus), or set FERRY_TEST_PROMETHEUS")
-	}
-	return u
+	return testenv.Require(t, "FERRY_TEST_PROMETHEUS", "the URL of a test Prometheus: .ci/prometheus start")
 }
 
 // targetsDir is where .ci/prometheus reads scrape targets.
