@@ -9,3 +9,9 @@ import _ "embed"
 //
 //go:embed ferry.schema.json
 var PolicySchema []byte
+
+// AppManifest is the GitHub App manifest (github-app.json): the
+// permissions and events the App asks for.
+//
+//go:embed github-app.json
+var AppManifest []byte

@@ -26,11 +26,24 @@ func listInstallations(c *call) response {
 		in := c.sim.installations[id]
 		it := clone(tmpl).(map[string]any)
 		it["id"], it["app_id"], it["app_slug"] = int(in.ID), int(c.sim.cfg.AppID), c.sim.cfg.AppSlug
-		it["account"] = c.user(it["account"], in.Account)
+		it["account"] = c.installationAccount(it["account"], in.Account)
 		it["access_tokens_url"] = c.apiURL(fmt.Sprintf("/app/installations/%d/access_tokens", in.ID))
+		it["target_id"], it["target_type"] = int(fakeID(in.Account)), "Organization"
+		it["html_url"] = fmt.Sprintf("https://github.com/organizations/%s/settings/installations/%d", in.Account, in.ID)
+		it["repositories_url"] = c.apiURL("/installation/repositories")
 		items = append(items, it)
 	}
 	return c.paginate(items)
+}
+
+// installationAccount is an installation's account. Octokit's version of
+// this operation declares it allOf a user and an enterprise, so it also
+// needs the enterprise's name, slug and (nullable) timestamps.
+func (c *call) installationAccount(tmpl any, login string) map[string]any {
+	a := c.user(tmpl, login)
+	a["type"] = "Organization"
+	a["name"], a["slug"], a["created_at"], a["updated_at"] = login, login, nil, nil
+	return a
 }
 
 func createAccessToken(c *call) response {
@@ -57,10 +70,7 @@ func listInstallationRepos(c *call) response {
 	for _, full := range in.Repos {
 		items = append(items, c.repoObject(clone(tmpl).(map[string]any), c.sim.repos[full]))
 	}
-	page := c.paginate(items)
-	obj["repositories"], obj["total_count"] = page.body, len(items)
-	page.body = obj
-	return page
+	return c.pageIn(obj, "repositories", items)
 }
 
 // hookDelivery is a webhook the simulator sent, for /app/hook/deliveries.

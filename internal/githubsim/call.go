@@ -96,18 +96,24 @@ func (c *call) now() string { return c.sim.now().UTC().Format(time.RFC3339) }
 func (c *call) apiURL(path string) string { return c.sim.srv.URL + path }
 
 // user fills an example user object.
-func (c *call) user(tmpl any, login string) map[string]any {
+func (c *call) user(tmpl any, login string) map[string]any { return c.sim.userObject(tmpl, login) }
+
+// userObject fills a copy of an example user object (of a response or a
+// webhook payload) for login: a Bot when it ends in [bot], as GitHub names
+// Apps' users; the id is stable per login.
+func (s *Sim) userObject(tmpl any, login string) map[string]any {
 	u, _ := clone(tmpl).(map[string]any)
 	if u == nil {
 		u = map[string]any{}
 	}
 	u["login"] = login
 	u["id"] = int(fakeID(login))
+	u["node_id"] = "U_" + strconv.FormatInt(fakeID(login), 10)
 	u["type"] = "User"
 	if strings.HasSuffix(login, "[bot]") {
 		u["type"] = "Bot"
 	}
-	u["url"] = c.apiURL("/users/" + url.PathEscape(login))
+	u["url"] = s.srv.URL + "/users/" + url.PathEscape(login)
 	u["html_url"] = "https://github.com/" + login
 	return u
 }
@@ -139,6 +145,16 @@ func (c *call) paginate(items []any) response {
 	return resp
 }
 
+// pageIn answers one page of items inside obj[key] with their
+// total_count, as GitHub wraps some lists (check runs, check suites,
+// statuses, an installation's repositories).
+func (c *call) pageIn(obj map[string]any, key string, items []any) response {
+	page := c.paginate(items)
+	obj[key], obj["total_count"] = page.body, len(items)
+	page.body = obj
+	return page
+}
+
 func (c *call) links(page, last, per int) string {
 	ref := func(p int, rel string) string {
 		u := *c.r.URL
@@ -159,6 +175,15 @@ func (c *call) links(page, last, per int) string {
 		parts = append(parts, ref(1, "first"))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// created answers 201 with a new object and, in Location, its address
+// (its url), as GitHub does for the operations whose description lists
+// that header.
+func created(obj map[string]any) response {
+	h := http.Header{}
+	h.Set("Location", obj["url"].(string))
+	return response{status: http.StatusCreated, body: obj, header: h}
 }
 
 func validation(resource, field, code, msg string) response {

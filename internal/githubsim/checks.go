@@ -3,6 +3,7 @@ package githubsim
 import (
 	"fmt"
 	"net/http"
+	"time"
 )
 
 type checkRunInput struct {
@@ -11,6 +12,7 @@ type checkRunInput struct {
 	Status     *string `json:"status"`
 	Conclusion *string `json:"conclusion"`
 	ExternalID *string `json:"external_id"`
+	DetailsURL *string `json:"details_url"`
 	Output     *struct {
 		Title       *string          `json:"title"`
 		Summary     *string          `json:"summary"`
@@ -49,7 +51,9 @@ func (in checkRunInput) check(cr *CheckRun) *response {
 	return nil
 }
 
-func (in checkRunInput) apply(cr *CheckRun) {
+// apply records the input on cr at now; a run completes when it gets a
+// conclusion.
+func (in checkRunInput) apply(cr *CheckRun, now time.Time) {
 	set := func(dst *string, src *string) {
 		if src != nil {
 			*dst = *src
@@ -60,8 +64,12 @@ func (in checkRunInput) apply(cr *CheckRun) {
 	set(&cr.Status, in.Status)
 	set(&cr.Conclusion, in.Conclusion)
 	set(&cr.ExternalID, in.ExternalID)
+	set(&cr.DetailsURL, in.DetailsURL)
 	if in.Conclusion != nil {
 		cr.Status = "completed"
+	}
+	if cr.Status == "completed" && cr.Completed.IsZero() {
+		cr.Completed = now
 	}
 	if in.Output != nil {
 		set(&cr.Title, in.Output.Title)
@@ -82,13 +90,18 @@ func (c *call) checkRunObject(tmpl map[string]any, r *Repo, cr *CheckRun) map[st
 		tmpl["conclusion"] = cr.Conclusion
 	}
 	tmpl["url"] = c.apiURL(fmt.Sprintf("/repos/%s/check-runs/%d", r.FullName(), cr.ID))
+	tmpl["html_url"] = fmt.Sprintf("https://github.com/%s/runs/%d", r.FullName(), cr.ID)
+	tmpl["node_id"] = fmt.Sprintf("CR_%d", cr.ID)
+	tmpl["details_url"] = nullable(cr.DetailsURL)
+	tmpl["started_at"], tmpl["completed_at"] = timeOrNil(cr.Started), timeOrNil(cr.Completed)
 	if out, ok := tmpl["output"].(map[string]any); ok {
-		out["title"], out["summary"], out["text"] = cr.Title, cr.Summary, cr.Text
+		out["title"], out["summary"], out["text"] = nullable(cr.Title), nullable(cr.Summary), nullable(cr.Text)
 		out["annotations_count"] = len(cr.Annotations)
+		out["annotations_url"] = tmpl["url"].(string) + "/annotations"
 	}
-	if app, ok := tmpl["app"].(map[string]any); ok {
-		app["id"], app["slug"] = int(c.sim.cfg.AppID), c.sim.cfg.AppSlug
-	}
+	tmpl["app"] = c.sim.appObject(tmpl["app"], c.sim.integration(cr.App))
+	tmpl["check_suite"] = map[string]any{"id": cr.SuiteID}
+	tmpl["pull_requests"] = c.sim.prRefs(r, cr.HeadSHA, "")
 	return tmpl
 }
 
@@ -96,12 +109,12 @@ func createCheckRun(c *call) response {
 	r := c.repo()
 	var in checkRunInput
 	c.decode(&in)
-	cr := &CheckRun{ID: c.sim.nextID(), Status: "queued"}
+	cr := &CheckRun{ID: c.sim.nextID(), Status: "queued", Started: c.sim.now()}
 	if bad := in.check(cr); bad != nil {
 		return *bad
 	}
-	in.apply(cr)
-	r.checkRuns = append(r.checkRuns, cr)
+	in.apply(cr, c.sim.now())
+	c.sim.addRun(r, c.sim.cfg.AppSlug, cr) // ferry's token: ferry's suite
 	return response{status: http.StatusCreated, body: c.checkRunObject(c.object(201), r, cr)}
 }
 
@@ -118,38 +131,50 @@ func (c *call) checkRun(r *Repo) *CheckRun {
 func updateCheckRun(c *call) response {
 	r := c.repo()
 	cr := c.checkRun(r)
+	if cr.App != c.sim.cfg.AppSlug {
+		return errorResponse(http.StatusForbidden, "Resource not accessible by integration") // another App's run
+	}
 	var in checkRunInput
 	c.decode(&in)
 	if bad := in.check(cr); bad != nil {
 		return *bad
 	}
-	in.apply(cr)
+	in.apply(cr, c.sim.now())
 	cr.Updates++
+	c.sim.rollUp(r, cr.SuiteID)
 	return response{status: http.StatusOK, body: c.checkRunObject(c.object(200), r, cr)}
 }
 
 // listCheckRunsForRef lists the check runs on a commit SHA (a branch name
-// resolves to its head), filtered by check_name as GitHub does.
+// resolves to its head), every App's, filtered by check_name, status and
+// app_id as GitHub does; filter=latest (the default) keeps each App's
+// newest run of a name.
 func listCheckRunsForRef(c *call) response {
 	r := c.repo()
-	sha := c.param("ref")
-	if s, ok := r.refs["heads/"+sha]; ok {
-		sha = s
-	}
-	name := c.r.URL.Query().Get("check_name")
+	sha := r.resolveRef(c.param("ref"))
+	q := c.r.URL.Query()
 	obj := c.object(200)
 	tmpl := map[string]any{}
 	if list, ok := obj["check_runs"].([]any); ok && len(list) > 0 {
 		tmpl = list[0].(map[string]any)
 	}
-	runs := []any{}
+	newest := map[[2]string]int64{} // App and name → newest run on sha
 	for _, cr := range r.checkRuns {
-		if cr.HeadSHA == sha && (name == "" || cr.Name == name) {
-			runs = append(runs, c.checkRunObject(clone(tmpl).(map[string]any), r, cr))
+		if cr.HeadSHA == sha {
+			newest[[2]string{cr.App, cr.Name}] = cr.ID
 		}
 	}
-	obj["total_count"], obj["check_runs"] = len(runs), runs
-	return response{status: http.StatusOK, body: obj}
+	runs := []any{}
+	for _, cr := range r.checkRuns {
+		switch {
+		case cr.HeadSHA != sha, q.Get("check_name") != "" && cr.Name != q.Get("check_name"),
+			q.Get("status") != "" && cr.Status != q.Get("status"), !c.appMatches(cr.App),
+			q.Get("filter") != "all" && newest[[2]string{cr.App, cr.Name}] != cr.ID:
+			continue
+		}
+		runs = append(runs, c.checkRunObject(clone(tmpl).(map[string]any), r, cr))
+	}
+	return c.pageIn(obj, "check_runs", runs)
 }
 
 func listAnnotations(c *call) response {
@@ -173,6 +198,10 @@ func (c *call) deploymentObject(tmpl map[string]any, r *Repo, d *Deployment) map
 	tmpl["url"] = c.apiURL(fmt.Sprintf("/repos/%s/deployments/%d", r.FullName(), d.ID))
 	tmpl["statuses_url"] = c.apiURL(fmt.Sprintf("/repos/%s/deployments/%d/statuses", r.FullName(), d.ID))
 	tmpl["creator"] = c.user(tmpl["creator"], c.sim.BotLogin())
+	tmpl["node_id"] = fmt.Sprintf("DE_%d", d.ID)
+	tmpl["original_environment"], tmpl["production_environment"] = d.Environment, d.Production
+	tmpl["created_at"], tmpl["updated_at"] = stamp(d.Created), stamp(d.Created)
+	tmpl["repository_url"] = c.apiURL("/repos/" + r.FullName())
 	if d.Payload != nil {
 		tmpl["payload"] = d.Payload
 	}
@@ -198,6 +227,7 @@ func createDeployment(c *call) response {
 	var in struct {
 		Ref, Task, Environment, Description string
 		Payload                             any
+		Production                          bool `json:"production_environment"`
 	}
 	c.decode(&in)
 	sha := in.Ref
@@ -213,7 +243,7 @@ func createDeployment(c *call) response {
 		in.Task = "deploy"
 	}
 	d := &Deployment{ID: c.sim.nextID(), Ref: in.Ref, SHA: sha, Environment: in.Environment, Task: in.Task,
-		Payload: in.Payload, Description: in.Description, Created: c.sim.now()}
+		Payload: in.Payload, Description: in.Description, Production: in.Production, Created: c.sim.now()}
 	r.deployments = append(r.deployments, d)
 	return response{status: http.StatusCreated, body: c.deploymentObject(c.object(201), r, d)}
 }
@@ -236,12 +266,17 @@ func createDeploymentStatus(c *call) response {
 		LogURL         string `json:"log_url"`
 	}
 	c.decode(&in)
-	st := DeploymentStatus{ID: c.sim.nextID(), State: in.State, Description: in.Description, EnvironmentURL: in.EnvironmentURL, LogURL: in.LogURL}
+	st := DeploymentStatus{ID: c.sim.nextID(), State: in.State, Description: in.Description, EnvironmentURL: in.EnvironmentURL,
+		LogURL: in.LogURL, Created: c.sim.now()}
 	d.Statuses = append(d.Statuses, st)
 	obj := c.object(201)
-	obj["id"], obj["state"], obj["description"] = int(st.ID), st.State, st.Description
-	obj["environment"], obj["environment_url"], obj["log_url"] = d.Environment, st.EnvironmentURL, st.LogURL
-	obj["deployment_url"] = c.apiURL(fmt.Sprintf("/repos/%s/deployments/%d", r.FullName(), d.ID))
+	obj["id"], obj["node_id"], obj["state"], obj["description"] = int(st.ID), fmt.Sprintf("DES_%d", st.ID), st.State, st.Description
+	// target_url is log_url's older name; GitHub answers both.
+	obj["environment"], obj["environment_url"], obj["log_url"], obj["target_url"] = d.Environment, st.EnvironmentURL, st.LogURL, st.LogURL
+	deployment := c.apiURL(fmt.Sprintf("/repos/%s/deployments/%d", r.FullName(), d.ID))
+	obj["url"], obj["deployment_url"] = fmt.Sprintf("%s/statuses/%d", deployment, st.ID), deployment
+	obj["repository_url"] = c.apiURL("/repos/" + r.FullName())
+	obj["created_at"], obj["updated_at"] = stamp(st.Created), stamp(st.Created)
 	obj["creator"] = c.user(obj["creator"], c.sim.BotLogin())
-	return response{status: http.StatusCreated, body: obj}
+	return created(obj)
 }

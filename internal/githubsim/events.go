@@ -3,7 +3,6 @@ package githubsim
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/ferry-ci/ferry/internal/fixture"
@@ -53,21 +52,28 @@ func (s *Sim) InstallationCreated(id int64) (guid string, status int) {
 }
 
 // OpenPullRequest sends pull_request.opened for a pull request the test
-// added with AddPullRequest.
+// added with AddPullRequest; its sender is the pull request's author.
 func (s *Sim) OpenPullRequest(repo string, number int) (guid string, status int) {
 	s.mu.Lock()
-	body := s.pullRequestEvent("opened", repo, number, nil)
+	body := s.pullRequestEvent("opened", repo, number, "", nil)
 	s.mu.Unlock()
 	return s.SendWebhook("pull_request", body)
 }
 
 // PushToPullRequest moves a pull request's head to headSHA with these
 // files and commits (the whole PR's, as GitHub lists them) and sends
-// pull_request.synchronize with before and after.
+// pull_request.synchronize with before and after, as pushed by the pull
+// request's author.
 func (s *Sim) PushToPullRequest(repo string, number int, headSHA string, files []File, commits []Commit) (guid string, status int) {
+	return s.PushToPullRequestAs("", repo, number, headSHA, files, commits)
+}
+
+// PushToPullRequestAs is PushToPullRequest pushed by login: the
+// synchronize payload's sender ("" = the pull request's author).
+func (s *Sim) PushToPullRequestAs(login, repo string, number int, headSHA string, files []File, commits []Commit) (guid string, status int) {
 	before := s.SetPullRequestHead(repo, number, headSHA, files, commits)
 	s.mu.Lock()
-	body := s.pullRequestEvent("synchronize", repo, number, map[string]any{"before": before, "after": headSHA})
+	body := s.pullRequestEvent("synchronize", repo, number, login, map[string]any{"before": before, "after": headSHA})
 	s.mu.Unlock()
 	return s.SendWebhook("pull_request", body)
 }
@@ -83,31 +89,44 @@ func (s *Sim) SetPullRequestHead(repo string, number int, headSHA string, files 
 	return before
 }
 
-// PullRequestPayload is the real pull_request payload (opened or
-// synchronize) for the simulator's state of a pull request, unsent.
+// PullRequestPayload is the real pull_request payload (opened,
+// synchronize or closed) for the simulator's state of a pull request,
+// unsent; its sender is the author (closed: who merged it, if merged).
 func (s *Sim) PullRequestPayload(action, repo string, number int) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.pullRequestEvent(action, repo, number, nil)
+	return s.pullRequestEvent(action, repo, number, "", nil)
 }
 
 // pullRequestEvent is a real pull_request payload for action, filled with
-// the simulator's state of the pull request (under the lock).
-func (s *Sim) pullRequestEvent(action, repo string, number int, extra map[string]any) []byte {
+// the simulator's state of the pull request and sent by sender ("" = the
+// author, or who merged it) (under the lock).
+func (s *Sim) pullRequestEvent(action, repo string, number int, sender string, extra map[string]any) []byte {
 	r := s.mustRepo(repo)
-	pr := r.pulls[number]
-	fixtureName := map[string]string{"opened": "opened.payload.json", "synchronize": "synchronize.payload.json"}[action]
-	p := from("pull_request", fixtureName)
+	pr, ok := r.pulls[number]
+	if !ok {
+		s.t.Fatalf("githubsim: no pull request %s#%d", repo, number)
+	}
+	p := from("pull_request", action+".payload.json")
 	p["number"] = number
 	p["installation"] = map[string]any{"id": r.Installation, "node_id": "inst"}
 	repoObj := s.repoPart(p["repository"].(map[string]any), r)
 	pull := p["pull_request"].(map[string]any)
-	pull["number"], pull["title"], pull["body"], pull["id"], pull["state"] = number, pr.Title, pr.Body, pr.ID, "open"
-	pull["updated_at"] = pr.Updated.UTC().Format(time.RFC3339)
-	pull["user"].(map[string]any)["login"] = pr.User
-	var labels []any
+	pull["number"], pull["title"], pull["body"], pull["id"], pull["state"] = number, pr.Title, pr.Body, pr.ID, pr.State
+	pull["created_at"], pull["updated_at"] = stamp(pr.Created), stamp(pr.Updated)
+	pull["user"] = s.userObject(pull["user"], pr.User)
+	s.mergeState(pull, pr)
+	switch {
+	case sender != "":
+	case pr.Merged:
+		sender = pr.MergedBy
+	default:
+		sender = pr.User
+	}
+	p["sender"] = s.userObject(p["sender"], sender)
+	labels := []any{}
 	for _, l := range r.labels[number] {
-		labels = append(labels, map[string]any{"id": fakeID(l), "node_id": "L", "url": "", "name": l, "color": "ededed", "default": false, "description": nil})
+		labels = append(labels, s.labelObject(r, r.ensureLabel(l)))
 	}
 	pull["labels"] = labels
 	for _, side := range []struct{ key, ref, sha string }{{"head", pr.Head, pr.HeadSHA}, {"base", pr.Base, pr.BaseSHA}} {
@@ -212,14 +231,9 @@ func (s *Sim) CommentPayload(action, repo string, commentID int64) []byte {
 	}
 	comment := p["comment"].(map[string]any)
 	comment["id"], comment["body"] = cm.ID, cm.Body
-	comment["created_at"] = cm.Created.UTC().Format(time.RFC3339)
-	user := comment["user"].(map[string]any)
-	user["login"], user["type"] = cm.User, "User"
-	if strings.HasSuffix(cm.User, "[bot]") {
-		user["type"] = "Bot"
-	}
-	sender := clone(user).(map[string]any)
-	p["sender"] = sender
+	comment["created_at"], comment["updated_at"] = stamp(cm.Created), stamp(cm.Updated)
+	comment["user"] = s.userObject(comment["user"], cm.User) // a Bot when login ends in [bot]
+	p["sender"] = s.userObject(p["sender"], cm.User)
 	body, _ := json.Marshal(p)
 	return body
 }
@@ -251,18 +265,17 @@ func (s *Sim) ButtonPayload(repo string, checkRunID int64, identifier, login str
 	s.repoPart(p["repository"].(map[string]any), r)
 	run := p["check_run"].(map[string]any)
 	run["id"], run["name"], run["head_sha"], run["external_id"] = cr.ID, cr.Name, cr.HeadSHA, cr.ExternalID
-	var prs []any
-	for _, pr := range r.pulls {
-		if pr.HeadSHA == cr.HeadSHA && pr.HeadRepo == "" { // GitHub lists none for forks
-			prs = append(prs, map[string]any{"url": "", "id": pr.ID, "number": pr.Number,
-				"head": map[string]any{"ref": pr.Head, "sha": pr.HeadSHA, "repo": map[string]any{"id": r.ID, "url": "", "name": r.Name}},
-				"base": map[string]any{"ref": pr.Base, "sha": pr.BaseSHA, "repo": map[string]any{"id": r.ID, "url": "", "name": r.Name}}})
+	run["pull_requests"] = s.prRefs(r, cr.HeadSHA, "") // GitHub lists none for forks
+	run["app"] = s.appObject(run["app"], s.integration(cr.App))
+	if suite, ok := run["check_suite"].(map[string]any); ok {
+		for _, cs := range r.suites {
+			if cs.ID == cr.SuiteID {
+				s.fillSuite(suite, r, cs)
+			}
 		}
 	}
-	run["pull_requests"] = prs
 	p["requested_action"] = map[string]any{"identifier": identifier}
-	sender := p["sender"].(map[string]any)
-	sender["login"], sender["type"] = login, "User"
+	p["sender"] = s.userObject(p["sender"], login)
 	body, _ := json.Marshal(p)
 	return body
 }
@@ -270,19 +283,4 @@ func (s *Sim) ButtonPayload(repo string, checkRunID int64, identifier, login str
 // PressButton sends check_run requested_action.
 func (s *Sim) PressButton(repo string, checkRunID int64, identifier, login string) (guid string, status int) {
 	return s.SendWebhook("check_run", s.ButtonPayload(repo, checkRunID, identifier, login))
-}
-
-// CheckSuiteCompleted sends a real check_suite completed payload: the
-// checks of sha on branch ended with conclusion.
-func (s *Sim) CheckSuiteCompleted(repo, branch, sha, conclusion string) (guid string, status int) {
-	s.mu.Lock()
-	r := s.mustRepo(repo)
-	p := from("check_suite", "completed.payload.json")
-	p["installation"] = map[string]any{"id": r.Installation, "node_id": "inst"}
-	s.repoPart(p["repository"].(map[string]any), r)
-	cs := p["check_suite"].(map[string]any)
-	cs["head_branch"], cs["head_sha"], cs["conclusion"], cs["status"] = branch, sha, conclusion, "completed"
-	body, _ := json.Marshal(p)
-	s.mu.Unlock()
-	return s.SendWebhook("check_suite", body)
 }

@@ -80,7 +80,7 @@ func createTree(c *call) response {
 	obj := c.object(201)
 	obj["sha"], obj["tree"], obj["truncated"] = sha, items, false
 	obj["url"] = c.apiURL("/repos/" + r.FullName() + "/git/trees/" + sha)
-	return response{status: http.StatusCreated, body: obj}
+	return created(obj)
 }
 
 func createGitCommit(c *call) response {
@@ -101,7 +101,7 @@ func createGitCommit(c *call) response {
 	}
 	gc := &GitCommit{SHA: fakeSHA(in.Message, in.Tree, strings.Join(in.Parents, ","), c.now()), Tree: in.Tree, Parents: in.Parents, Message: in.Message}
 	r.commits[gc.SHA] = gc
-	return response{status: http.StatusCreated, body: c.gitCommitObject(c.object(201), r, gc)}
+	return created(c.gitCommitObject(c.object(201), r, gc))
 }
 
 func createRef(c *call) response {
@@ -119,7 +119,7 @@ func createRef(c *call) response {
 		return validation("Reference", "sha", "invalid", "Object does not exist")
 	}
 	r.refs[ref] = in.SHA
-	return response{status: http.StatusCreated, body: c.refObject(c.object(201), r, ref, in.SHA)}
+	return created(c.refObject(c.object(201), r, ref, in.SHA))
 }
 
 func updateRef(c *call) response {

@@ -3,8 +3,10 @@ package githubsim
 // handlers maps GitHub's operationIds to the simulator's implementation.
 func handlers() map[string]handler {
 	return map[string]handler{
+		"meta/root":                                  getRoot,
 		"repos/get":                                  getRepo,
 		"repos/get-content":                          getContent,
+		"repos/create-or-update-file-contents":       putContent,
 		"repos/compare-commits-with-basehead":        compare,
 		"pulls/list-files":                           listPRFiles,
 		"pulls/list-commits":                         listPRCommits,
@@ -41,6 +43,21 @@ func handlers() map[string]handler {
 		"issues/create":                              createIssue,
 		"issues/list-for-repo":                       listIssues,
 		"issues/create-label":                        createLabel,
+		"issues/list-labels-for-repo":                listRepoLabels,
+		"issues/get-label":                           getLabel,
+		"issues/update-label":                        updateLabel,
+		"issues/delete-label":                        deleteLabel,
 		"git/delete-ref":                             deleteRef,
+		"apps/get-authenticated":                     getAuthenticatedApp,
+		"repos/get-branch":                           getBranch,
+		"repos/get-status-checks-protection":         getStatusChecksProtection,
+		"repos/get-branch-protection":                getBranchProtection,
+		"repos/update-branch-protection":             updateBranchProtection,
+		"repos/delete-branch-protection":             deleteBranchProtection,
+		"checks/list-suites-for-ref":                 listSuitesForRef,
+		"repos/get-combined-status-for-ref":          getCombinedStatus,
+		"repos/list-commit-statuses-for-ref":         listStatuses,
+		"repos/create-commit-status":                 createStatus,
+		"issues/get-comment":                         getComment,
 	}
 }

@@ -14,7 +14,11 @@ func (c *call) commentObject(tmpl map[string]any, r *Repo, cm *Comment) map[stri
 	tmpl["updated_at"] = cm.Updated.UTC().Format("2006-01-02T15:04:05Z")
 	tmpl["url"] = c.apiURL(fmt.Sprintf("/repos/%s/issues/comments/%d", r.FullName(), cm.ID))
 	tmpl["issue_url"] = c.apiURL(fmt.Sprintf("/repos/%s/issues/%d", r.FullName(), cm.Number))
-	tmpl["html_url"] = fmt.Sprintf("https://github.com/%s/pull/%d#issuecomment-%d", r.FullName(), cm.Number, cm.ID)
+	kind := "issues"
+	if _, isPR := r.pulls[cm.Number]; isPR {
+		kind = "pull"
+	}
+	tmpl["html_url"] = fmt.Sprintf("https://github.com/%s/%s/%d#issuecomment-%d", r.FullName(), kind, cm.Number, cm.ID)
 	tmpl["reactions"] = c.reactions(tmpl["url"].(string))
 	return tmpl
 }
@@ -58,9 +62,7 @@ func createComment(c *call) response {
 	}
 	cm := &Comment{ID: c.sim.nextID(), Number: n, User: c.sim.BotLogin(), Body: in.Body, Created: c.sim.now(), Updated: c.sim.now()}
 	r.comments = append(r.comments, cm)
-	resp := response{status: http.StatusCreated, body: c.commentObject(c.object(201), r, cm), header: http.Header{}}
-	resp.header.Set("Location", c.apiURL(fmt.Sprintf("/repos/%s/issues/comments/%d", r.FullName(), cm.ID)))
-	return resp
+	return created(c.commentObject(c.object(201), r, cm))
 }
 
 func (c *call) comment(r *Repo) int {
@@ -72,6 +74,14 @@ func (c *call) comment(r *Repo) int {
 	}
 	c.notFound()
 	return -1
+}
+
+// getComment answers one comment of this repository by id; a deleted one,
+// or another repository's, is 404 as on GitHub.
+func getComment(c *call) response {
+	r := c.repo()
+	cm := r.comments[c.comment(r)]
+	return response{status: http.StatusOK, body: c.commentObject(c.object(http.StatusOK), r, cm)}
 }
 
 func updateComment(c *call) response {
@@ -96,48 +106,6 @@ func deleteComment(c *call) response {
 	i := c.comment(r)
 	r.comments = slices.Delete(r.comments, i, i+1)
 	return response{status: http.StatusNoContent}
-}
-
-func (c *call) labelList(r *Repo, n int) []any {
-	tmpl := c.item(200)
-	var out []any
-	for _, name := range r.labels[n] {
-		l := clone(tmpl).(map[string]any)
-		l["name"], l["id"] = name, int(fakeID(r.FullName()+name))
-		l["url"] = c.apiURL("/repos/" + r.FullName() + "/labels/" + name)
-		out = append(out, l)
-	}
-	if out == nil {
-		out = []any{}
-	}
-	return out
-}
-
-func addLabels(c *call) response {
-	r := c.repo()
-	n := int(c.intParam("issue_number"))
-	if !r.exists(n) {
-		return errorResponse(http.StatusNotFound, "Not Found")
-	}
-	var in struct{ Labels []string }
-	c.decode(&in)
-	for _, l := range in.Labels {
-		if !slices.Contains(r.labels[n], l) {
-			r.labels[n] = append(r.labels[n], l)
-		}
-	}
-	return response{status: http.StatusOK, body: c.labelList(r, n)}
-}
-
-func removeLabel(c *call) response {
-	r := c.repo()
-	n := int(c.intParam("issue_number"))
-	i := slices.Index(r.labels[n], c.param("name"))
-	if i < 0 {
-		return errorResponse(http.StatusNotFound, "Label does not exist")
-	}
-	r.labels[n] = slices.Delete(r.labels[n], i, i+1)
-	return response{status: http.StatusOK, body: c.labelList(r, n)}
 }
 
 func createReaction(c *call) response {

@@ -3,8 +3,8 @@ package githubsim
 import (
 	"fmt"
 	"net/http"
-	"regexp"
 	"sort"
+	"strings"
 )
 
 // AddCommit makes a commit object known (for refs pointing at it).
@@ -54,7 +54,7 @@ func createIssue(c *call) response {
 	is := &Issue{Number: r.nextNumber, Title: in.Title, ID: c.sim.nextID()}
 	r.nextNumber++
 	r.issues[is.Number] = is
-	return response{status: http.StatusCreated, body: c.issueObject(c.object(201), r, is)}
+	return created(c.issueObject(c.object(201), r, is))
 }
 
 func listIssues(c *call) response {
@@ -72,21 +72,6 @@ func listIssues(c *call) response {
 	return c.paginate(items)
 }
 
-var labelColor = regexp.MustCompile(`^[0-9a-fA-F]{6}$`)
-
-func createLabel(c *call) response {
-	r := c.repo()
-	var in struct{ Name, Color string }
-	c.decode(&in)
-	if !labelColor.MatchString(in.Color) {
-		return validation("Label", "color", "invalid", "")
-	}
-	obj := c.object(201)
-	obj["name"], obj["color"], obj["id"] = in.Name, in.Color, int(fakeID(r.FullName()+in.Name))
-	obj["url"] = c.apiURL("/repos/" + r.FullName() + "/labels/" + in.Name)
-	return response{status: http.StatusCreated, body: obj}
-}
-
 func deleteRef(c *call) response {
 	r := c.repo()
 	if _, ok := r.refs[c.param("ref")]; !ok {
@@ -94,4 +79,16 @@ func deleteRef(c *call) response {
 	}
 	delete(r.refs, c.param("ref"))
 	return response{status: http.StatusNoContent}
+}
+
+// getRoot answers GET /: the description's map of URL templates, pointing
+// at the simulator.
+func getRoot(c *call) response {
+	obj := c.object(http.StatusOK)
+	for k, v := range obj {
+		if s, ok := v.(string); ok {
+			obj[k] = strings.Replace(s, "https://api.github.com", c.sim.srv.URL, 1)
+		}
+	}
+	return response{status: http.StatusOK, body: obj}
 }

@@ -1,11 +1,11 @@
 package githubsim
 
 import (
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 )
 
 func (c *call) repoObject(tmpl map[string]any, r *Repo) map[string]any {
@@ -24,6 +24,11 @@ func (c *call) repoObject(tmpl map[string]any, r *Repo) map[string]any {
 		}
 	}
 	tmpl["permissions"] = map[string]any{"admin": false, "maintain": false, "push": true, "triage": true, "pull": true}
+	// Not a fork (forkOf makes one) and no language detected: the example's
+	// parent and source describe a fork GitHub sends only for forks.
+	tmpl["fork"], tmpl["language"] = false, nil
+	delete(tmpl, "parent")
+	delete(tmpl, "source")
 	if owner, ok := tmpl["owner"]; ok {
 		o := c.user(owner, r.Owner)
 		o["type"] = "Organization"
@@ -35,32 +40,6 @@ func (c *call) repoObject(tmpl map[string]any, r *Repo) map[string]any {
 func getRepo(c *call) response {
 	r := c.repo()
 	return response{status: http.StatusOK, body: c.repoObject(c.object(200), r)}
-}
-
-func getContent(c *call) response {
-	r := c.repo()
-	ref := c.r.URL.Query().Get("ref")
-	if ref == "" {
-		ref = r.DefaultBranch
-	}
-	content, ok := r.files[ref][c.param("path")]
-	if !ok {
-		return errorResponse(http.StatusNotFound, "Not Found")
-	}
-	// The description's first example here is a directory listing; build
-	// the file shape (content-file) explicitly.
-	sha := fakeSHA(content)
-	name := c.param("path")[strings.LastIndex(c.param("path"), "/")+1:]
-	u := c.apiURL("/repos/" + r.FullName() + "/contents/" + c.param("path") + "?ref=" + ref)
-	return response{status: http.StatusOK, body: map[string]any{
-		"type": "file", "encoding": "base64", "size": len(content), "name": name, "path": c.param("path"),
-		"content": base64.StdEncoding.EncodeToString([]byte(content)), "sha": sha,
-		"url": u, "git_url": c.apiURL("/repos/" + r.FullName() + "/git/blobs/" + sha),
-		"html_url":     "https://github.com/" + r.FullName() + "/blob/" + ref + "/" + c.param("path"),
-		"download_url": "https://raw.githubusercontent.com/" + r.FullName() + "/" + ref + "/" + c.param("path"),
-		"_links": map[string]any{"self": u, "git": c.apiURL("/repos/" + r.FullName() + "/git/blobs/" + sha),
-			"html": "https://github.com/" + r.FullName() + "/blob/" + ref + "/" + c.param("path")},
-	}}
 }
 
 // maxPRFiles is GitHub's cap on the files the API lists for a pull request.
@@ -191,6 +170,9 @@ func (c *call) pullObject(tmpl map[string]any, r *Repo, p *PullRequest) map[stri
 	tmpl["user"] = c.user(tmpl["user"], p.User)
 	tmpl["created_at"] = p.Created.UTC().Format("2006-01-02T15:04:05Z")
 	tmpl["updated_at"] = p.Updated.UTC().Format("2006-01-02T15:04:05Z")
+	c.sim.mergeState(tmpl, p)
+	// Review requests are not modelled: none, rather than the example's.
+	tmpl["requested_reviewers"], tmpl["requested_teams"] = []any{}, []any{}
 	for _, side := range []struct{ name, ref, sha string }{{"head", p.Head, p.HeadSHA}, {"base", p.Base, p.BaseSHA}} {
 		if m, ok := tmpl[side.name].(map[string]any); ok {
 			m["ref"], m["sha"], m["label"] = side.ref, side.sha, r.Owner+":"+side.ref
@@ -270,7 +252,7 @@ func createPull(c *call) response {
 		Head: head, HeadSHA: sha, Base: in.Base, BaseSHA: r.refs["heads/"+in.Base], ID: c.sim.nextID(), Created: c.sim.now()}
 	r.nextNumber++
 	r.pulls[p.Number] = p
-	return response{status: http.StatusCreated, body: c.pullObject(c.object(201), r, p)}
+	return created(c.pullObject(c.object(201), r, p))
 }
 
 func updatePull(c *call) response {
@@ -278,10 +260,17 @@ func updatePull(c *call) response {
 	p := c.pull(r)
 	var in struct{ Title, Body, State, Base *string }
 	c.decode(&in)
+	was := p.State
 	for dst, src := range map[*string]*string{&p.Title: in.Title, &p.Body: in.Body, &p.State: in.State, &p.Base: in.Base} {
 		if src != nil {
 			*dst = *src
 		}
+	}
+	switch {
+	case was == "open" && p.State == "closed":
+		p.Closed = c.sim.now()
+	case p.State == "open":
+		p.Closed = time.Time{}
 	}
 	if h, ok := r.refs["heads/"+p.Head]; ok {
 		p.HeadSHA = h

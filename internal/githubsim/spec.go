@@ -57,6 +57,7 @@ func loadSpec() (*spec, error) {
 		}
 		// Match any host: the simulator serves on a loopback port.
 		doc.Servers = openapi3.Servers{{URL: "/"}}
+		closeRequestBodies(doc)
 		// doc.Validate always fails on this description (invalid examples);
 		// the router does not need it.
 		router, err := gorillamux.NewRouter(doc)
@@ -91,8 +92,12 @@ func routable(p string) string {
 		}
 		head := "/" + parts[1] + "/" + parts[2] + "/" + parts[3]
 		rest := "/" + parts[4]
-		if after, ok := strings.CutPrefix(rest, g.segment); ok && after != "" {
+		after, ok := strings.CutPrefix(rest, g.segment)
+		switch {
+		case ok && after != "":
 			return head + g.segment + strings.ReplaceAll(after, "/", "%2F")
+		case ok && g.segment == "/contents/":
+			return head + g.segment + "%2F" // the root directory: GitHub takes an empty path
 		}
 	}
 	return p

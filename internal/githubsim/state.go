@@ -32,7 +32,11 @@ type Repo struct {
 	compares      map[string]*PullRequest // "base...head" → files and commits
 	comments      []*Comment
 	labels        map[int][]string // issue/PR number → labels
+	labelDefs     []*Label         // the repository's labels
 	checkRuns     []*CheckRun
+	suites        []*CheckSuite
+	statuses      []*CommitStatus
+	protection    map[string]*protection // branch → its protection; absent: unprotected
 	deployments   []*Deployment
 	collaborators map[string]string // login → admin|maintain|write|triage|read
 	issues        map[int]*Issue
@@ -79,6 +83,13 @@ type PullRequest struct {
 	Created  time.Time
 	Updated  time.Time
 	ID       int64
+	// Set by MergePullRequest; Closed also when closed unmerged
+	// (PullRequestClosed, or ferry's pulls/update).
+	Merged         bool
+	MergedBy       string
+	MergeCommitSHA string
+	MergedAt       time.Time
+	Closed         time.Time
 }
 
 // Issue is an issue made through the API (the recorded scenarios use them).
@@ -100,9 +111,12 @@ type Comment struct {
 	Updated   time.Time
 }
 
-// CheckRun is a check run with everything ferry sent to it.
+// CheckRun is a check run with everything ferry sent to it, or another
+// App's (AddCheckRun).
 type CheckRun struct {
 	ID          int64
+	App         string // slug of the App that created it
+	SuiteID     int64  // the check suite it belongs to
 	Name        string
 	HeadSHA     string
 	Status      string
@@ -113,6 +127,9 @@ type CheckRun struct {
 	Annotations []map[string]any
 	Actions     []map[string]any
 	ExternalID  string
+	DetailsURL  string
+	Started     time.Time
+	Completed   time.Time // zero until completed
 	Updates     int
 }
 
@@ -125,6 +142,7 @@ type Deployment struct {
 	Task        string
 	Payload     any
 	Description string
+	Production  bool // production_environment as requested
 	Statuses    []DeploymentStatus
 	Created     time.Time
 }
@@ -136,6 +154,7 @@ type DeploymentStatus struct {
 	Description    string
 	EnvironmentURL string
 	LogURL         string
+	Created        time.Time
 }
 
 // GitCommit is a commit created or known through the Git Data API.
@@ -166,7 +185,10 @@ func newRepo(id int64, fullName string, installation int64) *Repo {
 		ID: id, Owner: owner, Name: name, DefaultBranch: "main", Installation: installation,
 		files: map[string]map[string]string{}, refs: map[string]string{}, commits: map[string]*GitCommit{},
 		trees: map[string][]TreeEntry{}, pulls: map[int]*PullRequest{}, compares: map[string]*PullRequest{}, labels: map[int][]string{},
-		collaborators: map[string]string{}, issues: map[int]*Issue{}, nextNumber: 1,
+		collaborators: map[string]string{}, issues: map[int]*Issue{}, nextNumber: 1, protection: map[string]*protection{},
+	}
+	for _, l := range defaultLabels {
+		r.labelDefs = append(r.labelDefs, &l)
 	}
 	root := fakeSHA(fullName, "root")
 	r.commits[root] = &GitCommit{SHA: root, Tree: fakeSHA(fullName, "root-tree"), Message: "Initial commit"}
@@ -284,7 +306,8 @@ func (s *Sim) Comments(repo string, number int) []Comment {
 	return out
 }
 
-// CheckRuns returns the check runs of a repository.
+// CheckRuns returns the check runs of a repository: ferry's and other
+// Apps' (CheckRun.App says whose), oldest first.
 func (s *Sim) CheckRuns(repo string) []CheckRun {
 	s.mu.Lock()
 	defer s.mu.Unlock()
