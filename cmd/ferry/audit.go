@@ -16,7 +16,7 @@ type AuditCmd struct {
 	Repo   string        `name:"repo" help:"Only this repository (owner/name)."`
 	Since  time.Duration `name:"since" default:"168h" help:"How far back (e.g. 24h, 720h)."`
 	Limit  int           `name:"limit" default:"1000" help:"At most this many, newest first."`
-	Format string        `name:"format" default:"text" enum:"text,json" help:"text or json (one object per line)."`
+	Format string        `name:"format" default:"text" enum:"text,json" help:"text or json (one array)."`
 }
 
 // Run implements the command.
@@ -44,13 +44,12 @@ func (c *AuditCmd) Run(e *env) error {
 		return err
 	}
 	if c.Format == "json" {
-		enc := json.NewEncoder(e.stdout)
-		for _, d := range ds {
-			if err := enc.Encode(d); err != nil {
-				return err
-			}
+		if ds == nil {
+			ds = []audit.Decision{} // an empty window is [], not null or nothing
 		}
-		return nil
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(ds)
 	}
 	return printDecisions(e, ds)
 }

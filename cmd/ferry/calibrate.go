@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"text/tabwriter"
 
@@ -54,9 +55,25 @@ func (c *CalibrateCmd) Run(e *env) error {
 	if c.Format == "json" {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return enc.Encode(reportJSON{Report: r, AUC: finite(r.AUC), AUCFixFollowup: finite(r.AUCFixFollowup)})
 	}
 	return printReport(e.stdout, r, p)
+}
+
+// reportJSON is the report as JSON. An AUC is undefined (NaN) when a
+// history has no positives or no negatives, e.g. no reverts at all; JSON
+// cannot carry NaN, so it is null. These fields shadow the embedded ones.
+type reportJSON struct {
+	calibrate.Report
+	AUC            *float64 `json:"auc"`
+	AUCFixFollowup *float64 `json:"auc_fix_followup"`
+}
+
+func finite(f float64) *float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil
+	}
+	return &f
 }
 
 func readCommits(path string) ([]calibrate.Commit, error) {

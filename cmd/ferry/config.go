@@ -12,6 +12,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/alecthomas/kong"
+
 	"github.com/ferry-ci/ferry/internal/jobs"
 	"github.com/ferry-ci/ferry/internal/logctx"
 	"github.com/ferry-ci/ferry/internal/store"
@@ -75,15 +77,45 @@ func (c *CLI) logger(w io.Writer) (*slog.Logger, error) {
 	return nil, settingError("log-format", "FERRY_LOG_FORMAT", "must be text or json, got %q", c.LogFormat)
 }
 
-func validateListen(addr string) error {
+func validateListen(addr, flag, env string) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil || port == "" {
-		return settingError("listen", "FERRY_LISTEN", "must be HOST:PORT, got %q", addr)
+		return settingError(flag, env, "must be HOST:PORT, got %q", addr)
 	}
 	if host != "" && net.ParseIP(host) == nil && strings.ContainsAny(host, "/ ") {
-		return settingError("listen", "FERRY_LISTEN", "bad host in %q", addr)
+		return settingError(flag, env, "bad host in %q", addr)
 	}
 	return nil
+}
+
+// minSecret is the shortest webhook secret serve accepts: anything shorter
+// can be guessed offline from one captured signed delivery.
+const minSecret = 16
+
+// checkSecretLength refuses a short webhook secret, naming where it came
+// from but never showing it.
+func checkSecretLength(secret []byte, fromFile bool) error {
+	if len(secret) >= minSecret {
+		return nil
+	}
+	flag, env := "webhook-secret", "FERRY_WEBHOOK_SECRET"
+	if fromFile {
+		flag, env = "webhook-secret-file", "FERRY_WEBHOOK_SECRET_FILE"
+	}
+	return settingError(flag, env, "the secret must be at least %d bytes, got %d (e.g. openssl rand -hex 32)", minSecret, len(secret))
+}
+
+// secretOnCommandLine tells whether --webhook-secret was typed on the
+// command line, where other local users can read it (ps, /proc), rather
+// than set through FERRY_WEBHOOK_SECRET: kong's parse path holds the flags
+// parsed from the arguments, not those filled from the environment.
+func secretOnCommandLine(kctx *kong.Context) bool {
+	for _, p := range kctx.Path {
+		if p.Flag != nil && p.Flag.Name == "webhook-secret" && !p.Resolved {
+			return true
+		}
+	}
+	return false
 }
 
 // readSecret returns the webhook secret from exactly one of the flag or
@@ -123,6 +155,11 @@ func (g *GitHubFlags) validate() error {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return settingError("github-api-url", "FERRY_GITHUB_API_URL", "must be an http(s) URL, got %q", g.GitHubAPIURL)
 	}
+	// The App's tokens travel to this address: in clear text only to this
+	// machine (a local simulator in tests).
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return settingError("github-api-url", "FERRY_GITHUB_API_URL", "http:// only for a loopback host, use https://; got %q", g.GitHubAPIURL)
+	}
 	if !strings.HasSuffix(g.GitHubAPIURL, "/") {
 		g.GitHubAPIURL += "/"
 	}
@@ -142,6 +179,15 @@ func (g *GitHubFlags) validate() error {
 		return settingError("github-private-key-file", "FERRY_GITHUB_PRIVATE_KEY_FILE", "%v", err)
 	}
 	return nil
+}
+
+// isLoopback: localhost, 127.0.0.0/8 or ::1.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // checkRSAKey accepts the PKCS#1 keys GitHub issues (and PKCS#8).

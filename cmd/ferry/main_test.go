@@ -37,7 +37,10 @@ func TestSettings(t *testing.T) {
 	notKey := filepath.Join(dir, "not-a-key.pem")
 	_ = os.WriteFile(emptyFile, []byte("\n"), 0o600)
 	_ = os.WriteFile(notKey, []byte("hello"), 0o600)
+	shortFile := filepath.Join(dir, "short")
+	_ = os.WriteFile(shortFile, []byte("fifteen bytes!!\n"), 0o600)
 	db := "--database=sqlite:" + filepath.Join(dir, "f.db")
+	secret := "--webhook-secret=" + string(testSecret)
 	tests := []struct {
 		name string
 		args []string
@@ -45,19 +48,27 @@ func TestSettings(t *testing.T) {
 		want string // in the one error line
 	}{
 		{"no secret", []string{"serve", db}, nil, "--webhook-secret (FERRY_WEBHOOK_SECRET): required"},
-		{"both secrets", []string{"serve", db, "--webhook-secret=a", "--webhook-secret-file=" + emptyFile}, nil, "not both"},
+		{"both secrets", []string{"serve", db, secret, "--webhook-secret-file=" + emptyFile}, nil, "not both"},
 		{"empty secret file", []string{"serve", db, "--webhook-secret-file=" + emptyFile}, nil, "--webhook-secret-file (FERRY_WEBHOOK_SECRET_FILE):"},
 		{"missing secret file", []string{"serve", db, "--webhook-secret-file=/nonexistent"}, nil, "cannot read"},
-		{"bad listen", []string{"serve", db, "--webhook-secret=a", "--listen=nope"}, nil, "--listen (FERRY_LISTEN): must be HOST:PORT"},
-		{"bad listen from env", []string{"serve", db, "--webhook-secret=a"}, map[string]string{"FERRY_LISTEN": "nope"}, "--listen (FERRY_LISTEN)"},
-		{"bad database", []string{"serve", "--database=mysql://x", "--webhook-secret=a"}, nil, "--database (FERRY_DATABASE): must be sqlite:PATH or postgres://"},
-		{"password hidden", []string{"serve", "--database=mysql://u:hunter2@x", "--webhook-secret=a"}, nil, "xxxxx"},
-		{"bad workers from env", []string{"serve", db, "--webhook-secret=a"}, map[string]string{"FERRY_WORKERS": "many"}, "--workers (FERRY_WORKERS)"},
-		{"negative workers", []string{"serve", db, "--webhook-secret=a", "--workers=-1"}, nil, "--workers (FERRY_WORKERS): must be 0 or more"},
-		{"bad log format", []string{"serve", db, "--webhook-secret=a", "--log-format=xml"}, nil, "--log-format (FERRY_LOG_FORMAT): must be text or json"},
-		{"app id without key", []string{"serve", db, "--webhook-secret=a", "--github-app-id=1"}, nil, "--github-private-key-file (FERRY_GITHUB_PRIVATE_KEY_FILE): required"},
-		{"key that is not a key", []string{"serve", db, "--webhook-secret=a", "--github-app-id=1", "--github-private-key-file=" + notKey}, nil, "not a PEM file"},
-		{"bad api url", []string{"serve", db, "--webhook-secret=a", "--github-api-url=ftp://x"}, nil, "--github-api-url (FERRY_GITHUB_API_URL)"},
+		{"bad listen", []string{"serve", db, secret, "--listen=nope"}, nil, "--listen (FERRY_LISTEN): must be HOST:PORT"},
+		{"bad listen from env", []string{"serve", db, secret}, map[string]string{"FERRY_LISTEN": "nope"}, "--listen (FERRY_LISTEN)"},
+		{"bad database", []string{"serve", "--database=mysql://x", secret}, nil, "--database (FERRY_DATABASE): must be sqlite:PATH or postgres://"},
+		{"password hidden", []string{"serve", "--database=mysql://u:hunter2@x", secret}, nil, "xxxxx"},
+		{"bad workers from env", []string{"serve", db, secret}, map[string]string{"FERRY_WORKERS": "many"}, "--workers (FERRY_WORKERS)"},
+		{"negative workers", []string{"serve", db, secret, "--workers=-1"}, nil, "--workers (FERRY_WORKERS): must be 0 or more"},
+		{"bad log format", []string{"serve", db, secret, "--log-format=xml"}, nil, "--log-format (FERRY_LOG_FORMAT): must be text or json"},
+		{"app id without key", []string{"serve", db, secret, "--github-app-id=1"}, nil, "--github-private-key-file (FERRY_GITHUB_PRIVATE_KEY_FILE): required"},
+		{"key that is not a key", []string{"serve", db, secret, "--github-app-id=1", "--github-private-key-file=" + notKey}, nil, "not a PEM file"},
+		{"bad api url", []string{"serve", db, secret, "--github-api-url=ftp://x"}, nil, "--github-api-url (FERRY_GITHUB_API_URL)"},
+		{"short secret", []string{"serve", db, "--webhook-secret=fifteen bytes!!"}, nil, "--webhook-secret (FERRY_WEBHOOK_SECRET): the secret must be at least 16 bytes, got 15"},
+		{"short secret from env", []string{"serve", db}, map[string]string{"FERRY_WEBHOOK_SECRET": "short"}, "--webhook-secret (FERRY_WEBHOOK_SECRET): the secret must be at least 16 bytes"},
+		{"short secret file", []string{"serve", db, "--webhook-secret-file=" + shortFile}, nil, "--webhook-secret-file (FERRY_WEBHOOK_SECRET_FILE): the secret must be at least 16 bytes, got 15"},
+		{"plain http api url", []string{"serve", db, secret, "--github-api-url=http://github.example.com/api/v3/"}, nil, "--github-api-url (FERRY_GITHUB_API_URL): http:// only for a loopback host"},
+		{"plain http to a look-alike of loopback", []string{"serve", db, secret, "--github-api-url=http://127.0.0.1.example.com/"}, nil, "http:// only for a loopback host"},
+		{"plain http api url from env", []string{"serve", db, secret}, map[string]string{"FERRY_GITHUB_API_URL": "http://10.0.0.1/"}, "--github-api-url (FERRY_GITHUB_API_URL)"},
+		{"bad admin listen", []string{"serve", db, secret, "--admin-listen=nope"}, nil, "--admin-listen (FERRY_ADMIN_LISTEN): must be HOST:PORT"},
+		{"in-flight budget under one payload", []string{"serve", db, secret, "--webhook-max-inflight-bytes=1048576"}, nil, "--webhook-max-inflight-bytes (FERRY_WEBHOOK_MAX_INFLIGHT_BYTES): must be at least 26214400"},
 		{"unknown flag", []string{"serve", "--nope"}, nil, "unknown flag --nope"},
 		{"no command", nil, nil, "expected one of"},
 	}

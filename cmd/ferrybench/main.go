@@ -56,7 +56,7 @@ func run() error {
 	flag.IntVar(&o.concurrency, "concurrency", 16, "concurrent clients")
 	flag.Parse()
 	payloads := loadPayloads()
-	secret := "bench-secret"
+	secret := "ferrybench-webhook-secret" // ferry serve wants at least 16 bytes
 	fmt.Printf("ferrybench: %d fixture payloads, %d clients, %s per target after %s warm-up, loopback\n\n",
 		len(payloads), o.concurrency, o.duration, o.warmup)
 

@@ -22,7 +22,7 @@ import (
 	"github.com/ferry-ci/ferry/internal/webhook"
 )
 
-var secret = []byte("webhook secret")
+var secret = []byte("the ingest tests' webhook secret")
 
 // ingest builds the real edge: webhook handler → River queue (ingest only,
 // so jobs stay where the test can count them) → the database.
@@ -112,6 +112,34 @@ func TestIngest_DuplicateDelivery(t *testing.T) {
 		}
 		if n := count(t, db, `SELECT COUNT(*) FROM river_job`); n != 1 {
 			t.Fatalf("%d jobs, want 1", n)
+		}
+	})
+}
+
+// TestIngest_ReplayUnderNewID: a captured signed request replayed under a
+// new delivery id is the same payload (same digest): answered 200
+// duplicate, with no second delivery row and no second job, on both
+// databases.
+func TestIngest_ReplayUnderNewID(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *store.DB) {
+		h := ingest(t, db)
+		body := fixture.Payload("installation", "created.payload.json")
+		for _, c := range []struct {
+			id   string
+			want int
+		}{{"original", http.StatusAccepted}, {"original", http.StatusOK}, {"replayed-1", http.StatusOK}, {"replayed-2", http.StatusOK}} {
+			if got := post(h, "installation", c.id, body); got != c.want {
+				t.Fatalf("delivery %s: status %d, want %d", c.id, got, c.want)
+			}
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM river_job`); n != 1 {
+			t.Fatalf("%d jobs, want 1", n)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM deliveries`); n != 1 {
+			t.Fatalf("%d deliveries, want 1", n)
+		}
+		if _, err := db.GetDelivery(context.Background(), "replayed-1"); err == nil {
+			t.Fatal("the replay was stored under its new id")
 		}
 	})
 }

@@ -1,7 +1,9 @@
-// Package webhook is ferry's GitHub webhook edge: it caps the body, verifies
-// the HMAC over the raw bytes before anything is parsed, reads just enough of
-// the payload to route it, and hands it to a Recorder that stores it durably
-// with its job. Nothing slow happens before the response.
+// Package webhook is ferry's GitHub webhook edge: it refuses what the
+// headers alone can refuse, reads the body within a cap and a budget shared
+// by all requests in flight, verifies the HMAC over the raw bytes before
+// anything is parsed, reads just enough of the payload to route it, and
+// hands it to a Recorder that stores it durably with its job. Nothing slow
+// happens before the response.
 package webhook
 
 import (
@@ -9,7 +11,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -45,6 +47,10 @@ type Router interface {
 type Config struct {
 	Secret  []byte // the webhook secret; required
 	MaxBody int64  // default MaxBody
+	// MaxInFlightBytes bounds the body bytes buffered by all requests at
+	// once (default DefaultMaxInFlightBytes, never less than MaxBody). A
+	// request that does not fit is answered 503 before its body is read.
+	MaxInFlightBytes int64
 	// RecordTimeout bounds the database work so GitHub (which gives up
 	// after 10 s) gets a 503 it shows, not a timeout (default 8s).
 	RecordTimeout time.Duration
@@ -58,6 +64,8 @@ type Handler struct {
 	rec     Recorder
 	routes  Router
 	metrics *Metrics
+	budget  budget
+	chunks  sync.Pool // of *chunk, reused across requests
 }
 
 // New returns a webhook handler. It panics on an empty secret: an unsigned
@@ -69,6 +77,11 @@ func New(cfg Config, rec Recorder, routes Router, m *Metrics) *Handler {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = MaxBody
 	}
+	if cfg.MaxInFlightBytes <= 0 {
+		cfg.MaxInFlightBytes = DefaultMaxInFlightBytes
+	}
+	// The largest acceptable body must fit when nothing else is in flight.
+	cfg.MaxInFlightBytes = max(cfg.MaxInFlightBytes, roundUp(cfg.MaxBody))
 	if cfg.RecordTimeout <= 0 {
 		cfg.RecordTimeout = 8 * time.Second
 	}
@@ -78,14 +91,19 @@ func New(cfg Config, rec Recorder, routes Router, m *Metrics) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Handler{cfg: cfg, rec: rec, routes: routes, metrics: m}
+	h := &Handler{cfg: cfg, rec: rec, routes: routes, metrics: m}
+	h.budget.size = cfg.MaxInFlightBytes
+	h.chunks.New = func() any { return new(chunk) }
+	return h
 }
 
 // rejection is a request refused before it was recorded.
 type rejection struct {
-	status int
-	reason string // metric label and log field
-	msg    string // response body
+	status     int
+	reason     string // metric label and log field
+	msg        string // response body
+	retryAfter string // Retry-After header, when retrying helps
+	closeConn  bool   // the body may be unread, or the sender is not GitHub
 }
 
 func (e *rejection) Error() string { return e.msg }
@@ -99,6 +117,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.cfg.Now()
 	d, rej := h.verify(w, r, start)
 	if rej != nil {
+		if rej.retryAfter != "" {
+			w.Header().Set("Retry-After", rej.retryAfter)
+		}
+		if rej.closeConn && r.ContentLength != 0 {
+			// Rather than let the server drain what the client still
+			// sends, or keep its connection open for more.
+			w.Header().Set("Connection", "close")
+		}
 		h.finish(r.Context(), w, start, "-", rej.status, rej.reason, rej.msg)
 		return
 	}
@@ -137,56 +163,67 @@ func (h *Handler) finish(ctx context.Context, w http.ResponseWriter, start time.
 }
 
 // verify turns a request into a delivery or says why it is refused. The
-// order matters: size, then signature over the raw bytes, then parsing.
+// order matters: everything the headers alone can refuse, before a byte of
+// the body is buffered; then the body within the in-flight budget and its
+// signature over the raw bytes; only then parsing.
 func (h *Handler) verify(w http.ResponseWriter, r *http.Request, now time.Time) (event.Delivery, *rejection) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		return event.Delivery{}, reject(http.StatusMethodNotAllowed, "rejected_method", "POST only")
+	hdr, rej := h.checkHeaders(w, r)
+	if rej != nil {
+		rej.closeConn = true
+		return event.Delivery{}, rej
 	}
-	body, rej := h.readBody(w, r)
+	body, rej := h.readVerified(r, hdr.mac)
+	if rej != nil {
+		rej.closeConn = true
+		return event.Delivery{}, rej
+	}
+	payload, rej := extractPayload(hdr.contentType, body)
 	if rej != nil {
 		return event.Delivery{}, rej
+	}
+	return h.parse(hdr, payload, now)
+}
+
+// headers are what verify takes from a request's headers.
+type headers struct {
+	contentType string
+	mac         []byte // from X-Hub-Signature-256
+	id, event   string
+}
+
+func (h *Handler) checkHeaders(w http.ResponseWriter, r *http.Request) (headers, *rejection) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return headers{}, reject(http.StatusMethodNotAllowed, "rejected_method", "POST only")
+	}
+	if r.ContentLength > h.cfg.MaxBody {
+		return headers{}, tooBig(h.cfg.MaxBody)
 	}
 	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (ct != "application/json" && ct != "application/x-www-form-urlencoded") {
-		return event.Delivery{}, reject(http.StatusBadRequest, "rejected_content_type",
+		return headers{}, reject(http.StatusBadRequest, "rejected_content_type",
 			"content type must be application/json or application/x-www-form-urlencoded")
 	}
-	if rej := h.checkSignature(r.Header.Get(github.SHA256SignatureHeader), body); rej != nil {
-		return event.Delivery{}, rej
-	}
-	payload, rej := extractPayload(ct, body)
+	mac, rej := parseSignature(r.Header.Get(github.SHA256SignatureHeader))
 	if rej != nil {
-		return event.Delivery{}, rej
+		return headers{}, rej
 	}
-	return h.parse(r.Header, payload, now)
+	hdr := headers{contentType: ct, mac: mac, id: r.Header.Get(github.DeliveryIDHeader), event: r.Header.Get(github.EventTypeHeader)}
+	if !validToken(hdr.id) || !validToken(hdr.event) {
+		return headers{}, reject(http.StatusBadRequest, "rejected_headers", "missing or invalid X-GitHub-Delivery or X-GitHub-Event")
+	}
+	return hdr, nil
 }
 
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *rejection) {
-	if r.ContentLength > h.cfg.MaxBody {
-		return nil, reject(http.StatusRequestEntityTooLarge, "rejected_size", "body over %d bytes", h.cfg.MaxBody)
+// parseSignature reads X-Hub-Signature-256: "sha256=" and 64 hex digits.
+// The SHA-1 X-Hub-Signature header alone is not accepted.
+func parseSignature(sig string) ([]byte, *rejection) {
+	hexMAC, ok := strings.CutPrefix(sig, "sha256=")
+	mac, err := hex.DecodeString(hexMAC)
+	if !ok || err != nil || len(mac) != sha256.Size {
+		return nil, reject(http.StatusUnauthorized, "rejected_signature", "missing or malformed X-Hub-Signature-256")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBody))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		return nil, reject(http.StatusRequestEntityTooLarge, "rejected_size", "body over %d bytes", h.cfg.MaxBody)
-	case err != nil:
-		return nil, reject(http.StatusBadRequest, "rejected_body", "could not read body")
-	}
-	return body, nil
-}
-
-// checkSignature verifies X-Hub-Signature-256 in constant time. The SHA-1
-// X-Hub-Signature header alone is not accepted.
-func (h *Handler) checkSignature(sig string, body []byte) *rejection {
-	if !strings.HasPrefix(sig, "sha256=") {
-		return reject(http.StatusUnauthorized, "rejected_signature", "missing or malformed X-Hub-Signature-256")
-	}
-	if err := github.ValidateSignature(sig, body, h.cfg.Secret); err != nil {
-		return reject(http.StatusUnauthorized, "rejected_signature", "signature does not match")
-	}
-	return nil
+	return mac, nil
 }
 
 func extractPayload(contentType string, body []byte) ([]byte, *rejection) {
@@ -201,11 +238,8 @@ func extractPayload(contentType string, body []byte) ([]byte, *rejection) {
 }
 
 // parse builds the delivery from a verified payload and its headers.
-func (h *Handler) parse(hdr http.Header, payload []byte, now time.Time) (event.Delivery, *rejection) {
-	d := event.Delivery{ID: hdr.Get(github.DeliveryIDHeader), Event: hdr.Get(github.EventTypeHeader), ReceivedAt: now}
-	if !validToken(d.ID) || !validToken(d.Event) {
-		return d, reject(http.StatusBadRequest, "rejected_headers", "missing or invalid X-GitHub-Delivery or X-GitHub-Event")
-	}
+func (h *Handler) parse(hdr headers, payload []byte, now time.Time) (event.Delivery, *rejection) {
+	d := event.Delivery{ID: hdr.id, Event: hdr.event, ReceivedAt: now}
 	// PostgreSQL text holds only valid UTF-8; GitHub never sends anything else.
 	if !utf8.Valid(payload) || !json.Valid(payload) {
 		return d, reject(http.StatusBadRequest, "rejected_malformed", "payload is not valid JSON")
