@@ -30,6 +30,9 @@ type File struct {
 	Additions    int
 	Deletions    int
 	Patch        string // unified diff hunks; empty for binary or very large files
+	// Size is the file's bytes (the old version's for a removal) when the
+	// source tells it (git does; GitHub's files API does not): 0 unknown.
+	Size int64
 }
 
 // Commit is one commit of a change.

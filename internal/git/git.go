@@ -13,12 +13,24 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/diff"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 
 	"github.com/ferry-ci/ferry/internal/change"
 )
 
 // Repo is an open repository.
-type Repo struct{ r *gogit.Repository }
+type Repo struct {
+	r  *gogit.Repository
+	st *filesystem.Storage // when opened here with bounded memory; closed by Close
+}
+
+// Close releases what the repository holds open (pack files).
+func (g *Repo) Close() error {
+	if g.st == nil {
+		return nil
+	}
+	return g.st.Close()
+}
 
 // Open opens the repository containing dir.
 func Open(dir string) (*Repo, error) {

@@ -55,6 +55,9 @@ func hugeRepo(t *testing.T) (bare, base, head string, listed []githubsim.File) {
 	bare = filepath.Join(t.TempDir(), "api.git")
 	gitCmd(t, work, "clone", "-q", "--bare", work, bare)
 	gitCmd(t, bare, "update-ref", "refs/pull/1/head", head)
+	// GitHub's test merge of the pull request into its base, which ferry
+	// diffs from its first parent.
+	gitCmd(t, bare, "update-ref", "refs/pull/1/merge", gitCmd(t, bare, "commit-tree", head+"^{tree}", "-p", base, "-p", head, "-m", "Merge"))
 	return bare, base, head, listed
 }
 
@@ -111,5 +114,18 @@ func TestHugePullRequestReadWithGit(t *testing.T) {
 	row, err = db.GetAssessment(ctx, "d-2")
 	if err != nil || !strings.Contains(string(row.Result), `"truncated":true`) || !strings.Contains(string(row.Result), `"fast_path":false`) {
 		t.Fatalf("without git: %v, %.300s", err, row.Result)
+	}
+
+	// The base's policy lowers the limits: git lists 3,000 files, the
+	// migration past them is not read, and the assessment says partial.
+	sim.SetFile(repo, base, ".github/ferry.yml", "version: 1\nlimits: {max_files: 3000}\n")
+	s.ID, s.CloneURL, s.EventAt = "d-3", sim.CloneURL(repo), now.Add(2*time.Minute)
+	if err := o.PullRequest(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	row, err = db.GetAssessment(ctx, "d-3")
+	if err != nil || !strings.Contains(string(row.Result), `"truncated":true`) || !strings.Contains(string(row.Result), `"files":3000`) ||
+		strings.Contains(strings.Join(row.Rules, ","), "destructive-sql") {
+		t.Fatalf("policy limits: %v, %v, %.300s", err, row.Rules, row.Result)
 	}
 }

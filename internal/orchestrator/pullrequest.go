@@ -11,6 +11,7 @@ import (
 	"github.com/ferry-ci/ferry/internal/change"
 	"github.com/ferry-ci/ferry/internal/git"
 	"github.com/ferry-ci/ferry/internal/logctx"
+	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/render"
 	"github.com/ferry-ci/ferry/internal/risk"
 	"github.com/ferry-ci/ferry/internal/store"
@@ -68,30 +69,66 @@ func (o *Orchestrator) decidePullRequest(ctx context.Context, s Subject) (record
 		return rec, err
 	}
 	if ch.Truncated && o.cfg.Git != nil && s.CloneURL != "" {
-		ch = o.readWithGit(ctx, gh, s, ch)
+		if ch, err = o.readWithGit(ctx, gh, s, ch, p.Limits); err != nil {
+			return rec, err
+		}
 	}
 	err = o.assess(ctx, s, ch, p, risk.PullRequest, &rec)
 	return rec, err
 }
 
-// readWithGit reads the whole of a pull request the API truncated. If git
-// fails, the listed part is assessed and marked partial (no fast path),
-// which is safe, rather than nothing.
-func (o *Orchestrator) readWithGit(ctx context.Context, gh GitHub, s Subject, listed change.Change) change.Change {
+// readWithGit reads the whole of a pull request the API truncated, within
+// the policy's limits (lowered by the policy, never raised past ferry's
+// own). What git leaves out — past a limit, or when it fails — is made up
+// from the listed part, and the change stays marked partial (no fast
+// path): safe, rather than nothing. Only a cancelled job stops here.
+func (o *Orchestrator) readWithGit(ctx context.Context, gh GitHub, s Subject, listed change.Change, lim policy.Limits) (change.Change, error) {
 	user, pass, err := gh.GitCredentials(ctx)
 	if err == nil {
-		opts := git.FetchOptions{URL: s.CloneURL, Username: user, Password: pass, RefSpecs: []string{
-			fmt.Sprintf("+refs/heads/%s:refs/ferry/base", s.BaseRef),
-			fmt.Sprintf("+refs/pull/%d/head:refs/ferry/pr/%d", s.Number, s.Number),
-		}}
-		var full change.Change
-		if full, err = o.cfg.Git.Change(ctx, strconv.FormatInt(s.RepositoryID, 10), opts, s.BaseSHA, s.HeadSHA); err == nil {
-			o.cfg.Logger.InfoContext(ctx, "read a truncated pull request with git", "files", len(full.Files))
-			return full
+		pr := git.PullRequest{URL: s.CloneURL, Username: user, Password: pass, Number: s.Number, BaseRef: s.BaseRef, HeadSHA: s.HeadSHA}
+		var read change.Change
+		if read, err = o.cfg.Git.PullRequestChange(ctx, strconv.FormatInt(s.RepositoryID, 10), pr, gitLimits(lim)); err == nil {
+			o.cfg.Logger.InfoContext(ctx, "read a truncated pull request with git", "files", len(read.Files), "partial", read.Truncated)
+			return withListed(read, listed), nil
 		}
 	}
+	if ctx.Err() != nil {
+		return listed, fmt.Errorf("read pull request %d with git: %w", s.Number, ctx.Err())
+	}
 	o.cfg.Logger.WarnContext(ctx, "could not read the whole pull request with git; assessing the listed part", "err", err)
-	return listed
+	return listed, nil
+}
+
+func gitLimits(l policy.Limits) git.Limits {
+	l = l.Capped()
+	return git.Limits{MaxFiles: l.MaxFiles, MaxFileBytes: l.MaxFileBytes, MaxPatchBytes: l.MaxPatchBytes}
+}
+
+// withListed completes what git read with what the API listed: the
+// subject's commits and author (a shallow fetch has no history); and when
+// the read is partial, the listed files git did not reach, and the listed
+// patches (exact, from the merge base) over git's, which may be missing
+// or, without a test merge, diffed from the base tip.
+func withListed(read, listed change.Change) change.Change {
+	read.Base, read.Head, read.Author, read.Commits = listed.Base, listed.Head, listed.Author, listed.Commits
+	if !read.Truncated {
+		return read
+	}
+	at := make(map[string]int, len(read.Files))
+	for i, f := range read.Files {
+		at[f.Path] = i
+	}
+	for _, f := range listed.Files {
+		i, ok := at[f.Path]
+		switch {
+		case !ok:
+			read.Files = append(read.Files, f)
+		case f.Patch != "":
+			f.Size = read.Files[i].Size
+			read.Files[i] = f
+		}
+	}
+	return read
 }
 
 func (o *Orchestrator) publishPullRequest(ctx context.Context, s Subject, row store.Assessment, rec record) error {

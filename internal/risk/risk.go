@@ -142,7 +142,9 @@ func Assess(in Input) Assessment {
 	for _, r := range reasons {
 		total += r.Weight
 	}
-	a.FastPath = fastPath(p.all)
+	if !in.Change.Truncated { // a partial view is never the fast path: what was not seen may be code
+		a.FastPath = fastPath(p.all)
+	}
 	if a.FastPath != "" {
 		total = math.Min(total, float64(in.Policy.Thresholds.Medium)/3) // tests or docs only: the fast path
 	}
