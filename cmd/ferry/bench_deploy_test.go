@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ferry-ci/ferry/internal/dbtest"
+	"github.com/ferry-ci/ferry/internal/githubsim"
 	"github.com/ferry-ci/ferry/internal/kubetest"
 	"github.com/ferry-ci/ferry/internal/rollout"
 	"github.com/ferry-ci/ferry/internal/store"
@@ -27,13 +28,13 @@ func BenchmarkMergeToCanary(b *testing.B) {
 	kubetest.App(b, cs, ns, "api", "ghcr.io/acme/api:v0", 4)
 	sim, repoID := newSim(b)
 	dsn := dbtest.SQLiteURL(b)
-	startWithSim(b, sim, "--database="+dsn, "--kubeconfig="+kubetest.Kubeconfig(b))
+	startWithSim(b, sim, "--database="+dsn, "--kubeconfig="+kubetest.Kubeconfig(b), "--deploy-allow=*=*")
 	db := dbtest.Open(b, dsn)
 	var toFirst, overhead []time.Duration
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		sha := fmt.Sprintf("%040x", i+1)
-		sim.SetFile("acme/api", sha, ".github/ferry.yml", `version: 1
+		sim.SetFile("acme/api", "main", ".github/ferry.yml", `version: 1
 environments:
   staging:
     namespace: `+ns+`
@@ -44,7 +45,12 @@ environments:
     canary: {steps: [25, 100], pause: 200ms}
     progress_deadline: 60s
 `)
+		// The merge: a push to main (assessed), then CI completes.
+		before := sim.Ref("acme/api", "heads/main")
+		sim.AddComparison("acme/api", before, sha, docsChange, nil)
+		sim.SetBranch("acme/api", "main", sha)
 		start := time.Now()
+		sim.Push("acme/api", "main", before, sha, []githubsim.PushCommit{{SHA: sha, Message: "Docs", Author: "alice", Modified: []string{"docs/guide.md"}}})
 		if _, status := sim.CheckSuiteCompleted("acme/api", "main", sha, "success"); status != 202 {
 			b.Fatalf("check_suite answered %d", status)
 		}

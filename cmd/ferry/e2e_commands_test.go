@@ -60,7 +60,7 @@ func TestE2E_CommandsAndPause(t *testing.T) {
 	sim.PushToPullRequest("acme/api", n, head2, docs, nil)
 	waitFor(t, "the paused comment for the new head", func() bool {
 		c := riskComments(sim, "acme/api", n)
-		return len(c) == 1 && strings.Contains(c[0].Body, "Paused by @max**: incident 42") && strings.Contains(c[0].Body, head2[:8])
+		return len(c) == 1 && strings.Contains(c[0].Body, "Paused by @&#8203;max**: incident 42") && strings.Contains(c[0].Body, head2[:8])
 	})
 	if runs := checkRunsOn(sim, "acme/api", head2); len(runs) != 0 {
 		t.Fatalf("a check run while paused: %+v", runs)
@@ -73,7 +73,7 @@ func TestE2E_CommandsAndPause(t *testing.T) {
 	if err := run(context.Background(), []string{"audit", "--database=" + dsn, "--repo=acme/api"}, &out, &out); err != nil {
 		t.Fatalf("ferry audit: %v\n%s", err, out.String())
 	}
-	for _, want := range []string{"refused: `/ferry pause` needs maintain permission; @rey has read", "paused: incident 42", "assessment"} {
+	for _, want := range []string{"refused: /ferry pause needs maintain permission; you have read", "paused: incident 42", "assessment"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("ferry audit lacks %q:\n%s", want, out.String())
 		}

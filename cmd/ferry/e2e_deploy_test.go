@@ -31,6 +31,7 @@ func TestDeploy_ResumeAfterCrash(t *testing.T) {
 environments:
   production:
     namespace: `+ns+`
+    needs_human: false
     deployments: [{name: api}]
     image: "ghcr.io/acme/api:{{ .ShortSHA }}"
     strategy: canary
@@ -40,7 +41,7 @@ environments:
 	n := sim.AddPullRequest("acme/api", githubsim.PullRequest{Title: "Ship it", Files: riskyFiles})
 	head := sim.PullRequests("acme/api")[0].HeadSHA
 	dsn := dbtest.SQLiteURL(t)
-	args := append(appArgs(t, sim), "--database="+dsn, "--job-timeout=4s", "--kubeconfig="+kubetest.Kubeconfig(t))
+	args := append(appArgs(t, sim), "--database="+dsn, "--job-timeout=4s", "--kubeconfig="+kubetest.Kubeconfig(t), "--deploy-allow=*=*")
 	s := startServe(t, args...)
 	sim.SetWebhookURL(s.url + "/webhook")
 	sim.Comment("acme/api", n, "max", "/ferry deploy production")
@@ -114,14 +115,20 @@ func TestDeploy_AutoOnMerge(t *testing.T) {
 	kubetest.App(t, cs, ns, "api", "ghcr.io/acme/api:v0", 2)
 	sim, repoID := newSim(t)
 	dsn := dbtest.SQLiteURL(t)
-	startWithSim(t, sim, "--database="+dsn, "--kubeconfig="+kubetest.Kubeconfig(t))
+	startWithSim(t, sim, "--database="+dsn, "--kubeconfig="+kubetest.Kubeconfig(t), "--deploy-allow=*=*")
 	good, bad, fork := strings.Repeat("a", 40), strings.Repeat("b", 40), strings.Repeat("c", 40)
+	before := sim.Ref("acme/api", "heads/main")
+	sim.AddComparison("acme/api", before, good, docsChange, nil)
 	sim.SetBranch("acme/api", "main", good)
 	for _, sha := range []string{"main"} {
 		sim.SetFile("acme/api", sha, ".github/ferry.yml", "version: 1\nenvironments:\n  staging:\n    namespace: "+ns+
 			"\n    deployments: [{name: api}]\n    image: \"ghcr.io/acme/api:{{ .ShortSHA }}\"\n    auto_deploy: true\n    canary: {pause: 1s}\n"+
 			"  production:\n    namespace: "+ns+"\n    deployments: [{name: api}]\n    image: \"x:{{ .SHA }}\"\n")
 	}
+	// The merge's push: ferry assesses it (an unassessed commit does not
+	// deploy by itself).
+	sim.Push("acme/api", "main", before, good, []githubsim.PushCommit{{SHA: good, Message: "Docs", Author: "alice", Modified: []string{"docs/guide.md"}}})
+	waitFor(t, "the push assessed", func() bool { return len(checkRunsOn(sim, "acme/api", good)) == 1 })
 	sim.CheckSuiteCompleted("acme/api", "main", bad, "failure")
 	sim.CheckSuiteCompleted("acme/api", "main", fork, "success") // a fork's "main": not this repository's tip
 	sim.CheckSuiteCompleted("acme/api", "feature", good, "success")

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/alecthomas/kong"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -33,24 +34,43 @@ import (
 // ServeCmd serves webhooks and works jobs.
 type ServeCmd struct {
 	Listen            string `name:"listen" env:"FERRY_LISTEN" default:"127.0.0.1:8080" help:"Address to serve HTTP on."`
+	AdminListen       string `name:"admin-listen" env:"FERRY_ADMIN_LISTEN" help:"Serve /metrics, /readyz and /healthz on this address instead; --listen then serves only /webhook (and /healthz)."`
 	WebhookSecret     string `name:"webhook-secret" env:"FERRY_WEBHOOK_SECRET" help:"The GitHub App's webhook secret."`
 	WebhookSecretFile string `name:"webhook-secret-file" env:"FERRY_WEBHOOK_SECRET_FILE" help:"File holding the webhook secret."`
 	DatabaseFlags
 	GitHubFlags
-	Workers         int           `name:"workers" env:"FERRY_WORKERS" default:"4" help:"Jobs run at once; 0 only records deliveries (an ingest-only replica)."`
-	JobMaxAttempts  int           `name:"job-max-attempts" env:"FERRY_JOB_MAX_ATTEMPTS" default:"10" help:"Attempts before a failing job is discarded (kept, counted, not retried)."`
-	JobTimeout      time.Duration `name:"job-timeout" env:"FERRY_JOB_TIMEOUT" default:"5m" help:"A job running longer is cancelled and retried."`
-	ShutdownTimeout time.Duration `name:"shutdown-timeout" env:"FERRY_SHUTDOWN_TIMEOUT" default:"30s" help:"How long SIGTERM waits for requests and running jobs."`
-	DeployAllow     []string      `name:"deploy-allow" env:"FERRY_DEPLOY_ALLOW" help:"Which repositories may deploy where: owner/repo=context/namespace, globs allowed, repeatable (comma-separated in the env). Unset: any repository, anywhere ferry's kubeconfig reaches."`
-	PrometheusURL   string        `name:"prometheus-url" env:"FERRY_PROMETHEUS_URL" help:"Prometheus that deploy analysis queries (policy: environments.*.analysis); without it, analysis holds for a human."`
-	Kubeconfig      string        `name:"kubeconfig" env:"FERRY_KUBECONFIG" help:"Kubeconfig for deploys (default: $KUBECONFIG or ~/.kube/config; in a cluster, policy may say in_cluster)."`
-	GitCacheDir     string        `name:"git-cache-dir" env:"FERRY_GIT_CACHE_DIR" help:"Where ferry keeps git repositories it fetches to read pull requests larger than GitHub's API lists (default: the user cache directory, ferry/git)."`
-	RecoverEvery    time.Duration `name:"recover-every" env:"FERRY_RECOVER_EVERY" default:"10m" help:"How often (and at start) to ask GitHub to redeliver deliveries ferry missed (needs the App's credentials)."`
+	Workers               int           `name:"workers" env:"FERRY_WORKERS" default:"4" help:"Jobs run at once; 0 only records deliveries (an ingest-only replica)."`
+	JobMaxAttempts        int           `name:"job-max-attempts" env:"FERRY_JOB_MAX_ATTEMPTS" default:"10" help:"Attempts before a failing job is discarded (kept, counted, not retried)."`
+	JobTimeout            time.Duration `name:"job-timeout" env:"FERRY_JOB_TIMEOUT" default:"5m" help:"A job running longer is cancelled and retried."`
+	ShutdownTimeout       time.Duration `name:"shutdown-timeout" env:"FERRY_SHUTDOWN_TIMEOUT" default:"30s" help:"How long SIGTERM waits for requests and running jobs."`
+	DeployAllow           []string      `name:"deploy-allow" env:"FERRY_DEPLOY_ALLOW" help:"Which repositories may deploy where: owner/repo=context/namespace, globs allowed, repeatable (comma-separated in the env). Unset: no deploys at all; '*=*' allows every repository everywhere ferry's kubeconfig reaches."`
+	AnalysisAllowUnscoped bool          `name:"analysis-allow-unscoped" env:"FERRY_ANALYSIS_ALLOW_UNSCOPED" help:"Let policies' analysis queries read series outside their environment's namespace (one team's ferry and Prometheus only): their results are posted on pull requests."`
+	PrometheusURL         string        `name:"prometheus-url" env:"FERRY_PROMETHEUS_URL" help:"Prometheus that deploy analysis queries (policy: environments.*.analysis); without it, analysis holds for a human."`
+	Kubeconfig            string        `name:"kubeconfig" env:"FERRY_KUBECONFIG" help:"Kubeconfig for deploys (default: $KUBECONFIG or ~/.kube/config; in a cluster, policy may say in_cluster)."`
+	GitCacheDir           string        `name:"git-cache-dir" env:"FERRY_GIT_CACHE_DIR" help:"Where ferry keeps git repositories it fetches to read pull requests larger than GitHub's API lists (default: the user cache directory, ferry/git)."`
+	GitCacheQuota         int64         `name:"git-cache-max-bytes" env:"FERRY_GIT_CACHE_MAX_BYTES" default:"2147483648" help:"Disk quota of the git cache, in bytes (default 2 GiB): past it the least recently used repositories are removed, never one being read; one fetch may bring at most this."`
+	RecoverEvery          time.Duration `name:"recover-every" env:"FERRY_RECOVER_EVERY" default:"10m" help:"How often (and at start) to ask GitHub to redeliver deliveries ferry missed (needs the App's credentials)."`
+
+	WebhookMaxInFlightBytes int64 `name:"webhook-max-inflight-bytes" env:"FERRY_WEBHOOK_MAX_INFLIGHT_BYTES" default:"67108864" help:"Webhook bodies held in memory at once, in bytes, at least 26214400 (one 25 MiB payload); past it deliveries are answered 503 unread."`
+
+	secretOnCommandLine bool // set by AfterApply
+}
+
+// AfterApply notes, once kong has filled the flags, whether the webhook
+// secret was typed on the command line.
+func (s *ServeCmd) AfterApply(kctx *kong.Context) error {
+	s.secretOnCommandLine = secretOnCommandLine(kctx)
+	return nil
 }
 
 func (s *ServeCmd) validate() ([]byte, error) {
-	if err := validateListen(s.Listen); err != nil {
+	if err := validateListen(s.Listen, "listen", "FERRY_LISTEN"); err != nil {
 		return nil, err
+	}
+	if s.AdminListen != "" {
+		if err := validateListen(s.AdminListen, "admin-listen", "FERRY_ADMIN_LISTEN"); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.DatabaseFlags.validate(); err != nil {
 		return nil, err
@@ -69,8 +89,15 @@ func (s *ServeCmd) validate() ([]byte, error) {
 		return nil, settingError("shutdown-timeout", "FERRY_SHUTDOWN_TIMEOUT", "must be positive, got %s", s.ShutdownTimeout)
 	case s.RecoverEvery < time.Second:
 		return nil, settingError("recover-every", "FERRY_RECOVER_EVERY", "must be at least 1s, got %s", s.RecoverEvery)
+	case s.WebhookMaxInFlightBytes < webhook.MaxBody:
+		return nil, settingError("webhook-max-inflight-bytes", "FERRY_WEBHOOK_MAX_INFLIGHT_BYTES",
+			"must be at least %d (one payload of GitHub's largest), got %d", webhook.MaxBody, s.WebhookMaxInFlightBytes)
 	}
-	return readSecret(s.WebhookSecret, s.WebhookSecretFile)
+	secret, err := readSecret(s.WebhookSecret, s.WebhookSecretFile)
+	if err != nil {
+		return nil, err
+	}
+	return secret, checkSecretLength(secret, s.WebhookSecretFile != "")
 }
 
 // Run implements the command.
@@ -82,6 +109,9 @@ func (s *ServeCmd) Run(e *env) error {
 	log, err := e.cli.logger(e.stderr)
 	if err != nil {
 		return err
+	}
+	if s.secretOnCommandLine {
+		log.Warn("--webhook-secret on the command line is visible to other local users (ps, /proc): prefer FERRY_WEBHOOK_SECRET or --webhook-secret-file")
 	}
 	ctx := e.ctx
 	db, _, err := s.open(ctx, log)
@@ -97,7 +127,7 @@ func (s *ServeCmd) Run(e *env) error {
 		return err
 	}
 	deps.Installations = db
-	application := app.New(app.Config{Logger: log}, deps)
+	application := app.New(app.Config{Logger: log, AppID: s.GitHubAppID, Policy: s.policyOptions()}, deps)
 	queue, err := jobs.New(db, jobs.Config{
 		Workers: s.Workers, MaxAttempts: s.JobMaxAttempts, JobTimeout: s.JobTimeout, Logger: log, Periodic: periodic, Steps: steps,
 	}, application, reg)
@@ -105,28 +135,73 @@ func (s *ServeCmd) Run(e *env) error {
 		return err
 	}
 	*queueRef = queue
-	hook := webhook.New(webhook.Config{Secret: secret, Logger: log}, queue, application, webhook.NewMetrics(reg))
-
-	ln, err := net.Listen("tcp", s.Listen)
+	hook := webhook.New(webhook.Config{Secret: secret, MaxInFlightBytes: s.WebhookMaxInFlightBytes, Logger: log},
+		queue, application, webhook.NewMetrics(reg))
+	ready := &readiness{check: func(ctx context.Context) error { return dbReady(ctx, db) }, ttl: readyTTL, now: time.Now, log: log}
+	public, admin := s.handlers(hook, ready, reg)
+	servers, err := s.listen(public, admin, log)
 	if err != nil {
-		return settingError("listen", "FERRY_LISTEN", "%v", err)
-	}
-	if err := queue.Start(ctx); err != nil {
-		ln.Close()
 		return err
 	}
-	srv := &http.Server{
-		Handler:           routes(hook, db, reg, log),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second, // a 25 MiB body on a slow link
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	if err := queue.Start(ctx); err != nil {
+		for _, sv := range servers {
+			sv.ln.Close()
+		}
+		return err
 	}
-	fmt.Fprintf(e.stdout, "ferry %s listening on http://%s (workers: %d)\n", version, ln.Addr(), s.Workers)
-	log.InfoContext(ctx, "serving", "addr", ln.Addr().String(), "workers", s.Workers)
-	return s.serve(ctx, log, srv, ln, queue)
+	s.announce(e, log, servers)
+	return s.serve(ctx, log, servers, queue)
+}
+
+// announce says where ferry listens. Tests and scripts read the first
+// line: it stays first and keeps its shape; the admin address follows.
+func (s *ServeCmd) announce(e *env, log *slog.Logger, servers []served) {
+	fmt.Fprintf(e.stdout, "ferry %s listening on http://%s (workers: %d)\n", version, servers[0].ln.Addr(), s.Workers)
+	attrs := []any{"addr", servers[0].ln.Addr().String(), "workers", s.Workers}
+	if len(servers) > 1 {
+		fmt.Fprintf(e.stdout, "admin listening on http://%s (/metrics, /readyz, /healthz)\n", servers[1].ln.Addr())
+		attrs = append(attrs, "admin_addr", servers[1].ln.Addr().String())
+	}
+	log.InfoContext(e.ctx, "serving", attrs...)
+}
+
+// served is an HTTP server and the listener it serves.
+type served struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+// listen opens --listen for public and, when set, --admin-listen for admin.
+func (s *ServeCmd) listen(public, admin http.Handler, log *slog.Logger) ([]served, error) {
+	ln, err := net.Listen("tcp", s.Listen)
+	if err != nil {
+		return nil, settingError("listen", "FERRY_LISTEN", "%v", err)
+	}
+	servers := []served{{newServer(public, log), ln}}
+	if s.AdminListen == "" {
+		return servers, nil
+	}
+	aln, err := net.Listen("tcp", s.AdminListen)
+	if err != nil {
+		ln.Close()
+		return nil, settingError("admin-listen", "FERRY_ADMIN_LISTEN", "%v", err)
+	}
+	return append(servers, served{newServer(admin, log), aln}), nil
+}
+
+func newServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		// A 25 MiB body on a slow link. It also bounds how long a client
+		// that trickles its body holds part of the webhook's in-flight
+		// budget: the read fails and the budget is released.
+		ReadTimeout:    60 * time.Second,
+		WriteTimeout:   30 * time.Second,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 // githubParts are what needs the App's credentials: the periodic
@@ -143,7 +218,7 @@ func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic,
 		return nil, none, nil, queue, settingError("github-private-key-file", "FERRY_GITHUB_PRIVATE_KEY_FILE", "cannot read: %v", err)
 	}
 	gh, err := github.New(github.Config{AppID: s.GitHubAppID, PrivateKey: key, BaseURL: s.GitHubAPIURL,
-		BotLogin: s.GitHubBotLogin, Logger: log})
+		BotLogin: s.GitHubBotLogin, Comments: db, Logger: log})
 	if err != nil {
 		return nil, none, nil, queue, settingError("github-private-key-file", "FERRY_GITHUB_PRIVATE_KEY_FILE", "%v", err)
 	}
@@ -157,30 +232,51 @@ func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic,
 		}
 		cache = filepath.Join(dir, "ferry", "git")
 	}
-	orch, err := orchestrator.New(orchestrator.Config{Logger: log, Git: &git.Cache{Dir: cache}}, clients, db)
+	orch, err := orchestrator.New(orchestrator.Config{Logger: log, Policy: s.policyOptions(), Git: &git.Cache{Dir: cache, MaxBytes: s.GitCacheQuota}}, clients, db)
 	if err != nil {
 		return nil, none, nil, queue, err
 	}
+	deployer, err := s.deployer(log, db, gh, queue)
+	if err != nil {
+		return nil, none, nil, queue, err
+	}
+	deps := app.Deps{Assessor: orch, Control: db, Deployer: deployer, Heads: db,
+		GitHub: func(id int64) app.CommandGitHub { return gh.Installation(id) }}
+	periodic := []jobs.Periodic{{Name: "recover-deliveries", Every: s.RecoverEvery, Run: recovery.Run}}
+	return periodic, deps, map[string]jobs.Step{deployagent.StepName: {Run: deployer.Step, GiveUp: deployer.GiveUp}}, queue, nil
+}
+
+// deployer is the deploy agent. Without --deploy-allow rules it deploys
+// nothing: a capability that can hurt is off until an operator says where.
+func (s *ServeCmd) deployer(log *slog.Logger, db *store.DB, gh *github.App, queue **jobs.Queue) (*deployagent.Agent, error) {
 	allow, err := deployagent.ParseAllow(s.DeployAllow)
 	if err != nil {
-		return nil, none, nil, queue, settingError("deploy-allow", "FERRY_DEPLOY_ALLOW", "%v", err)
+		return nil, settingError("deploy-allow", "FERRY_DEPLOY_ALLOW", "%v", err)
 	}
 	if len(allow) == 0 {
-		log.Warn("no --deploy-allow rules: any installed repository's policy may deploy anywhere ferry's kubeconfig reaches")
+		log.Warn("deploys are off: no --deploy-allow rules; ferry refuses every deploy (rollbacks of its own deploys stay possible). " +
+			"Allow one repository into one namespace with --deploy-allow 'OWNER/REPO=CONTEXT/NAMESPACE' (globs allowed), everything with '*=*'")
 	}
 	var metrics deployagent.Metrics
 	if s.PrometheusURL != "" {
 		pc, err := prom.New(s.PrometheusURL)
 		if err != nil {
-			return nil, none, nil, queue, settingError("prometheus-url", "FERRY_PROMETHEUS_URL", "%v", err)
+			return nil, settingError("prometheus-url", "FERRY_PROMETHEUS_URL", "%v", err)
 		}
 		metrics = pc
 	}
-	deployer := deployagent.New(deployagent.Config{Logger: log, Allow: allow, Metrics: metrics}, func(id int64) deployagent.GitHub { return gh.Installation(id) },
-		s.clusters(), db, func() deployagent.Enqueuer { return *queue })
-	deps := app.Deps{Assessor: orch, Control: db, Deployer: deployer, GitHub: func(id int64) app.CommandGitHub { return gh.Installation(id) }}
-	periodic := []jobs.Periodic{{Name: "recover-deliveries", Every: s.RecoverEvery, Run: recovery.Run}}
-	return periodic, deps, map[string]jobs.Step{deployagent.StepName: {Run: deployer.Step, GiveUp: deployer.GiveUp}}, queue, nil
+	return deployagent.New(deployagent.Config{Logger: log, Allow: allow, Metrics: metrics, AppID: s.GitHubAppID,
+		Policy: s.policyOptions()}, deployagent.Deps{
+		GitHub:   func(id int64) deployagent.GitHub { return gh.Installation(id) },
+		CI:       func(id int64) deployagent.CI { return gh.Installation(id) },
+		Clusters: s.clusters(), Store: db, Queue: func() deployagent.Enqueuer { return *queue },
+	}), nil
+}
+
+// policyOptions are the operator's say over what repositories' policies
+// may ask.
+func (s *ServeCmd) policyOptions() policy.Options {
+	return policy.Options{AllowUnscopedQueries: s.AnalysisAllowUnscoped}
 }
 
 // clusters connects to an environment's cluster once and keeps the client.
@@ -206,9 +302,11 @@ func (s *ServeCmd) clusters() func(env policy.Environment) (deployagent.Kube, er
 // serve runs until ctx ends, then shuts down: stop accepting, finish
 // requests in flight, let running jobs finish until the deadline. Jobs cut
 // off are made available again and run after the next start.
-func (s *ServeCmd) serve(ctx context.Context, log *slog.Logger, srv *http.Server, ln net.Listener, queue *jobs.Queue) error {
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+func (s *ServeCmd) serve(ctx context.Context, log *slog.Logger, servers []served, queue *jobs.Queue) error {
+	errc := make(chan error, len(servers))
+	for _, sv := range servers {
+		go func() { errc <- sv.srv.Serve(sv.ln) }()
+	}
 	var serveErr error
 	select {
 	case <-ctx.Done():
@@ -217,40 +315,45 @@ func (s *ServeCmd) serve(ctx context.Context, log *slog.Logger, srv *http.Server
 	log.Info("shutting down", "timeout", s.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.ShutdownTimeout)
 	defer cancel()
-	httpErr := srv.Shutdown(sctx)
+	var httpErrs []error
+	for _, sv := range servers {
+		httpErrs = append(httpErrs, sv.srv.Shutdown(sctx))
+	}
 	jobErr := queue.Stop(sctx)
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
-	if err := errors.Join(serveErr, httpErr, jobErr); err != nil {
+	if err := errors.Join(serveErr, errors.Join(httpErrs...), jobErr); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	log.Info("stopped")
 	return nil
 }
 
-func routes(hook http.Handler, db *store.DB, reg *prometheus.Registry, log *slog.Logger) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/webhook", hook)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintln(w, "ok")
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-		defer cancel()
-		err := db.Ready(ctx)
-		if err == nil {
-			err = jobs.Ready(ctx, db)
-		}
-		if err != nil {
-			log.WarnContext(ctx, "not ready", "err", err)
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ready")
-	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	return mux
+// handlers are the public routes (the webhook) and the operator's (metrics,
+// readiness). Without --admin-listen one address serves both; /healthz is
+// on each, since it tells only that the process answers.
+func (s *ServeCmd) handlers(hook, ready http.Handler, reg *prometheus.Registry) (public, admin http.Handler) {
+	healthz := func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") }
+	pub := http.NewServeMux()
+	pub.Handle("/webhook", hook)
+	pub.HandleFunc("GET /healthz", healthz)
+	ops := pub
+	if s.AdminListen != "" {
+		ops = http.NewServeMux()
+		ops.HandleFunc("GET /healthz", healthz)
+	}
+	ops.Handle("GET /readyz", ready)
+	ops.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	return pub, ops
+}
+
+// dbReady: the database answers and both schemas are current.
+func dbReady(ctx context.Context, db *store.DB) error {
+	if err := db.Ready(ctx); err != nil {
+		return err
+	}
+	return jobs.Ready(ctx, db)
 }
 
 // MigrateCmd applies migrations.

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/ferry-ci/ferry/internal/event"
+	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/store"
 )
 
@@ -27,6 +28,10 @@ type InstallationStore interface {
 type Config struct {
 	Logger *slog.Logger
 	Now    func() time.Time
+	// AppID is ferry's own GitHub App: its check suites are not CI.
+	AppID int64
+	// Policy is the server operator's say over what a policy may ask.
+	Policy policy.Options
 }
 
 // Deps are the application's collaborators. Without an Assessor (ferry
@@ -38,6 +43,7 @@ type Deps struct {
 	GitHub        func(installationID int64) CommandGitHub
 	Control       ControlStore
 	Deployer      Deployer // nil: deploy and rollback answer "no deploy target configured"
+	Heads         Heads    // nil: who pushed a head is not recorded (the head commit's authors stand in)
 }
 
 // App dispatches deliveries to handlers.
@@ -49,6 +55,9 @@ type App struct {
 	github        func(installationID int64) CommandGitHub
 	control       ControlStore
 	deployer      Deployer
+	heads         Heads
+	appID         int64
+	policyOptions policy.Options
 	perms         *permissionCache
 	routes        map[route]handler
 }
@@ -69,7 +78,8 @@ func New(cfg Config, deps Deps) *App {
 		cfg.Now = time.Now
 	}
 	a := &App{log: cfg.Logger, now: cfg.Now, installations: deps.Installations, assessor: deps.Assessor,
-		github: deps.GitHub, control: deps.Control, deployer: deps.Deployer, perms: newPermissionCache(cfg.Now)}
+		github: deps.GitHub, control: deps.Control, deployer: deps.Deployer, heads: deps.Heads, appID: cfg.AppID, policyOptions: cfg.Policy,
+		perms: newPermissionCache(cfg.Now)}
 	a.routes = map[route]handler{
 		{"ping", anyAction}:                          a.ping,
 		{"installation", "created"}:                  a.installationCreated,
@@ -87,6 +97,7 @@ func New(cfg Config, deps Deps) *App {
 		}
 		if a.deployer != nil {
 			a.routes[route{"check_suite", "completed"}] = a.checkSuiteCompleted
+			a.routes[route{"status", anyAction}] = a.status
 		}
 	}
 	return a

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/ferry-ci/ferry/internal/command"
 	"github.com/ferry-ci/ferry/internal/event"
 	ghadapter "github.com/ferry-ci/ferry/internal/github"
+	"github.com/ferry-ci/ferry/internal/md"
 	"github.com/ferry-ci/ferry/internal/orchestrator"
 	"github.com/ferry-ci/ferry/internal/store"
 )
@@ -55,7 +57,7 @@ func (a *App) issueComment(ctx context.Context, d event.Delivery, payload any) e
 // never with the internal error, which stays in the log and the delivery.
 func (a *App) failed(ctx context.Context, r request) {
 	gh := a.github(r.installation)
-	msg := "😕 ferry could not finish this (delivery `" + r.delivery + "`); an operator can see why. Nothing after the failure was done."
+	msg := "😕 ferry could not finish this (delivery " + md.Code(r.delivery) + "); an operator can see why. Nothing after the failure was done."
 	if _, err := gh.UpsertComment(ctx, r.owner, r.repo, r.number, "reply-"+strconv.FormatInt(r.commentID, 10), "@"+r.actor+"\n\n"+msg); err != nil {
 		a.log.WarnContext(ctx, "could not report a failed command", "err", err)
 	}
@@ -172,7 +174,8 @@ func (a *App) runCommands(ctx context.Context, r request, cmds []command.Command
 	var replies []string
 	failed := false
 	for i, ue := range errs {
-		replies, failed = append(replies, fmt.Sprintf("😕 `%s` — %s", ue.Text, ue.Msg)), true
+		// The person's line is not echoed back: only what is wrong with it.
+		replies, failed = append(replies, "😕 "+md.Text(ue.Error())), true
 		d := a.commandDecision(r, len(cmds)+i, command.Command{Text: ue.Text}, "refused: "+ue.Msg)
 		if err := a.control.RecordDecision(ctx, d, r.number); err != nil {
 			return err
@@ -226,7 +229,8 @@ func (a *App) runOne(ctx context.Context, r request, pr *ghadapter.PullRequest, 
 		return outcome{}, err
 	}
 	if why := gate(c, r, acc.perm, acc.fork, paused, acc.policy); why != "" {
-		out := outcome{output: "refused: " + why, refused: true, reply: "😕 " + why}
+		out := refused(why)
+		out.output = "refused: " + why
 		return out, a.control.RecordDecision(ctx, a.commandDecision(r, i, c, out.output), r.number)
 	}
 	d := a.commandDecision(r, i, c, "")
@@ -293,21 +297,27 @@ func (a *App) explain(ctx context.Context, r request, id string) (outcome, error
 	}
 	why := "no decision of ferry's here yet"
 	if id != "" {
-		why = "no decision `" + id + "` on this pull request or issue"
+		why = "no decision " + strconv.Quote(truncate(id, 80)) + " on this pull request or issue"
 	}
-	return outcome{output: why, refused: true, reply: "😕 " + why}, nil
+	return refused(why), nil
 }
 
 func (a *App) approve(ctx context.Context, r request, pr *ghadapter.PullRequest, d audit.Decision) (outcome, error) {
 	refuse := func(why string) (outcome, error) {
 		d.Output = "refused: " + why
-		return outcome{output: why, refused: true, reply: "😕 " + why}, a.control.RecordDecision(ctx, d, r.number)
+		return refused(why), a.control.RecordDecision(ctx, d, r.number)
 	}
 	if pr.HeadSHA != r.headSHA {
-		return refuse("`" + r.headSHA[:min(8, len(r.headSHA))] + "` was the head when you asked; commits were pushed since: look, then approve again")
+		return refuse(audit.Short(r.headSHA) + " was the head when you asked; commits were pushed since: look, then approve again")
 	}
 	if strings.EqualFold(pr.Author, r.actor) {
 		return refuse("the author of a pull request cannot approve it")
+	}
+	if pushed, err := a.pushedHead(ctx, r, pr); err != nil || pushed {
+		if err != nil {
+			return outcome{}, err
+		}
+		return refuse("you pushed " + audit.Short(pr.HeadSHA) + ": someone who did not push it must approve it")
 	}
 	d.Kind, d.Subject = audit.KindApproval, audit.PullRequestSubject(r.number, pr.HeadSHA)
 	d.Output = "approved " + pr.HeadSHA
@@ -355,8 +365,7 @@ func (a *App) resume(ctx context.Context, r request, d audit.Decision) (outcome,
 func (a *App) feedback(ctx context.Context, r request, c command.Command) (outcome, error) {
 	verdict, id := c.Arg(0), c.Arg(1)
 	if verdict != "right" && verdict != "wrong" {
-		why := "say `right` or `wrong`: `/ferry " + c.Spec.Usage + "`"
-		return outcome{output: why, refused: true, reply: "😕 " + why}, nil
+		return refused("say right or wrong: /ferry " + c.Spec.Usage), nil
 	}
 	all, err := a.control.Decisions(ctx, store.DecisionFilter{Repository: r.fullName()})
 	if err != nil {
@@ -370,6 +379,25 @@ func (a *App) feedback(ctx context.Context, r request, c command.Command) (outco
 			return outcome{output: "outcome of " + id + ": " + verdict}, nil
 		}
 	}
-	why := "no decision of ferry's `" + id + "` in this repository"
-	return outcome{output: why, refused: true, reply: "😕 " + why}, nil
+	return refused("no decision of ferry's " + strconv.Quote(truncate(id, 80)) + " in this repository"), nil
+}
+
+// pushedHead reports whether the person pushed the pull request's head (as
+// ferry recorded the events' senders): they may not approve it.
+func (a *App) pushedHead(ctx context.Context, r request, pr *ghadapter.PullRequest) (bool, error) {
+	if a.heads == nil {
+		return false, nil
+	}
+	pushers, err := a.heads.Pushers(ctx, r.repoID, r.number, pr.HeadSHA)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(pushers, func(p string) bool { return strings.EqualFold(p, r.actor) }), nil
+}
+
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }

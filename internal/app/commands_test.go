@@ -134,19 +134,19 @@ func TestGate(t *testing.T) {
 		{name: "admin pauses", login: "ada", body: "/ferry pause db failover", reactions: []string{"eyes", "rocket"},
 			kind: audit.KindPause, actor: "ada", output: "paused: db failover"},
 		{name: "maintainer deploys, no target yet", login: "max", body: "/ferry deploy staging", reactions: []string{"eyes", "confused"},
-			kind: audit.KindCommand, actor: "max", output: "refused: no deploy target configured for `staging`", reply: "no deploy target configured for `staging`"},
+			kind: audit.KindCommand, actor: "max", output: "refused: no deploy target configured for staging", reply: "no deploy target configured for staging"},
 		{name: "writer may not pause", login: "wes", body: "/ferry pause", reactions: []string{"eyes", "confused"},
-			kind: audit.KindCommand, actor: "wes", output: "refused: `/ferry pause` needs maintain permission; @wes has write", reply: "needs maintain permission"},
+			kind: audit.KindCommand, actor: "wes", output: "refused: /ferry pause needs maintain permission; you have write", reply: "needs maintain permission"},
 		{name: "writer approves", login: "wes", body: "/ferry approve", reactions: []string{"eyes", "rocket"},
 			kind: audit.KindApproval, actor: "wes", output: "approved "},
 		{name: "triage may not approve", login: "tri", body: "/ferry approve", reactions: []string{"eyes", "confused"},
-			kind: audit.KindCommand, actor: "tri", output: "refused: `/ferry approve` needs write permission; @tri has triage", reply: "@tri has triage"},
+			kind: audit.KindCommand, actor: "tri", output: "refused: /ferry approve needs write permission; you have triage", reply: "you have triage"},
 		{name: "reader asks for help", login: "rey", body: "thanks\n/ferry help", reactions: []string{"eyes", "rocket"},
 			kind: audit.KindCommand, actor: "rey", output: "help shown", reply: "`/ferry rollback <env> [--force]`"},
 		{name: "reader may not re-assess", login: "rey", body: "/ferry risk", reactions: []string{"eyes", "confused"},
-			kind: audit.KindCommand, actor: "rey", output: "refused: `/ferry risk` needs write permission; @rey has read", reply: "@rey has read"},
+			kind: audit.KindCommand, actor: "rey", output: "refused: /ferry risk needs write permission; you have read", reply: "you have read"},
 		{name: "stranger has none", login: "nobody", body: "/ferry help", reactions: []string{"eyes", "confused"},
-			kind: audit.KindCommand, actor: "nobody", output: "refused: `/ferry help` needs read permission; @nobody has none", reply: "@nobody has none"},
+			kind: audit.KindCommand, actor: "nobody", output: "refused: /ferry help needs read permission; you have none", reply: "you have none"},
 		{name: "bot", login: "other-app[bot]", body: "/ferry pause", reactions: nil,
 			kind: audit.KindCommand, actor: "other-app[bot]", output: "refused: bots never trigger commands"},
 		{name: "edited comment", login: "ada", body: "/ferry pause", action: "edited", reactions: nil,
@@ -156,16 +156,16 @@ func TestGate(t *testing.T) {
 				w.n = w.sim.AddPullRequest(repo, githubsim.PullRequest{Title: "From a fork", User: "forker", HeadRepo: "forker/api", Files: migration})
 				w.sim.SetPermission(repo, "forker", "write")
 			},
-			kind: audit.KindCommand, actor: "forker", output: "refused: `/ferry approve` needs write permission; the author of a pull request from a fork has read",
+			kind: audit.KindCommand, actor: "forker", output: "refused: /ferry approve needs write permission; the author of a pull request from a fork has read",
 			reply: "from a fork has read"},
 		{name: "paused repository refuses deploys", login: "max", body: "/ferry deploy production", reactions: []string{"eyes", "confused"},
 			setup: func(t *testing.T, w *world) { w.comment(t, "ada", "/ferry pause incident 42", "created") },
-			kind:  audit.KindCommand, actor: "max", output: "refused: ferry is paused by @ada: incident 42", reply: "paused by @ada"},
+			kind:  audit.KindCommand, actor: "max", output: "refused: ferry is paused by @ada: incident 42", reply: "paused by @&#8203;ada"},
 		{name: "policy raises deploy to admin", login: "max", body: "/ferry deploy production", reactions: []string{"eyes", "confused"},
 			setup: func(t *testing.T, w *world) {
 				w.sim.SetFile(repo, "main", ".github/ferry.yml", "version: 1\ncommands:\n  deploy: {permission: admin}\n")
 			},
-			kind: audit.KindCommand, actor: "max", output: "refused: `/ferry deploy` needs admin permission; @max has maintain", reply: "needs admin"},
+			kind: audit.KindCommand, actor: "max", output: "refused: /ferry deploy needs admin permission; you have maintain", reply: "needs admin"},
 		{name: "policy names a user", login: "wes", body: "/ferry pause", reactions: []string{"eyes", "rocket"},
 			setup: func(t *testing.T, w *world) {
 				w.sim.SetFile(repo, "main", ".github/ferry.yml", "version: 1\ncommands:\n  pause: {users: [wes]}\n")
@@ -175,14 +175,14 @@ func TestGate(t *testing.T) {
 			setup: func(t *testing.T, w *world) {
 				w.sim.SetFile(repo, "main", ".github/ferry.yml", "version: 1\ncommands:\n  pause: {permision: read}\n")
 			},
-			kind: audit.KindCommand, actor: "ada", output: "refused: `.github/ferry.yml` on the default branch is invalid", reply: "is invalid"},
+			kind: audit.KindCommand, actor: "ada", output: "refused: .github/ferry.yml on the default branch is invalid; fix it first", reply: "is invalid"},
 		{name: "the author may not approve", login: "octocat", body: "/ferry approve", reactions: []string{"eyes", "confused"},
 			setup: func(t *testing.T, w *world) { w.sim.SetPermission(repo, "octocat", "admin") },
 			kind:  audit.KindCommand, actor: "octocat", output: "refused: the author of a pull request cannot approve it", reply: "cannot approve"},
 		{name: "feedback on an unknown decision", login: "wes", body: "/ferry feedback wrong rollback-nope", reactions: []string{"eyes", "confused"},
-			kind: audit.KindCommand, actor: "wes", output: "refused: no decision of ferry's `rollback-nope` in this repository", reply: "no decision"},
+			kind: audit.KindCommand, actor: "wes", output: "refused: no decision of ferry's \"rollback-nope\" in this repository", reply: "no decision"},
 		{name: "unknown verb", login: "max", body: "/ferry dance", reactions: []string{"eyes", "confused"},
-			kind: audit.KindCommand, actor: "max", output: "refused: unknown command `dance`", reply: "unknown command `dance`"},
+			kind: audit.KindCommand, actor: "max", output: "refused: unknown command \"dance\": try /ferry help", reply: "unknown command \"dance\""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t, dbtest.Open(t, dbtest.SQLiteURL(t)))
@@ -266,7 +266,7 @@ func TestApprovalBindsToHead(t *testing.T) {
 	if last := runs[len(runs)-1]; last.Conclusion != "success" || hasAction(last, "approve") {
 		t.Fatalf("after approval: %+v", last)
 	}
-	if !strings.Contains(w.sticky(), "approved by @wes") {
+	if !strings.Contains(w.sticky(), "approved by @&#8203;wes") {
 		t.Fatalf("comment:\n%s", w.sticky())
 	}
 
@@ -277,7 +277,7 @@ func TestApprovalBindsToHead(t *testing.T) {
 	if len(runs2) != 1 || runs2[0].Conclusion != "action_required" {
 		t.Fatalf("after push: %+v", runs2)
 	}
-	if !strings.Contains(w.sticky(), "Approval by @wes (for `"+head1[:8]+"`) is void") {
+	if !strings.Contains(w.sticky(), "Approval by @&#8203;wes (for `"+head1[:8]+"`) is void") {
 		t.Fatalf("comment after push:\n%s", w.sticky())
 	}
 
@@ -307,7 +307,7 @@ func TestPauseHoldsAndResumePublishes(t *testing.T) {
 		head2 := strings.Repeat("e", 40)
 		w.sim.SetPullRequestHead(repo, w.n, head2, []githubsim.File{{Filename: "docs/a.md", Status: "modified", Additions: 1, Patch: "@@ -1 +1,2 @@\n a\n+b"}}, nil)
 		w.deliver(t, "pull_request", w.sim.PullRequestPayload("synchronize", repo, w.n))
-		if !strings.Contains(w.sticky(), "Paused by @max**: release freeze") || !strings.Contains(w.sticky(), "low risk") {
+		if !strings.Contains(w.sticky(), "Paused by @&#8203;max**: release freeze") || !strings.Contains(w.sticky(), "low risk") {
 			t.Fatalf("comment while paused:\n%s", w.sticky())
 		}
 		if runs := w.runsOn(head2); len(runs) != 0 {

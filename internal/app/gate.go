@@ -114,7 +114,7 @@ func (a *App) commandPolicy(ctx context.Context, gh CommandGitHub, r request) (c
 	if err != nil {
 		return commandPolicy{}, fmt.Errorf("read policy: %w", err)
 	}
-	p, err := policy.Parse(data)
+	p, err := policy.ParseWith(data, a.policyOptions)
 	if policy.IsInvalid(err) {
 		return commandPolicy{invalid: true}, nil
 	}
@@ -135,18 +135,18 @@ func gate(cmd command.Command, r request, perm command.Permission, fork bool, pa
 	case r.bot:
 		return "bots never trigger commands"
 	case pol.invalid && need > command.Read:
-		return "`" + policy.Path + "` on the default branch is invalid; fix it first"
+		return policy.Path + " on the default branch is invalid; fix it first"
 	case cmd.Spec.NeedsPR && !r.isPR:
-		return "`/ferry " + cmd.Verb() + "` works on pull requests only"
+		return "/ferry " + cmd.Verb() + " works on pull requests only"
 	case named:
 	case perm < need && fork:
-		return fmt.Sprintf("`/ferry %s` needs %s permission; the author of a pull request from a fork has read", cmd.Verb(), need)
+		return fmt.Sprintf("/ferry %s needs %s permission; the author of a pull request from a fork has read", cmd.Verb(), need)
 	case perm < need:
-		return fmt.Sprintf("`/ferry %s` needs %s permission; @%s has %s", cmd.Verb(), need, r.actor, perm)
+		return fmt.Sprintf("/ferry %s needs %s permission; you have %s", cmd.Verb(), need, perm)
 	}
 	switch {
 	case cmd.Spec.Reserved:
-		return "`/ferry " + cmd.Verb() + "` is not available yet (it comes with " + cmd.Spec.Available + ")"
+		return "/ferry " + cmd.Verb() + " is not available yet (it comes with " + cmd.Spec.Available + ")"
 	case paused != nil && (cmd.Verb() == "deploy" || cmd.Verb() == "rollback"):
 		return pausedText(paused)
 	}
@@ -158,5 +158,5 @@ func pausedText(p *store.Pause) string {
 	if p.Reason != "" {
 		s += ": " + p.Reason
 	}
-	return s + " (`/ferry resume` lifts it)"
+	return s + " (/ferry resume lifts it)"
 }

@@ -18,7 +18,14 @@ type Assessor interface {
 	PullRequest(ctx context.Context, s orchestrator.Subject) error
 	Push(ctx context.Context, s orchestrator.Subject, commits []orchestrator.PushCommit) error
 	PublishWaiting(ctx context.Context, repositoryID int64) error
-	ProposedDeploy(ctx context.Context, repositoryID int64, number int) (string, time.Duration, error)
+	ProposedDeploy(ctx context.Context, repositoryID int64, number int, sha string) (orchestrator.Proposal, error)
+}
+
+// Heads remembers who pushed each head of a pull request: nobody approves
+// what they pushed.
+type Heads interface {
+	RecordPush(ctx context.Context, repositoryID int64, number int, head, login string, at time.Time) error
+	Pushers(ctx context.Context, repositoryID int64, number int, head string) ([]string, error)
 }
 
 // routeRisk adds the events the risk agent acts on.
@@ -49,6 +56,12 @@ func (a *App) pullRequest(ctx context.Context, d event.Delivery, payload any) er
 	}
 	for _, l := range pr.Labels {
 		s.Labels = append(s.Labels, l.GetName())
+	}
+	if a.heads != nil && e.GetAction() != "ready_for_review" {
+		// The sender of opened, reopened and synchronize put this head there.
+		if err := a.heads.RecordPush(ctx, s.RepositoryID, s.Number, s.HeadSHA, e.GetSender().GetLogin(), d.ReceivedAt); err != nil {
+			return err
+		}
 	}
 	return classify(a.assessor.PullRequest(ctx, s))
 }

@@ -19,7 +19,8 @@ const module = "github.com/ferry-ci/ferry/"
 // (and its own). Test files are exempt: tests may wire real components.
 var layer = map[string]int{
 	// vocabulary and pure decisions: standard library and parsers only
-	"event": 0, "logctx": 0, "change": 0, "policy": 0, "command": 0, "audit": 0, "keylock": 0, "risk": 1, "route": 2, "calibrate": 2, "rollout": 1,
+	"event": 0, "logctx": 0, "change": 0, "policy": 0, "command": 0, "keylock": 0, "md": 0,
+	"audit": 1, "risk": 1, "route": 2, "calibrate": 2, "rollout": 1, "deploygate": 1,
 	// presentation, and adapters (jobs builds on store)
 	"render": 3, "store": 3, "webhook": 3, "github": 3, "git": 3, "kube": 3, "prom": 3, "jobs": 4,
 	// agents
@@ -27,7 +28,7 @@ var layer = map[string]int{
 	// application
 	"app": 5,
 	// test-only helpers
-	"fixture": 1, "githubsim": 3, "dbtest": 6, "kubetest": 6, "promtest": 6, "testenv": 1,
+	"fixture": 1, "githubsim": 3, "dbtest": 6, "kubetest": 6, "promtest": 6, "testenv": 1, "mdtest": 1,
 }
 
 func TestImportDirection(t *testing.T) {
@@ -55,7 +56,7 @@ func TestImportDirection(t *testing.T) {
 			if dep != pkg && layer[dep] >= own {
 				t.Errorf("internal/%s (layer %d) imports internal/%s (layer %d)", pkg, own, dep, layer[dep])
 			}
-			if (dep == "fixture" || dep == "dbtest" || dep == "kubetest" || dep == "promtest" || dep == "testenv") &&
+			if (dep == "fixture" || dep == "dbtest" || dep == "kubetest" || dep == "promtest" || dep == "testenv" || dep == "mdtest") &&
 				pkg != "dbtest" && pkg != "githubsim" && pkg != "kubetest" && pkg != "promtest" {
 				t.Errorf("internal/%s imports test-only internal/%s outside a test", pkg, dep)
 			}
@@ -90,7 +91,7 @@ func TestBinaryHasNoTestCode(t *testing.T) {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
 	for _, dep := range strings.Fields(string(out)) {
-		for _, banned := range []string{module + "internal/githubsim", module + "internal/fixture", module + "internal/dbtest", module + "internal/kubetest", module + "internal/promtest", module + "internal/testenv", "github.com/getkin/kin-openapi"} {
+		for _, banned := range []string{module + "internal/githubsim", module + "internal/fixture", module + "internal/dbtest", module + "internal/kubetest", module + "internal/promtest", module + "internal/testenv", module + "internal/mdtest", "github.com/getkin/kin-openapi", "github.com/yuin/goldmark"} {
 			if dep == banned || strings.HasPrefix(dep, banned+"/") {
 				t.Errorf("cmd/ferry depends on %s", dep)
 			}

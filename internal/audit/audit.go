@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/ferry-ci/ferry/internal/md"
 )
 
 // Kinds of decisions.
@@ -31,6 +33,9 @@ type Reason struct {
 	Weight   float64  `json:"weight,omitempty"`
 	Summary  string   `json:"summary"`
 	Evidence []string `json:"evidence,omitempty"`
+	// Private: for ferry's operator (cluster, namespace, internal errors);
+	// `ferry audit` shows it, nothing ferry posts on GitHub does.
+	Private bool `json:"private,omitempty"`
 }
 
 // Decision is one audited decision.
@@ -77,27 +82,38 @@ func short(sha string) string {
 	return sha
 }
 
-// Markdown renders a decision for a comment (`/ferry explain`).
+// Markdown renders a decision for a comment (`/ferry explain`). Every
+// field is plain text, escaped here; private reasons are left out.
 func (d Decision) Markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**Decision `%s`** — %s on %s by %s, %s\n\n", d.ID, d.Kind, d.Subject, d.Actor, d.At.UTC().Format(time.RFC3339))
-	fmt.Fprintf(&b, "**Output:** %s\n", d.Output)
-	if len(d.Reasons) > 0 {
+	fmt.Fprintf(&b, "**Decision %s** — %s on %s by %s, %s\n\n", md.Code(d.ID), md.Text(d.Kind), md.Text(d.Subject), md.Text(d.Actor),
+		d.At.UTC().Format(time.RFC3339))
+	fmt.Fprintf(&b, "**Output:** %s\n", md.Text(d.Output))
+	var public []Reason
+	for _, r := range d.Reasons {
+		if !r.Private {
+			public = append(public, r)
+		}
+	}
+	if len(public) > 0 {
 		b.WriteString("\n**Reasons**\n\n")
-		for _, r := range d.Reasons {
+		for _, r := range public {
 			w := ""
 			if r.Weight != 0 {
 				w = fmt.Sprintf(" +%g", r.Weight)
 			}
-			fmt.Fprintf(&b, "- **%s**%s: %s\n", r.Rule, w, r.Summary)
+			fmt.Fprintf(&b, "- **%s**%s: %s\n", md.Text(r.Rule), w, md.Text(r.Summary))
 			for _, e := range r.Evidence {
-				fmt.Fprintf(&b, "  - `%s`\n", e)
+				fmt.Fprintf(&b, "  - %s\n", md.Code(e))
 			}
 		}
 	}
-	fmt.Fprintf(&b, "\n<sub>inputs %s", d.InputsDigest)
+	if len(public) < len(d.Reasons) {
+		b.WriteString("\n*Details for ferry's operator are in its audit trail (`ferry audit`).*\n")
+	}
+	fmt.Fprintf(&b, "\n<sub>inputs %s", md.Text(d.InputsDigest))
 	if d.Outcome != "" {
-		fmt.Fprintf(&b, " · outcome: %s", d.Outcome)
+		fmt.Fprintf(&b, " · outcome: %s", md.Text(d.Outcome))
 	}
 	b.WriteString("</sub>\n")
 	return b.String()

@@ -2,6 +2,7 @@ package command
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -79,18 +80,18 @@ func parseLine(line string, n int) (Command, *UsageError, bool) {
 		return Command{}, &UsageError{Line: n, Text: line, Msg: msg}, true
 	}
 	if len(fields) == 1 {
-		return fail("a verb is missing: try `/ferry help`")
+		return fail("a verb is missing: try /ferry help")
 	}
 	spec, ok := Lookup(strings.ToLower(fields[1]))
 	if !ok {
-		return fail("unknown command `" + truncate(fields[1], 40) + "`: try `/ferry help`")
+		return fail("unknown command " + strconv.Quote(truncate(fields[1], 40)) + ": try /ferry help")
 	}
 	cmd := Command{Spec: spec, Line: n, Text: line, Flags: map[string]bool{}}
 	var args []string
 	for _, f := range fields[2:] {
 		if strings.HasPrefix(f, "--") && spec.MaxArgs != -1 {
 			if !slices.Contains(spec.Flags, f) {
-				return fail("`" + truncate(f, 40) + "` is not a flag of `" + Prefix + " " + spec.Usage + "`")
+				return fail(strconv.Quote(truncate(f, 40)) + " is not a flag of " + Prefix + " " + spec.Usage)
 			}
 			cmd.Flags[f] = true
 			continue
@@ -99,9 +100,9 @@ func parseLine(line string, n int) (Command, *UsageError, bool) {
 	}
 	switch {
 	case len(args) < spec.MinArgs:
-		return fail("usage: `" + Prefix + " " + spec.Usage + "`")
+		return fail("usage: " + Prefix + " " + spec.Usage)
 	case spec.MaxArgs >= 0 && len(args) > spec.MaxArgs:
-		return fail("too many arguments; usage: `" + Prefix + " " + spec.Usage + "`")
+		return fail("too many arguments; usage: " + Prefix + " " + spec.Usage)
 	}
 	cmd.Args = args
 	return cmd, nil, true

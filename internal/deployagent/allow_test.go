@@ -27,8 +27,12 @@ func TestAllow(t *testing.T) {
 			t.Errorf("%s → %+v: %t, want %t", tc.repo, tc.env, got, tc.want)
 		}
 	}
-	if !(Allow(nil)).Permits("any/repo", policy.Environment{Namespace: "x"}) {
-		t.Error("no rules must allow anything")
+	if (Allow(nil)).Permits("any/repo", policy.Environment{Namespace: "x"}) {
+		t.Error("no rules must allow nothing")
+	}
+	all, err := ParseAllow([]string{"*=*"})
+	if err != nil || !all.Permits("any/repo", policy.Environment{Context: "prod", Namespace: "kube-system"}) {
+		t.Errorf("'*=*' must allow everything: %v", err)
 	}
 	for _, bad := range []string{"acme/api", "acme/api=prod", "=prod/x"} {
 		if _, err := ParseAllow([]string{bad}); err == nil {

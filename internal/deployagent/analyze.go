@@ -128,5 +128,5 @@ func (a *Agent) rollBack(ctx context.Context, d store.Deploy, p plan, kube Kube,
 	if err := a.store.RecordDecision(ctx, dec, d.Number); err != nil {
 		return err
 	}
-	return a.finish(ctx, d, p, store.DeployFailed, "rolled back automatically: "+strings.Join(v.Reasons, "; "))
+	return a.finish(ctx, d, p, store.DeployFailed, store.EndRolledBackAuto, "rolled back automatically: "+strings.Join(v.Reasons, "; "))
 }

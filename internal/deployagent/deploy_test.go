@@ -46,6 +46,7 @@ type world struct {
 	sim    *githubsim.Sim
 	db     *store.DB
 	agent  *deployagent.Agent
+	deps   deployagent.Deps // to make another agent over the same state
 	cs     kubernetes.Interface
 	ns     string
 	repoID int64
@@ -63,6 +64,11 @@ func setup(t testing.TB, envPolicy string, wrap ...func(deployagent.Store) deplo
 	sim.AddInstallation(inst, owner)
 	repoID := sim.AddRepo(inst, repo)
 	sim.SetFile(repo, "main", policy.Path, strings.ReplaceAll(envPolicy, "NS", ns))
+	for _, v := range "123456789" {
+		// What the cluster ran first (v0) as GitHub compares it with each
+		// version: no migrations between them.
+		sim.AddComparison(repo, sha("0")[:8], sha(string(v)), nil, nil)
+	}
 	gh, err := github.New(github.Config{AppID: sim.AppID(), PrivateKey: sim.PrivateKeyPEM(), BaseURL: sim.URL(), Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -83,10 +89,16 @@ func setup(t testing.TB, envPolicy string, wrap ...func(deployagent.Store) deplo
 			t.Fatal(err)
 		}
 	}
-	agent := deployagent.New(deployagent.Config{Logger: quiet, Poll: 200 * time.Millisecond, Metrics: metrics},
-		func(int64) deployagent.GitHub { return gh.Installation(inst) },
-		func(policy.Environment) (deployagent.Kube, error) { return cluster, nil }, st,
-		func() deployagent.Enqueuer { return q })
+	allowAll, _ := deployagent.ParseAllow([]string{"*=*"})
+	// One team's ferry: its tests' queries select the test app by name,
+	// not by namespace (scoping has its own attack test).
+	deps := deployagent.Deps{
+		GitHub:   func(int64) deployagent.GitHub { return gh.Installation(inst) },
+		CI:       func(int64) deployagent.CI { return gh.Installation(inst) },
+		Clusters: func(policy.Environment) (deployagent.Kube, error) { return cluster, nil }, Store: st,
+		Queue: func() deployagent.Enqueuer { return q }}
+	agent := deployagent.New(deployagent.Config{Logger: quiet, Poll: 200 * time.Millisecond, Metrics: metrics, Allow: allowAll,
+		AppID: sim.AppID(), Policy: policy.Options{AllowUnscopedQueries: true}}, deps)
 	q, err = jobs.New(db, jobs.Config{Workers: 4, Logger: quiet, Steps: map[string]jobs.Step{deployagent.StepName: {Run: agent.Step, GiveUp: agent.GiveUp}}},
 		noDeliveries{}, prometheus.NewRegistry())
 	if err != nil {
@@ -102,7 +114,7 @@ func setup(t testing.TB, envPolicy string, wrap ...func(deployagent.Store) deplo
 		defer c()
 		_ = q.Stop(sctx)
 	})
-	return &world{sim: sim, db: db, agent: agent, cs: cs, ns: ns, repoID: repoID}
+	return &world{sim: sim, db: db, agent: agent, deps: deps, cs: cs, ns: ns, repoID: repoID}
 }
 
 func sha(v string) string { return strings.Repeat(v, 40)[:40] }
@@ -183,6 +195,7 @@ const rollingPolicy = `version: 1
 environments:
   staging:
     namespace: NS
+    needs_human: false
     deployments: [{name: api, container: app}]
     image: "ghcr.io/acme/api:{{ .ShortSHA }}"
     strategies: [rolling, hotfix]
@@ -242,6 +255,7 @@ const canaryPolicy = `version: 1
 environments:
   production:
     namespace: NS
+    needs_human: false
     deployments: [{name: api}]
     image: "ghcr.io/acme/api:{{ .ShortSHA }}"
     strategy: canary
@@ -282,6 +296,7 @@ const blueGreenPolicy = `version: 1
 environments:
   production:
     namespace: NS
+    needs_human: false
     deployments: [{name: api}]
     image: "ghcr.io/acme/api:{{ .ShortSHA }}"
     service: api
@@ -338,6 +353,7 @@ const twoEnvPolicy = `version: 1
 environments:
   staging:
     namespace: NS
+    needs_human: false
     deployments: [{name: api}]
     image: "ghcr.io/acme/api:{{ .ShortSHA }}"
     strategy: canary
@@ -345,6 +361,7 @@ environments:
     progress_deadline: 60s
   preview:
     namespace: NS
+    needs_human: false
     deployments: [{name: web}]
     image: "ghcr.io/acme/web:{{ .ShortSHA }}"
     strategy: canary
@@ -394,6 +411,7 @@ func TestDeploy_NeverReady(t *testing.T) {
 environments:
   staging:
     namespace: NS
+    needs_human: false
     deployments: [{name: api}]
     image: "ghcr.io/acme/api:{{ if eq .ShortSHA \"bbbbbbbb\" }}never-ready{{ else }}{{ .ShortSHA }}{{ end }}"
     strategy: rolling
@@ -427,6 +445,7 @@ func TestDeploy_FailedCanaryRetired(t *testing.T) {
 environments:
   production:
     namespace: NS
+    needs_human: false
     deployments: [{name: api}]
     image: "ghcr.io/acme/api:{{ if eq .ShortSHA \"bbbbbbbb\" }}never-ready{{ else }}{{ .ShortSHA }}{{ end }}"
     strategy: canary

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"text/template"
 	"time"
@@ -34,7 +35,8 @@ type Kube interface {
 	Status(ctx context.Context, ns, name string) (rollout.Status, error)
 }
 
-// GitHub is what the agent needs from one installation's client.
+// GitHub is what the agent needs from one installation's client to deploy
+// and report.
 type GitHub interface {
 	FileContent(ctx context.Context, owner, repo, path, ref string) ([]byte, error)
 	CreateDeployment(ctx context.Context, owner, repo string, d github.Deployment) (int64, error)
@@ -46,13 +48,15 @@ type GitHub interface {
 
 // Store keeps deploys, pauses and the audit trail.
 type Store interface {
+	GateStore
 	CreateDeploy(ctx context.Context, d store.Deploy, enqueue func(tx *sql.Tx) error) (bool, error)
 	GetDeploy(ctx context.Context, id string) (store.Deploy, error)
 	Deploys(ctx context.Context, repositoryID int64, environment string) ([]store.Deploy, error)
 	StartDeploy(ctx context.Context, id, strategy, reasons string, plan, knownGood []byte, at time.Time) error
 	SetDeployGitHub(ctx context.Context, id string, githubID int64) error
 	SetDeployMessage(ctx context.Context, id, msg string) error
-	FinishDeploy(ctx context.Context, id, status, message string, at time.Time) error
+	HoldDeploy(ctx context.Context, id string, cause store.HoldCause, msg string) error
+	FinishDeploy(ctx context.Context, id, status string, cause store.EndCause, message string, at time.Time) error
 	AnalysisState(ctx context.Context, id string) ([]byte, error)
 	SetAnalysisState(ctx context.Context, id string, state []byte) error
 	AskRollback(ctx context.Context, id, by string) error
@@ -78,24 +82,38 @@ type Config struct {
 	Now    func() time.Time
 	// Poll is how often a waiting step looks again (default 500ms).
 	Poll time.Duration
-	// Allow limits which repositories deploy where (none: any).
+	// Allow limits which repositories deploy where (none: nothing deploys).
 	Allow Allow
 	// Metrics is ferry's Prometheus; nil holds any analysis for a human.
 	Metrics Metrics
+	// AppID is ferry's own GitHub App: its checks never count as CI.
+	AppID int64
+	// Policy is the server operator's say over what a policy may ask.
+	Policy policy.Options
+}
+
+// Deps are the agent's collaborators.
+type Deps struct {
+	GitHub   func(installationID int64) GitHub
+	CI       func(installationID int64) CI
+	Clusters func(env policy.Environment) (Kube, error)
+	Store    Store
+	Queue    func() Enqueuer // late: the queue is built with the agent's step function
 }
 
 // Agent deploys.
 type Agent struct {
 	cfg      Config
 	github   func(installationID int64) GitHub
+	ci       func(installationID int64) CI
 	clusters func(env policy.Environment) (Kube, error)
 	store    Store
-	queue    func() Enqueuer // late: the queue is built with the agent's step function
+	queue    func() Enqueuer
 	render   *render.Renderer
 }
 
 // New returns the agent.
-func New(cfg Config, gh func(int64) GitHub, clusters func(policy.Environment) (Kube, error), st Store, queue func() Enqueuer) *Agent {
+func New(cfg Config, deps Deps) *Agent {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -109,7 +127,7 @@ func New(cfg Config, gh func(int64) GitHub, clusters func(policy.Environment) (K
 	if err != nil {
 		panic(err) // the embedded templates are part of the build
 	}
-	return &Agent{cfg: cfg, github: gh, clusters: clusters, store: st, queue: queue, render: r}
+	return &Agent{cfg: cfg, github: deps.GitHub, ci: deps.CI, clusters: deps.Clusters, store: deps.Store, queue: deps.Queue, render: r}
 }
 
 // Request asks for a deploy (or rollback) of a commit to an environment.
@@ -125,6 +143,7 @@ type Request struct {
 	Rollback, Hotfix             bool
 	Proposed                     string        // the risk route's deploy strategy
 	Watch                        time.Duration // the risk route's watch after the rollout (policy's analysis.watch wins)
+	NeedHuman                    []string      // why the risk route wants a human to approve (none: it does not)
 }
 
 // ErrRolledBack: ferry will not re-deploy a commit it rolled back.
@@ -138,7 +157,7 @@ func (a *Agent) rolledBack(ctx context.Context, repositoryID int64, env, sha str
 		return "", err
 	}
 	for _, d := range all {
-		if d.Kind == "deploy" && d.SHA == sha && d.Status == store.DeployFailed && strings.HasPrefix(d.Message, "rolled back") {
+		if d.Kind == "deploy" && d.SHA == sha && d.EndCause.RolledBack() {
 			return d.ID, nil
 		}
 	}
@@ -149,16 +168,44 @@ func (a *Agent) rolledBack(ctx context.Context, repositoryID int64, env, sha str
 var ErrNoTarget = errors.New("no deploy target configured")
 
 // Request records a deploy and its first job. It returns ErrNoTarget
-// (wrapped) for an unknown environment and a refusal error for a strategy
-// the policy forbids; both are answers for the person, not failures.
+// (wrapped) for an unknown environment and a *Refusal for what ferry will
+// not do (the operator's rules, a missing approval, a forbidden strategy);
+// those are answers for the person, not failures.
 func (a *Agent) Request(ctx context.Context, r Request) (store.Deploy, error) {
 	env, err := a.environment(ctx, r.InstallationID, r.Owner, r.Repo, r.DefaultBranch, r.Environment)
 	if err != nil {
 		return store.Deploy{}, err
 	}
-	if !a.cfg.Allow.Permits(r.Owner+"/"+r.Repo, env) {
-		return store.Deploy{}, event.Permanent(fmt.Errorf("%s may not deploy to namespace %s of cluster %q (ferry's --deploy-allow)",
-			r.Owner+"/"+r.Repo, env.Namespace, env.Context))
+	d, err := a.prepare(ctx, r, env)
+	if err != nil {
+		if ref, ok := AsRefusal(err); ok {
+			return store.Deploy{}, a.recordRefusal(ctx, r, env, ref)
+		}
+		return store.Deploy{}, err
+	}
+	serial := event.EnvironmentKey(r.RepositoryID, env.Name)
+	if _, err := a.store.CreateDeploy(ctx, d, func(tx *sql.Tx) error {
+		return a.queue().EnqueueStep(ctx, tx, StepName, d.ID, serial)
+	}); err != nil {
+		return store.Deploy{}, err
+	}
+	dec := audit.Decision{ID: "deploy-" + d.ID, At: d.CreatedAt, RepositoryID: d.RepositoryID, Repository: d.Repository,
+		Subject: "env:" + env.Name + "@" + short(d.SHA), Kind: d.Kind, Actor: r.Actor, InputsDigest: audit.Digest([]any{r.SHA, env.Name, r.Proposed, r.Hotfix}),
+		Output: fmt.Sprintf("%s %s to %s with %s", d.Kind, short(d.SHA), env.Name, d.Strategy)}
+	for _, why := range strings.Split(d.Reasons, "; ") {
+		dec.Reasons = append(dec.Reasons, audit.Reason{Rule: "strategy", Summary: why})
+	}
+	if err := a.store.RecordDecision(ctx, dec, r.Number); err != nil {
+		return store.Deploy{}, err
+	}
+	return a.store.GetDeploy(ctx, d.ID)
+}
+
+// prepare decides everything about a deploy before it is recorded: the
+// operator's rules, ferry's own rollbacks, the approval, the strategy.
+func (a *Agent) prepare(ctx context.Context, r Request, env policy.Environment) (store.Deploy, error) {
+	if err := a.allowed(ctx, r, env); err != nil {
+		return store.Deploy{}, err
 	}
 	if !r.Rollback && r.Actor == audit.Ferry {
 		// A commit ferry rolled back is not re-deployed by ferry unchanged:
@@ -167,15 +214,17 @@ func (a *Agent) Request(ctx context.Context, r Request) (store.Deploy, error) {
 			if err != nil {
 				return store.Deploy{}, err
 			}
-			return store.Deploy{}, event.Permanent(fmt.Errorf("%w: %s was rolled back in %s (deploy %s); a human redeploys it",
-				ErrRolledBack, short(r.SHA), env.Name, prev))
+			return store.Deploy{}, fmt.Errorf("%w: %s was rolled back in %s (deploy %s); a human redeploys it",
+				ErrRolledBack, short(r.SHA), env.Name, prev)
 		}
 	}
 	kind, choice := "deploy", rollout.Choice{Strategy: "rollback", Reasons: []string{"requested by @" + r.Actor}}
 	if r.Rollback {
 		kind = "rollback"
-	} else if choice, err = rollout.Choose(r.Proposed, env, r.Hotfix); err != nil {
-		return store.Deploy{}, event.Permanent(err)
+	} else if c, err := rollout.Choose(r.Proposed, env, r.Hotfix); err != nil {
+		return store.Deploy{}, refuse(err.Error(), err.Error())
+	} else {
+		choice = c
 	}
 	if an := env.Analysis; an != nil && an.Watch == 0 && r.Watch > 0 {
 		// Longer for riskier changes: the route decides when policy does not.
@@ -192,36 +241,52 @@ func (a *Agent) Request(ctx context.Context, r Request) (store.Deploy, error) {
 	d := store.Deploy{ID: r.ID, RepositoryID: r.RepositoryID, Repository: r.Owner + "/" + r.Repo, InstallationID: r.InstallationID,
 		Environment: env.Name, Kind: kind, SHA: r.SHA, Ref: r.Ref, Number: r.Number, Actor: r.Actor, Strategy: choice.Strategy,
 		Reasons: strings.Join(choice.Reasons, "; "), CreatedAt: a.cfg.Now(), Env: envJSON}
-	serial := event.EnvironmentKey(r.RepositoryID, env.Name)
-	if _, err := a.store.CreateDeploy(ctx, d, func(tx *sql.Tx) error {
-		return a.queue().EnqueueStep(ctx, tx, StepName, d.ID, serial)
-	}); err != nil {
-		return store.Deploy{}, err
+	if need := needsHuman(r, env); len(need) > 0 {
+		if d.Approval, err = json.Marshal(approval{Reasons: need, Branch: r.DefaultBranch}); err != nil {
+			return store.Deploy{}, fmt.Errorf("encode approval: %w", err)
+		}
 	}
-	dec := audit.Decision{ID: "deploy-" + d.ID, At: d.CreatedAt, RepositoryID: d.RepositoryID, Repository: d.Repository,
-		Subject: "env:" + env.Name + "@" + short(d.SHA), Kind: kind, Actor: r.Actor, InputsDigest: audit.Digest([]any{r.SHA, env.Name, r.Proposed, r.Hotfix}),
-		Output: fmt.Sprintf("%s %s to %s with %s", kind, short(d.SHA), env.Name, choice.Strategy)}
-	for _, why := range choice.Reasons {
-		dec.Reasons = append(dec.Reasons, audit.Reason{Rule: "strategy", Summary: why})
-	}
+	// Checked now, and again when the deploy starts.
+	return d, a.authorize(ctx, d)
+}
+
+// recordRefusal writes the refusal to the audit trail (with the operator's
+// details) and returns it for the person.
+func (a *Agent) recordRefusal(ctx context.Context, r Request, env policy.Environment, ref *Refusal) error {
+	a.cfg.Logger.InfoContext(ctx, "deploy refused", "env", env.Name, "sha", r.SHA, "why", ref.Detail)
+	dec := audit.Decision{ID: "deploy-" + r.ID, At: a.cfg.Now(), RepositoryID: r.RepositoryID, Repository: r.Owner + "/" + r.Repo,
+		Subject: "env:" + env.Name + "@" + short(r.SHA), Kind: "deploy", Actor: r.Actor,
+		InputsDigest: audit.Digest([]any{r.SHA, env.Name, r.Rollback}), Output: "refused: " + ref.Public,
+		Reasons: []audit.Reason{{Rule: "refused", Summary: ref.Detail, Private: true}}}
 	if err := a.store.RecordDecision(ctx, dec, r.Number); err != nil {
-		return store.Deploy{}, err
+		return err
 	}
-	return a.store.GetDeploy(ctx, d.ID)
+	return event.Permanent(ref)
+}
+
+// policy reads the policy on a branch of the repository (the default
+// branch: what a pull request cannot change). Absent: the defaults.
+func (a *Agent) policy(ctx context.Context, installation int64, owner, repo, branch string) (policy.Policy, error) {
+	data, err := a.github(installation).FileContent(ctx, owner, repo, policy.Path, branch)
+	if github.Classify(err) == github.KindNotFound {
+		return policy.Default(), nil
+	}
+	if err != nil {
+		return policy.Policy{}, fmt.Errorf("read policy: %w", err)
+	}
+	p, err := policy.ParseWith(data, a.cfg.Policy)
+	if err != nil {
+		return policy.Policy{}, refuse(policy.Path+" on the default branch is not valid: ferry deploys nothing until it is fixed",
+			fmt.Sprintf("%s on %s: %v", policy.Path, branch, err))
+	}
+	return p, nil
 }
 
 // environment reads the policy on the default branch and finds env.
 func (a *Agent) environment(ctx context.Context, installation int64, owner, repo, branch, name string) (policy.Environment, error) {
-	data, err := a.github(installation).FileContent(ctx, owner, repo, policy.Path, branch)
-	if github.Classify(err) == github.KindNotFound {
-		return policy.Environment{}, fmt.Errorf("%w for %s", ErrNoTarget, name)
-	}
+	p, err := a.policy(ctx, installation, owner, repo, branch)
 	if err != nil {
-		return policy.Environment{}, fmt.Errorf("read policy: %w", err)
-	}
-	p, err := policy.Parse(data)
-	if err != nil {
-		return policy.Environment{}, event.Permanent(fmt.Errorf("%s on %s: %w", policy.Path, branch, err))
+		return policy.Environment{}, err
 	}
 	env, ok := p.Environments[name]
 	if !ok {
@@ -260,36 +325,47 @@ func decodePlan(d store.Deploy) (plan, error) {
 }
 
 // AutoDeploy deploys a commit of the default branch to every environment
-// whose policy deploys automatically (once its checks passed). idPrefix
-// makes the deploys' ids: the same event asks once.
-func (a *Agent) AutoDeploy(ctx context.Context, r Request, idPrefix string) ([]store.Deploy, error) {
-	data, err := a.github(r.InstallationID).FileContent(ctx, r.Owner, r.Repo, policy.Path, r.DefaultBranch)
-	if github.Classify(err) == github.KindNotFound {
-		return nil, nil
-	}
+// whose policy deploys automatically — once every required check of the
+// commit has passed (not ferry's own). idPrefix makes the deploys' ids: the
+// same commit asks once. waiting says what CI has yet to finish.
+func (a *Agent) AutoDeploy(ctx context.Context, r Request, idPrefix string) (out []store.Deploy, waiting string, err error) {
+	p, err := a.policy(ctx, r.InstallationID, r.Owner, r.Repo, r.DefaultBranch)
 	if err != nil {
-		return nil, fmt.Errorf("read policy: %w", err)
-	}
-	p, err := policy.Parse(data)
-	if err != nil {
-		return nil, event.Permanent(fmt.Errorf("%s at %s: %w", policy.Path, short(r.SHA), err))
-	}
-	var out []store.Deploy
-	for name, env := range p.Environments {
-		if !env.AutoDeploy {
-			continue
+		if ref, ok := AsRefusal(err); ok {
+			a.cfg.Logger.WarnContext(ctx, "not deploying automatically", "why", ref.Detail)
+			return nil, "", nil
 		}
+		return nil, "", err
+	}
+	var envs []policy.Environment
+	for _, env := range p.Environments {
+		if env.AutoDeploy {
+			envs = append(envs, env)
+		}
+	}
+	if len(envs) == 0 {
+		return nil, "", nil
+	}
+	checks, err := a.checks(ctx, r.InstallationID, r.Owner, r.Repo, r.DefaultBranch, r.SHA)
+	if err != nil {
+		return nil, "", err
+	}
+	if !checks.Green() {
+		return nil, checks.Summary(), nil // the next check to finish asks again
+	}
+	slices.SortFunc(envs, func(x, y policy.Environment) int { return strings.Compare(x.Name, y.Name) })
+	for _, env := range envs {
 		req := r
-		req.ID, req.Environment = idPrefix+"-"+name, name
+		req.ID, req.Environment = idPrefix+"-"+env.Name, env.Name
 		d, err := a.Request(ctx, req)
-		if errors.Is(err, ErrRolledBack) {
-			a.cfg.Logger.InfoContext(ctx, "not re-deploying a rolled-back commit", "env", name, "why", err)
+		if _, refused := AsRefusal(err); refused || errors.Is(err, ErrRolledBack) {
+			a.cfg.Logger.InfoContext(ctx, "not deploying automatically", "env", env.Name, "why", err)
 			continue
 		}
 		if err != nil {
-			return out, err
+			return out, "", err
 		}
 		out = append(out, d)
 	}
-	return out, nil
+	return out, "", nil
 }

@@ -27,6 +27,7 @@ const incidentPolicy = `version: 1
 environments:
   production:
     namespace: NS
+    needs_human: false
     deployments: [{name: api}]
     image: "ghcr.io/acme/api:{{ .ShortSHA }}"
     strategy: canary
@@ -298,6 +299,7 @@ func TestIncident_DefaultMetrics(t *testing.T) {
 environments:
   production:
     namespace: NS
+    needs_human: false
     deployments: [{name: api}]
     image: "ghcr.io/acme/api:{{ .ShortSHA }}"
     strategy: canary

@@ -2,67 +2,102 @@ package deployagent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/ferry-ci/ferry/internal/audit"
 	"github.com/ferry-ci/ferry/internal/change"
+	"github.com/ferry-ci/ferry/internal/github"
+	"github.com/ferry-ci/ferry/internal/md"
+	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/rollout"
 	"github.com/ferry-ci/ferry/internal/store"
 )
 
-// migrationsSince lists the migration files the deploy adds over the last
-// deploy that succeeded here: rolling back over them may leave code older
-// than its schema. None known (no earlier deploy) is none.
-func (a *Agent) migrationsSince(ctx context.Context, d store.Deploy) ([]string, error) {
-	all, err := a.store.Deploys(ctx, d.RepositoryID, d.Environment)
-	if err != nil {
-		return nil, err
+// migrationsSince lists the migration files the deploy adds over what ran
+// before it: rolling back over them may leave code older than its schema.
+// What ran is the last deploy that succeeded here, else — the first deploy
+// through ferry — the commit the cluster's image names (read back through
+// the image template). unknown: neither tells, so a rollback could cross
+// migrations ferry cannot see.
+func (a *Agent) migrationsSince(ctx context.Context, d store.Deploy, env policy.Environment) (files []string, unknown bool, err error) {
+	prev, err := a.ranBefore(ctx, d, env)
+	if err != nil || prev == "" {
+		return nil, prev == "" && err == nil, err
 	}
-	prev := ""
-	for _, o := range all {
-		if o.ID != d.ID && o.Kind == "deploy" && o.Status == store.DeploySucceeded {
-			prev = o.SHA
-			break
-		}
-	}
-	if prev == "" || prev == d.SHA {
-		return nil, nil
+	if prev == d.SHA || strings.HasPrefix(d.SHA, prev) {
+		return nil, false, nil
 	}
 	ch, err := a.github(d.InstallationID).CompareChange(ctx, owner(&d), repo(&d), prev, d.SHA)
-	if err != nil {
-		return nil, fmt.Errorf("what the deploy changes since %s: %w", short(prev), err)
+	if github.Classify(err) == github.KindNotFound {
+		return nil, true, nil // a commit GitHub does not know here: what ran is unknown
 	}
-	var out []string
+	if err != nil {
+		return nil, false, fmt.Errorf("what the deploy changes since %s: %w", short(prev), err)
+	}
 	for _, f := range ch.Files {
 		if change.Has(f.Path, change.Migration) {
-			out = append(out, f.Path)
+			files = append(files, f.Path)
 		}
 	}
-	return out, nil
+	return files, false, nil
+}
+
+// ranBefore is the commit that ran before the deploy, or "" if unknown.
+func (a *Agent) ranBefore(ctx context.Context, d store.Deploy, env policy.Environment) (string, error) {
+	all, err := a.store.Deploys(ctx, d.RepositoryID, d.Environment)
+	if err != nil {
+		return "", err
+	}
+	for _, o := range all {
+		if o.ID != d.ID && o.Kind == "deploy" && o.Status == store.DeploySucceeded && o.CreatedAt.Before(d.CreatedAt) {
+			return o.SHA, nil
+		}
+	}
+	var good rollout.Known
+	if len(d.KnownGood) == 0 || json.Unmarshal(d.KnownGood, &good) != nil || len(env.Workloads) == 0 {
+		return "", nil
+	}
+	sha, ok := rollout.CommitOfImage(env.Image, good.Images[env.Workloads[0].Name])
+	if !ok {
+		return "", nil
+	}
+	// Every workload must have run the same commit, or what ran is unclear.
+	for _, w := range env.Workloads[1:] {
+		if other, ok := rollout.CommitOfImage(env.Image, good.Images[w.Name]); !ok || other != sha {
+			return "", nil
+		}
+	}
+	return sha, nil
 }
 
 // holdForMigrations does not roll back blindly: it keeps the deploy where
 // it is, records why, and pages a human on the pull request with the
-// evidence and the migration files.
+// evidence and the migration files (none listed: ferry cannot tell what
+// ran before this deploy).
 func (a *Agent) holdForMigrations(ctx context.Context, d store.Deploy, v rollout.Verdict, files []string) (bool, error) {
+	why := "the deploy adds migrations (" + strings.Join(files, ", ") + ") and the policy does not mark them backward compatible"
+	if len(files) == 0 {
+		why = "ferry cannot tell which migrations lie between this deploy and what ran before it (no earlier deploy through " +
+			"ferry, and the cluster's image names no commit)"
+	}
 	dec := audit.Decision{ID: "hold-" + d.ID, At: a.cfg.Now(), RepositoryID: d.RepositoryID, Repository: d.Repository,
 		Subject: "env:" + d.Environment + "@" + short(d.SHA), Kind: "hold", Actor: audit.Ferry,
 		InputsDigest: audit.Digest([]any{v.Measurements, files}),
-		Output:       "held instead of rolling back: the deploy adds migrations"}
+		Output:       "held instead of rolling back: " + why}
 	for _, m := range v.Measurements {
 		dec.Reasons = append(dec.Reasons, audit.Reason{Rule: m.Metric, Summary: m.Why})
 	}
-	dec.Reasons = append(dec.Reasons, audit.Reason{Rule: "migration", Summary: "rolling back would run older code on a newer schema", Evidence: files})
+	dec.Reasons = append(dec.Reasons, audit.Reason{Rule: "migration", Summary: "rolling back could run older code on a newer schema", Evidence: files})
 	if err := a.store.RecordDecision(ctx, dec, d.Number); err != nil {
 		return false, err
 	}
-	msg := fmt.Sprintf("held: the metrics say roll back (%s), but the deploy adds migrations (%s) and the policy does not mark them "+
-		"backward compatible — a human decides: fix forward, or `/ferry rollback %s --force`",
-		strings.Join(v.Reasons, "; "), strings.Join(files, ", "), d.Environment)
-	if d.Message != msg {
-		if err := a.store.SetDeployMessage(ctx, d.ID, msg); err != nil {
+	msg := fmt.Sprintf("held: the metrics say roll back (%s), but %s — a human decides: fix forward, or /ferry rollback %s --force",
+		strings.Join(v.Reasons, "; "), why, d.Environment)
+	if d.Message != msg || !d.NeedsForce {
+		if err := a.store.HoldDeploy(ctx, d.ID, store.HoldMigrations, msg); err != nil {
 			return false, err
 		}
 		a.page(ctx, d, msg)
@@ -77,7 +112,13 @@ func (a *Agent) page(ctx context.Context, d store.Deploy, msg string) {
 		a.cfg.Logger.WarnContext(ctx, "a deploy needs a human and has no pull request to say so on", "deploy", d.ID, "why", msg)
 		return
 	}
-	body := fmt.Sprintf("🚨 @%s ferry needs a human in **%s**.\n\n%s", d.Actor, d.Environment, msg)
+	// The person who asked is paged (not "@ferry" for ferry's own
+	// deploys: that is somebody's login); everything else is text.
+	who := "@" + d.Actor + " "
+	if d.Actor == audit.Ferry {
+		who = ""
+	}
+	body := fmt.Sprintf("🚨 %sferry needs a human in **%s**.\n\n%s", who, md.Text(d.Environment), md.Text(msg))
 	if _, err := a.github(d.InstallationID).UpsertComment(ctx, owner(&d), repo(&d), d.Number, "page-"+d.Environment, body); err != nil {
 		a.cfg.Logger.WarnContext(ctx, "could not page on the pull request", "err", err)
 	}
@@ -98,8 +139,9 @@ func (a *Agent) RollbackRunning(ctx context.Context, repositoryID int64, environ
 		if d.Status != store.DeployRunning {
 			continue
 		}
-		if strings.Contains(d.Message, "adds migrations") && !force {
-			return d, fmt.Errorf("the running deploy adds migrations: roll back only with `--force`")
+		if d.NeedsForce && !force {
+			return d, refuse("the running deploy was held over migrations: roll back only with --force, once you know the older code runs on the newer schema",
+				"rollback of "+d.ID+" without --force over a migration hold")
 		}
 		return d, a.store.AskRollback(ctx, d.ID, by)
 	}
@@ -118,7 +160,7 @@ func (a *Agent) rollBackAsked(ctx context.Context, d store.Deploy, p plan, kube 
 	if err := a.store.RecordDecision(ctx, dec, d.Number); err != nil {
 		return err
 	}
-	return a.finish(ctx, d, p, store.DeployFailed, "rolled back by @"+d.RollbackBy)
+	return a.finish(ctx, d, p, store.DeployFailed, store.EndRolledBackRequest, "rolled back by @"+d.RollbackBy)
 }
 
 // restore puts back what ran before the deploy: canaries retired, and the

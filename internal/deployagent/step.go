@@ -33,7 +33,7 @@ func (a *Agent) Step(ctx context.Context, id string) (time.Duration, error) {
 		return 0, nil
 	}
 	if d.Status == store.DeployQueued {
-		if wait, err := a.start(ctx, &d); err != nil || wait > 0 {
+		if wait, err := a.start(ctx, &d); err != nil || wait > 0 || d.Terminal() {
 			return wait, err
 		}
 	}
@@ -55,18 +55,21 @@ func (a *Agent) start(ctx context.Context, d *store.Deploy) (time.Duration, erro
 		earlier := other.CreatedAt.Before(d.CreatedAt) || other.CreatedAt.Equal(d.CreatedAt) && other.ID < d.ID
 		if other.ID != d.ID && (other.Status == store.DeployRunning || other.Status == store.DeployQueued && earlier) {
 			// One at a time, in the order they were asked for.
-			return a.hold(ctx, *d, "waiting for deploy "+other.ID+" to "+d.Environment)
+			return a.hold(ctx, *d, store.HoldQueue, "waiting for deploy "+other.ID+" to "+d.Environment)
 		}
 	}
 	var env policy.Environment
 	if err := json.Unmarshal(d.Env, &env); err != nil {
 		return 0, event.Permanent(fmt.Errorf("environment of deploy %s: %w", d.ID, err))
 	}
-	if why, err := a.blocked(ctx, *d, env); err != nil || why != "" {
+	if cause, why, err := a.blocked(ctx, *d, env); err != nil || why != "" {
 		if err != nil {
 			return 0, err
 		}
-		return a.hold(ctx, *d, why)
+		return a.hold(ctx, *d, cause, why)
+	}
+	if ended, err := a.recheck(ctx, *d, env); err != nil || ended {
+		return 0, a.reload(ctx, d, err)
 	}
 	kube, err := a.clusters(env)
 	if err != nil {
@@ -78,7 +81,7 @@ func (a *Agent) start(ctx context.Context, d *store.Deploy) (time.Duration, erro
 	}
 	steps, err := a.steps(ctx, *d, env, cur)
 	if errors.Is(err, errNothingToRollBack) {
-		return 0, a.finish(ctx, *d, plan{Env: env}, store.DeployFailed, err.Error())
+		return 0, a.reload(ctx, d, a.finish(ctx, *d, plan{Env: env}, store.DeployFailed, store.EndNothingToRollBack, err.Error()))
 	}
 	if err != nil {
 		return 0, err
@@ -95,6 +98,15 @@ func (a *Agent) start(ctx context.Context, d *store.Deploy) (time.Duration, erro
 	a.report(ctx, d.ID)
 	*d, err = a.store.GetDeploy(ctx, d.ID)
 	return 0, err
+}
+
+// reload reads the deploy again after it changed (unless err).
+func (a *Agent) reload(ctx context.Context, d *store.Deploy, err error) error {
+	if err != nil {
+		return err
+	}
+	*d, err = a.store.GetDeploy(ctx, d.ID)
+	return err
 }
 
 func owner(d *store.Deploy) string { o, _, _ := cut(d.Repository); return o }
@@ -130,18 +142,18 @@ var errNothingToRollBack = errors.New("nothing to roll back to: ferry has not de
 
 // blocked says why nothing may act now: a pause or a freeze window. Not
 // knowing whether it is paused is an error, never "not paused".
-func (a *Agent) blocked(ctx context.Context, d store.Deploy, env policy.Environment) (string, error) {
+func (a *Agent) blocked(ctx context.Context, d store.Deploy, env policy.Environment) (store.HoldCause, string, error) {
 	p, err := a.store.Paused(ctx, d.RepositoryID, d.Environment)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if p != nil {
-		return "paused by @" + p.By + reasonSuffix(p.Reason), nil
+		return store.HoldPaused, "paused by @" + p.By + reasonSuffix(p.Reason), nil
 	}
 	if f, ok := env.Frozen(a.cfg.Now()); ok {
-		return "frozen until " + f.To.UTC().Format(time.RFC3339) + reasonSuffix(f.Reason), nil
+		return store.HoldFrozen, "frozen until " + f.To.UTC().Format(time.RFC3339) + reasonSuffix(f.Reason), nil
 	}
-	return "", nil
+	return "", "", nil
 }
 
 func reasonSuffix(r string) string {
@@ -152,10 +164,10 @@ func reasonSuffix(r string) string {
 }
 
 // hold records why the deploy waits and looks again later.
-func (a *Agent) hold(ctx context.Context, d store.Deploy, why string) (time.Duration, error) {
-	if d.Message != why {
-		a.cfg.Logger.InfoContext(ctx, "deploy waits", "why", why)
-		if err := a.store.SetDeployMessage(ctx, d.ID, why); err != nil {
+func (a *Agent) hold(ctx context.Context, d store.Deploy, cause store.HoldCause, why string) (time.Duration, error) {
+	if d.Message != why || d.HoldCause != cause {
+		a.cfg.Logger.InfoContext(ctx, "deploy waits", "cause", cause, "why", why)
+		if err := a.store.HoldDeploy(ctx, d.ID, cause, why); err != nil {
 			return 0, err
 		}
 		a.report(ctx, d.ID)
@@ -242,7 +254,7 @@ func (a *Agent) run(ctx context.Context, d store.Deploy, p plan) (time.Duration,
 			return a.waitStep(ctx, d, n, len(p.Steps), s, why, p.Env)
 		case rollout.Failed:
 			a.retireCanaries(ctx, kube, p)
-			return 0, a.finish(ctx, d, p, store.DeployFailed, fmt.Sprintf("step %d (%s) failed: %s", n+1, s.Note, why))
+			return 0, a.finish(ctx, d, p, store.DeployFailed, store.EndStepFailed, fmt.Sprintf("step %d (%s) failed: %s", n+1, s.Note, why))
 		}
 		if err := a.store.StepDone(ctx, d.ID, n, a.cfg.Now()); err != nil {
 			return 0, err
@@ -251,7 +263,7 @@ func (a *Agent) run(ctx context.Context, d store.Deploy, p plan) (time.Duration,
 			a.report(ctx, d.ID) // a stage reached: worth telling
 		}
 	}
-	return 0, a.finish(ctx, d, p, store.DeploySucceeded, fmt.Sprintf("%s %s to %s with %s", d.Kind, short(d.SHA), d.Environment, d.Strategy))
+	return 0, a.finish(ctx, d, p, store.DeploySucceeded, store.EndCompleted, fmt.Sprintf("%s %s to %s with %s", d.Kind, short(d.SHA), d.Environment, d.Strategy))
 }
 
 // acts reports whether a step sends something to the cluster (the others
@@ -270,12 +282,12 @@ func (a *Agent) send(ctx context.Context, d store.Deploy, p plan, kube Kube, n i
 	switch {
 	case !applied:
 		// Checked right before acting, not only at the start.
-		why, err := a.blocked(ctx, d, p.Env)
+		cause, why, err := a.blocked(ctx, d, p.Env)
 		if err != nil {
 			return rec, 0, err
 		}
 		if why != "" {
-			wait, err := a.hold(ctx, d, why+fmt.Sprintf(" (at step %d of %d)", n+1, len(p.Steps)))
+			wait, err := a.hold(ctx, d, cause, why+fmt.Sprintf(" (at step %d of %d)", n+1, len(p.Steps)))
 			return rec, wait, err
 		}
 		rec = store.DeployStep{N: n, AppliedAt: a.cfg.Now()}
@@ -297,21 +309,21 @@ func (a *Agent) watch(ctx context.Context, d store.Deploy, p plan, kube Kube, s 
 	}
 	switch v.Action {
 	case rollout.RollBack:
-		files, err := a.migrationsSince(ctx, d)
+		files, unknown, err := a.migrationsSince(ctx, d, p.Env)
 		if err != nil {
 			return 0, true, err
 		}
-		if len(files) > 0 && !p.Env.MigrationsBackwardCompatible {
+		if (len(files) > 0 || unknown) && !p.Env.MigrationsBackwardCompatible {
 			_, err := a.holdForMigrations(ctx, d, v, files)
 			return p.Env.Analysis.Interval, true, err
 		}
 		return 0, true, a.rollBack(ctx, d, p, kube, v)
 	case rollout.Hold:
-		msg := "held: " + strings.Join(v.Reasons, "; ") + " — a human decides (`/ferry rollback " + d.Environment + "`)"
+		msg := "held: " + strings.Join(v.Reasons, "; ") + " — a human decides (/ferry rollback " + d.Environment + ")"
 		if msg != d.Message {
 			a.page(ctx, d, msg) // no metrics, or recommend-only: a person must look
 		}
-		wait, err := a.hold(ctx, d, msg)
+		wait, err := a.hold(ctx, d, store.HoldAnalysis, msg)
 		return wait, true, err
 	}
 	return 0, false, nil
@@ -354,7 +366,7 @@ func (a *Agent) waitStep(ctx context.Context, d store.Deploy, n, total int, s ro
 	return a.cfg.Poll, nil
 }
 
-func (a *Agent) finish(ctx context.Context, d store.Deploy, p plan, status, msg string) error {
+func (a *Agent) finish(ctx context.Context, d store.Deploy, p plan, status string, cause store.EndCause, msg string) error {
 	state := "success"
 	if status == store.DeployFailed {
 		state = "failure"
@@ -363,7 +375,7 @@ func (a *Agent) finish(ctx context.Context, d store.Deploy, p plan, status, msg 
 	if err := a.status(ctx, d, state, msg, p.Env.URL); err != nil {
 		return err
 	}
-	if err := a.store.FinishDeploy(ctx, d.ID, status, msg, a.cfg.Now()); err != nil {
+	if err := a.store.FinishDeploy(ctx, d.ID, status, cause, msg, a.cfg.Now()); err != nil {
 		return err
 	}
 	if status == store.DeploySucceeded && d.Kind == "deploy" {
@@ -389,7 +401,7 @@ func (a *Agent) GiveUp(ctx context.Context, id string, cause error) {
 	if err := a.status(ctx, d, "error", "ferry could not finish this deploy; see its progress", ""); err != nil {
 		a.cfg.Logger.WarnContext(ctx, "could not tell GitHub a deploy failed", "deploy", id, "err", err)
 	}
-	if err := a.store.FinishDeploy(ctx, id, store.DeployFailed, msg, a.cfg.Now()); err != nil {
+	if err := a.store.FinishDeploy(ctx, id, store.DeployFailed, store.EndGaveUp, msg, a.cfg.Now()); err != nil {
 		a.cfg.Logger.ErrorContext(ctx, "could not mark a deploy failed", "deploy", id, "err", err)
 		return
 	}
@@ -438,7 +450,7 @@ func (a *Agent) judgeEarlierRollback(ctx context.Context, d store.Deploy) error 
 		return err
 	}
 	for _, o := range all {
-		if o.ID != d.ID && o.SHA == d.SHA && o.Kind == "deploy" && strings.HasPrefix(o.Message, "rolled back automatically") {
+		if o.ID != d.ID && o.SHA == d.SHA && o.Kind == "deploy" && o.EndCause == store.EndRolledBackAuto {
 			return a.store.RecordOutcome(ctx, "rollback-"+o.ID, "probable-false-positive", audit.Ferry, a.cfg.Now())
 		}
 	}

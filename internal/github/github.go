@@ -30,9 +30,12 @@ type Config struct {
 	AppID      int64
 	PrivateKey []byte // PEM, as GitHub issues it
 	BaseURL    string // default https://api.github.com/; GitHub Enterprise: https://HOST/api/v3/
-	// BotLogin is the App's bot account ("ferry[bot]"); when set, only its
-	// comments are taken for ferry's own.
-	BotLogin  string
+	// BotLogin is the App's bot account ("ferry[bot]"), whose comments are
+	// ferry's own; empty: read from GitHub (GET /app) when first needed.
+	BotLogin string
+	// Comments records the ids of ferry's comments (nil: found by marker,
+	// paging through every comment).
+	Comments  CommentIndex
 	Transport http.RoundTripper // default: a clone of http.DefaultTransport
 	Logger    *slog.Logger
 	// Retries of idempotent calls after 5xx or network errors (default 3),
@@ -47,13 +50,15 @@ type Config struct {
 
 // App is the GitHub App: /app calls, and clients per installation.
 type App struct {
-	cfg     Config
-	base    http.RoundTripper // retries + rate limits, no credentials
-	apps    *ghinstallation.AppsTransport
-	client  *gh.Client
-	mu      sync.Mutex
-	clients map[int64]*Client
-	locks   keylock.Set
+	cfg      Config
+	base     http.RoundTripper // retries + rate limits, no credentials
+	apps     *ghinstallation.AppsTransport
+	client   *gh.Client
+	mu       sync.Mutex
+	clients  map[int64]*Client
+	botMu    sync.Mutex // apart from mu: GET /app must not hold up clients
+	botTried time.Time  // the last GET /app for the bot's login
+	locks    keylock.Set
 }
 
 // New builds the App. It fails on a key that is not an RSA PEM key.

@@ -105,7 +105,8 @@ func (c *Client) Repositories(ctx context.Context) ([]*gh.Repository, error) {
 // a command about it.
 type PullRequest struct {
 	Number    int
-	State     string
+	State     string // open, closed
+	Merged    bool
 	Author    string
 	HeadSHA   string
 	HeadRef   string
@@ -123,7 +124,7 @@ func (c *Client) PullRequest(ctx context.Context, owner, repo string, number int
 	if err != nil {
 		return PullRequest{}, fmt.Errorf("get %s/%s#%d: %w", owner, repo, number, err)
 	}
-	out := PullRequest{Number: p.GetNumber(), State: p.GetState(), Author: p.GetUser().GetLogin(),
+	out := PullRequest{Number: p.GetNumber(), State: p.GetState(), Merged: p.GetMerged(), Author: p.GetUser().GetLogin(),
 		HeadSHA: p.GetHead().GetSHA(), HeadRef: p.GetHead().GetRef(), HeadRepo: p.GetHead().GetRepo().GetFullName(),
 		BaseRef: p.GetBase().GetRef(), BaseSHA: p.GetBase().GetSHA(), UpdatedAt: p.GetUpdatedAt().Time,
 		CloneURL: p.GetBase().GetRepo().GetCloneURL()}

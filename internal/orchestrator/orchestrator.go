@@ -41,9 +41,9 @@ type GitHub interface {
 }
 
 // Git reads a whole change with git, for pull requests larger than the
-// API lists (3,000 files).
+// API lists (3,000 files), within limits.
 type Git interface {
-	Change(ctx context.Context, key string, o git.FetchOptions, baseSHA, headSHA string) (change.Change, error)
+	PullRequestChange(ctx context.Context, key string, pr git.PullRequest, lim git.Limits) (change.Change, error)
 }
 
 // Store keeps assessments and the history pushes teach.
@@ -51,6 +51,7 @@ type Store interface {
 	GetAssessment(ctx context.Context, id string) (store.Assessment, error)
 	SaveAssessment(ctx context.Context, a store.Assessment) (store.Assessment, error)
 	LatestAssessment(ctx context.Context, repositoryID int64, number int, except string) (store.Assessment, error)
+	AssessmentOf(ctx context.Context, repositoryID int64, number int, head string) (store.Assessment, error)
 	CheckRunStarting(ctx context.Context, id string) error
 	SetCheckRun(ctx context.Context, id string, checkRunID int64) error
 	PublishAssessment(ctx context.Context, id string, commentID int64, at time.Time) error
@@ -80,6 +81,8 @@ type Config struct {
 	// Git, when set, reads pull requests the API truncates; without it
 	// they are assessed on the files listed and marked partial.
 	Git Git
+	// Policy is the server operator's say over what a policy may ask.
+	Policy policy.Options
 }
 
 // Orchestrator assesses and publishes.
@@ -148,7 +151,7 @@ func (o *Orchestrator) loadPolicy(ctx context.Context, gh GitHub, s Subject) (po
 		return policy.Policy{}, record{}, fmt.Errorf("read policy: %w", err)
 	}
 	rec := record{PolicySource: fmt.Sprintf("%s at %s", policy.Path, s.BaseRef)}
-	p, err := policy.Parse(data)
+	p, err := policy.ParseWith(data, o.cfg.Policy)
 	var invalid *policy.InvalidError
 	if errors.As(err, &invalid) {
 		rec.Problems = invalid.Problems
@@ -262,20 +265,31 @@ func previousView(p *store.Assessment) *render.Previous {
 	return &render.Previous{Head: p.HeadSHA, Level: risk.Level(p.Level), Score: p.Score, Rules: p.Rules}
 }
 
-// ProposedDeploy is how the latest assessment of a pull request (0: of
-// pushes) routes its deploy: the strategy and how long to watch after it
-// ("" and 0 when there is none).
-func (o *Orchestrator) ProposedDeploy(ctx context.Context, repositoryID int64, number int) (string, time.Duration, error) {
-	row, err := o.store.LatestAssessment(ctx, repositoryID, number, "")
+// Proposal is how an assessment routes a commit's deploy.
+type Proposal struct {
+	Assessed  bool          // false: ferry has not assessed this commit (nothing else is set)
+	Strategy  string        // the route's deploy strategy
+	Watch     time.Duration // how long to watch after the rollout
+	NeedHuman []string      // why a human must approve (none: nobody needs to)
+}
+
+// ProposedDeploy is how the latest assessment of a commit — the head of a
+// pull request (number > 0) or a push — routes its deploy.
+func (o *Orchestrator) ProposedDeploy(ctx context.Context, repositoryID int64, number int, sha string) (Proposal, error) {
+	row, err := o.store.AssessmentOf(ctx, repositoryID, number, sha)
 	if errors.Is(err, store.ErrNotFound) {
-		return "", 0, nil
+		return Proposal{}, nil
 	}
 	if err != nil {
-		return "", 0, err
+		return Proposal{}, err
 	}
 	var rec record
 	if err := decode(row, &rec); err != nil || rec.Route == nil {
-		return "", 0, err
+		return Proposal{}, err
 	}
-	return rec.Route.Deploy, rec.Route.Watch, nil
+	p := Proposal{Assessed: true, Strategy: rec.Route.Deploy, Watch: rec.Route.Watch}
+	if rec.Route.Approval {
+		p.NeedHuman = append(p.NeedHuman, rec.Route.ApprovalReasons...)
+	}
+	return p, nil
 }

@@ -266,7 +266,7 @@ func TestPolicyFromBase(t *testing.T) {
 		if len(runs) != 1 || runs[0].Conclusion != "action_required" {
 			t.Fatalf("check runs %+v", runs)
 		}
-		if c := w.risk(n); len(c) != 1 || !strings.Contains(c[0].Body, "db/**") || !strings.Contains(c[0].Body, ".github/ferry.yml at main") {
+		if c := w.risk(n); len(c) != 1 || !strings.Contains(c[0].Body, `db/\*\*`) || !strings.Contains(c[0].Body, ".github/ferry.yml at main") {
 			t.Fatalf("comment:\n%s", c[0].Body)
 		}
 	})

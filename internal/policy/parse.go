@@ -77,12 +77,18 @@ type raw struct {
 		Permission string   `json:"permission"`
 		Users      []string `json:"users"`
 	} `json:"commands"`
-	Environments map[string]rawEnvironment `json:"environments"`
+	Environments   map[string]rawEnvironment `json:"environments"`
+	Limits         *rawLimits                `json:"limits"`
+	RequiredChecks []string                  `json:"required_checks"`
 }
 
-// Parse reads a policy file: YAML, checked against the published schema,
-// then for what a schema cannot say. An empty file is the default policy.
-func Parse(data []byte) (Policy, error) {
+// Parse reads a policy file with the server's default options.
+func Parse(data []byte) (Policy, error) { return ParseWith(data, Options{}) }
+
+// ParseWith reads a policy file: YAML, checked against the published
+// schema, then for what a schema cannot say and the server's options
+// forbid. An empty file is the default policy.
+func ParseWith(data []byte, o Options) (Policy, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return Policy{}, &InvalidError{Problems: []Problem{syntaxProblem(err)}}
@@ -104,7 +110,7 @@ func Parse(data []byte) (Policy, error) {
 	if err := json.Unmarshal(js, &r); err != nil {
 		return Policy{}, &InvalidError{Problems: []Problem{{Message: err.Error()}}}
 	}
-	p, probs := build(r)
+	p, probs := build(r, o)
 	for i := range probs {
 		probs[i].Line = lineOf(&root, probs[i].Pointer)
 	}
@@ -211,8 +217,10 @@ var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "
 	"wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
 
 // build merges the file over the defaults and checks what the schema cannot.
-func build(r raw) (Policy, []Problem) {
+func build(r raw, o Options) (Policy, []Problem) {
 	p := Default()
+	p.Limits = limits(r.Limits)
+	p.RequiredChecks = r.RequiredChecks
 	var probs []Problem
 	if t := r.Risk.Thresholds; t != nil {
 		if t.Medium != nil {
@@ -250,6 +258,7 @@ func build(r raw) (Policy, []Problem) {
 	for name, re := range r.Environments {
 		env, eprobs := environment(name, re)
 		probs = append(probs, eprobs...)
+		probs = append(probs, scopeProblems(name, re, o)...)
 		if p.Environments == nil {
 			p.Environments = map[string]Environment{}
 		}

@@ -25,6 +25,12 @@ type Policy struct {
 	Commands map[string]CommandRule
 	// Environments are where ferry deploys, by name.
 	Environments map[string]Environment
+	// RequiredChecks must pass on a commit before ferry deploys it by itself
+	// or where a human approves, when branch protection's list is not
+	// readable (none: every check suite of another app).
+	RequiredChecks []string
+	// Limits bound what ferry reads with git of a huge pull request.
+	Limits Limits
 }
 
 // CommandRule is who may run one command: a least role (read, triage,
@@ -84,6 +90,7 @@ func Default() Policy {
 		WorkingHours: WorkingHours{Location: time.UTC,
 			Days:  []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday},
 			Start: 9 * time.Hour, End: 18 * time.Hour},
+		Limits: DefaultLimits(),
 	}
 }
 

@@ -1,11 +1,14 @@
 package policy
 
 import (
+	"errors"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestParseValid(t *testing.T) {
@@ -181,5 +184,51 @@ environments:
 		if _, err := Parse([]byte(bad)); !IsInvalid(err) {
 			t.Errorf("accepted:\n%s(%v)", bad, err)
 		}
+	}
+}
+
+// TestAttack_UnscopedAnalysisQuery: an analysis query whose selectors are
+// not held to the environment's namespace could read — and post on a pull
+// request — another team's series: refused with its line, unless the
+// server's operator allows it.
+func TestAttack_UnscopedAnalysisQuery(t *testing.T) {
+	const file = `version: 1
+environments:
+  production:
+    namespace: shop
+    deployments: [{name: api}]
+    image: "x:{{ .SHA }}"
+    analysis:
+      metrics:
+        - name: scoped
+          query: 'sum(rate(http_requests_total{namespace="{{ .Namespace }}",track="{{ .Track }}"}[{{ .Window }}]))'
+          max: 1
+        - name: theirs
+          query: 'sum(rate(http_requests_total{namespace="payments"}[1m])) / sum(rate(up{namespace="{{ .Namespace }}"}[1m]))'
+          max: 1
+        - name: regex
+          query: 'sum(rate(x{namespace=~"{{ .Namespace }}|payments"}[1m]))'
+          max: 1
+        - name: or-group
+          query: 'sum(x{namespace="{{ .Namespace }}" or job="payments"})'
+          max: 1
+`
+	_, err := Parse([]byte(file))
+	var ie *InvalidError
+	if !errors.As(err, &ie) {
+		t.Fatalf("unscoped queries accepted: %v", err)
+	}
+	var lines []int
+	for _, p := range ie.Problems {
+		lines = append(lines, p.Line)
+		if !strings.Contains(p.Message, "without namespace=") {
+			t.Errorf("problem %q does not say why", p.Message)
+		}
+	}
+	if diff := cmp.Diff([]int{13, 16, 19}, lines); diff != "" {
+		t.Errorf("problem lines (-want +got):\n%s", diff)
+	}
+	if _, err := ParseWith([]byte(file), Options{AllowUnscopedQueries: true}); err != nil {
+		t.Fatalf("the operator's allowance: %v", err)
 	}
 }

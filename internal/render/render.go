@@ -12,6 +12,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/ferry-ci/ferry/internal/md"
 	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/risk"
 	"github.com/ferry-ci/ferry/internal/route"
@@ -24,12 +25,24 @@ type Renderer struct{ t *template.Template }
 var funcs = template.FuncMap{
 	"join":  strings.Join,
 	"short": shortSHA,
+	// Every value a user or a repository controls goes through text or
+	// code (package md): it can close no span, render no link, mention no
+	// one. Logins are named, never mentioned: an edit must not notify.
+	"text":    md.Text,
+	"code":    md.Code,
+	"mention": func(login string) string { return md.Text("@" + login) },
 	"mentions": func(logins []string) string {
 		out := make([]string, len(logins))
 		for i, l := range logins {
-			out[i] = "@" + l
+			out[i] = md.Text("@" + l)
 		}
 		return strings.Join(out, ", ")
+	},
+	"location": func(path string, line int) string {
+		if line > 0 {
+			return path + ":" + strconv.Itoa(line)
+		}
+		return path
 	},
 	"upper": func(l risk.Level) string { return strings.ToUpper(string(l)) },
 	"sub":   func(a, b int) int { return a - b },

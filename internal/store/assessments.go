@@ -104,6 +104,22 @@ func (db *DB) LatestAssessment(ctx context.Context, repositoryID int64, number i
 	return a, nil
 }
 
+// AssessmentOf is the most recent assessment of a pull request's (number
+// 0: a push's) given head commit, or ErrNotFound.
+func (db *DB) AssessmentOf(ctx context.Context, repositoryID int64, number int, head string) (Assessment, error) {
+	a, err := scanAssessment(db.sql.QueryRowContext(ctx, `
+		SELECT `+assessmentColumns+` FROM assessments
+		WHERE repository_id = $1 AND number = $2 AND head_sha = $3
+		ORDER BY event_at DESC, created_at DESC LIMIT 1`, repositoryID, number, head))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Assessment{}, fmt.Errorf("assessment of %d#%d at %s: %w", repositoryID, number, head, ErrNotFound)
+	}
+	if err != nil {
+		return Assessment{}, fmt.Errorf("assessment of %d#%d at %s: %w", repositoryID, number, head, err)
+	}
+	return a, nil
+}
+
 // Assessments lists a repository's assessments, newest first.
 func (db *DB) Assessments(ctx context.Context, repositoryID int64, limit int) ([]Assessment, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT `+assessmentColumns+` FROM assessments

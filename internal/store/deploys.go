@@ -17,6 +17,37 @@ const (
 	DeploySuperseded = "superseded"
 )
 
+// HoldCause is why a running or queued deploy waits.
+type HoldCause string
+
+// Hold causes ("" = not held).
+const (
+	HoldNone       HoldCause = ""
+	HoldQueue      HoldCause = "queue"      // another deploy to the environment goes first
+	HoldPaused     HoldCause = "paused"     // a person paused ferry
+	HoldFrozen     HoldCause = "frozen"     // a freeze window of the policy
+	HoldAnalysis   HoldCause = "analysis"   // no metrics, or recommend-only: a human decides
+	HoldMigrations HoldCause = "migrations" // the metrics say roll back, but the deploy adds migrations
+)
+
+// EndCause is how a deploy ended.
+type EndCause string
+
+// End causes ("" = not ended).
+const (
+	EndNone              EndCause = ""
+	EndCompleted         EndCause = "completed"
+	EndRolledBackAuto    EndCause = "rolled-back-auto"    // the metrics condemned it
+	EndRolledBackRequest EndCause = "rolled-back-request" // a person asked
+	EndStepFailed        EndCause = "step-failed"         // a step did not settle (deadline, bad pods)
+	EndGate              EndCause = "gate"                // refused when it was to start (approval, checks, allow rules)
+	EndGaveUp            EndCause = "gave-up"             // ferry could not finish it
+	EndNothingToRollBack EndCause = "nothing-to-roll-back"
+)
+
+// RolledBack reports whether the deploy ended rolled back.
+func (c EndCause) RolledBack() bool { return c == EndRolledBackAuto || c == EndRolledBackRequest }
+
 // Deploy is one deploy (or rollback) of a commit to an environment.
 type Deploy struct {
 	ID                 string
@@ -38,9 +69,15 @@ type Deploy struct {
 	Message            string
 	GitHubDeploymentID int64
 	RollbackBy         string // a person asked to roll this deploy back
-	CreatedAt          time.Time
-	StartedAt          time.Time // zero until started
-	FinishedAt         time.Time // zero until finished
+	HoldCause          HoldCause
+	// NeedsForce: a migration hold; only a forced rollback lifts it, and
+	// no later hold clears it.
+	NeedsForce bool
+	EndCause   EndCause
+	Approval   []byte // JSON: why a human must approve; empty when no one needs to
+	CreatedAt  time.Time
+	StartedAt  time.Time // zero until started
+	FinishedAt time.Time // zero until finished
 }
 
 // Terminal reports whether the deploy has ended.
@@ -49,21 +86,24 @@ func (d Deploy) Terminal() bool {
 }
 
 const deployColumns = `id, repository_id, repository, installation_id, environment, kind, sha, ref, number, actor, strategy,
-	reasons, status, step, env, plan, known_good, message, github_deployment_id, rollback_by, created_at, started_at, finished_at`
+	reasons, status, step, env, plan, known_good, message, github_deployment_id, rollback_by, created_at, started_at, finished_at,
+	hold_cause, needs_force, end_cause, approval`
 
 func scanDeploy(row interface{ Scan(...any) error }) (Deploy, error) {
 	var (
 		d                 Deploy
 		env, plan, known  string
+		hold, end, appr   string
 		started, finished sql.NullTime
 	)
 	err := row.Scan(&d.ID, &d.RepositoryID, &d.Repository, &d.InstallationID, &d.Environment, &d.Kind, &d.SHA, &d.Ref, &d.Number,
 		&d.Actor, &d.Strategy, &d.Reasons, &d.Status, &d.Step, &env, &plan, &known, &d.Message, &d.GitHubDeploymentID, &d.RollbackBy, &d.CreatedAt,
-		&started, &finished)
+		&started, &finished, &hold, &d.NeedsForce, &end, &appr)
 	if err != nil {
 		return d, err
 	}
 	d.Env, d.Plan, d.KnownGood, d.CreatedAt = []byte(env), []byte(plan), []byte(known), d.CreatedAt.UTC()
+	d.HoldCause, d.EndCause, d.Approval = HoldCause(hold), EndCause(end), []byte(appr)
 	if started.Valid {
 		d.StartedAt = started.Time.UTC()
 	}
@@ -80,10 +120,10 @@ func (db *DB) CreateDeploy(ctx context.Context, d Deploy, enqueue func(tx *sql.T
 	err = db.InTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO deploys (id, repository_id, repository, installation_id, environment, kind, sha, ref, number, actor,
-			                     strategy, reasons, status, created_at, env)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (id) DO NOTHING`,
+			                     strategy, reasons, status, created_at, env, approval)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (id) DO NOTHING`,
 			d.ID, d.RepositoryID, d.Repository, d.InstallationID, d.Environment, d.Kind, d.SHA, d.Ref, d.Number, d.Actor,
-			d.Strategy, d.Reasons, DeployQueued, d.CreatedAt.UTC(), string(d.Env))
+			d.Strategy, d.Reasons, DeployQueued, d.CreatedAt.UTC(), string(d.Env), string(d.Approval))
 		if err != nil {
 			return fmt.Errorf("create deploy %s: %w", d.ID, err)
 		}
@@ -141,15 +181,24 @@ func (db *DB) SetDeployGitHub(ctx context.Context, id string, githubID int64) er
 	return db.exec(ctx, "set github deployment of "+id, `UPDATE deploys SET github_deployment_id = $1 WHERE id = $2`, githubID, id)
 }
 
-// SetDeployMessage records what the deploy is doing or waiting for.
+// SetDeployMessage records what the deploy is doing; it no longer waits
+// (a migration hold's need for force stays).
 func (db *DB) SetDeployMessage(ctx context.Context, id, msg string) error {
-	return db.exec(ctx, "message of deploy "+id, `UPDATE deploys SET message = $1 WHERE id = $2`, msg, id)
+	return db.exec(ctx, "message of deploy "+id, `UPDATE deploys SET message = $1, hold_cause = '' WHERE id = $2`, msg, id)
+}
+
+// HoldDeploy records why the deploy waits. A migrations hold also marks the
+// deploy as needing force to roll back, for good: a later hold of another
+// cause changes the message and cause, never that.
+func (db *DB) HoldDeploy(ctx context.Context, id string, cause HoldCause, msg string) error {
+	return db.exec(ctx, "hold deploy "+id, `UPDATE deploys SET message = $1, hold_cause = $2,
+		needs_force = (needs_force OR $3) WHERE id = $4`, msg, string(cause), cause == HoldMigrations, id)
 }
 
 // FinishDeploy ends a deploy.
-func (db *DB) FinishDeploy(ctx context.Context, id, status, message string, at time.Time) error {
-	return db.exec(ctx, "finish deploy "+id, `UPDATE deploys SET status = $1, message = $2, finished_at = $3 WHERE id = $4`,
-		status, message, at.UTC(), id)
+func (db *DB) FinishDeploy(ctx context.Context, id, status string, cause EndCause, message string, at time.Time) error {
+	return db.exec(ctx, "finish deploy "+id, `UPDATE deploys SET status = $1, end_cause = $2, message = $3, finished_at = $4,
+		hold_cause = '' WHERE id = $5`, status, string(cause), message, at.UTC(), id)
 }
 
 // StepApplying records that step n is about to act and returns how often
