@@ -10,9 +10,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ferry-ci/ferry/internal/dbtest"
+	"github.com/ferry-ci/ferry/internal/deploy"
 	"github.com/ferry-ci/ferry/internal/githubsim"
 	"github.com/ferry-ci/ferry/internal/kubetest"
-	"github.com/ferry-ci/ferry/internal/store"
 )
 
 var docsChange = []githubsim.File{{Filename: "docs/guide.md", Status: "modified", Additions: 1, Patch: "@@ -1 +1,2 @@\n x\n+y"}}
@@ -101,7 +101,7 @@ func TestAttack_DeployOutsideAllowedNamespace(t *testing.T) {
 	db := dbtest.Open(t, dsn)
 	waitFor(t, "the staging deploy", func() bool {
 		ds, _ := db.Deploys(context.Background(), repoID, "staging")
-		return len(ds) == 1 && ds[0].Status == store.DeploySucceeded
+		return len(ds) == 1 && ds[0].Status == deploy.Succeeded
 	})
 	head := sim.PullRequests("acme/api")[0].HeadSHA
 	want := map[string]int{"ghcr.io/acme/api:" + head[:8]: 2}
@@ -149,7 +149,7 @@ func TestAttack_DeployNeedsApproval(t *testing.T) {
 	db := dbtest.Open(t, dsn)
 	waitFor(t, "the deploy", func() bool {
 		ds, _ := db.Deploys(context.Background(), repoID, "production")
-		return len(ds) == 1 && ds[0].Status == store.DeploySucceeded
+		return len(ds) == 1 && ds[0].Status == deploy.Succeeded
 	})
 
 	// A push voids the approval: the new head needs its own.
@@ -199,7 +199,7 @@ func TestAttack_SelfApprovalByPusher(t *testing.T) {
 	db := dbtest.Open(t, dsn)
 	waitFor(t, "the deploy", func() bool {
 		ds, _ := db.Deploys(context.Background(), repoID, "production")
-		return len(ds) == 1 && ds[0].Status == store.DeploySucceeded && ds[0].SHA == head
+		return len(ds) == 1 && ds[0].Status == deploy.Succeeded && ds[0].SHA == head
 	})
 }
 
@@ -236,7 +236,7 @@ func TestAttack_AutoDeployBeforeCI(t *testing.T) {
 	sim.CompleteCheckSuite("acme/api", actions, "success")
 	waitFor(t, "the deploy once CI is green", func() bool {
 		ds, _ := db.Deploys(context.Background(), repoID, "staging")
-		return len(ds) == 1 && ds[0].Status == store.DeploySucceeded
+		return len(ds) == 1 && ds[0].Status == deploy.Succeeded
 	})
 	sim.CompleteCheckSuite("acme/api", quick, "success") // a late event asks again: still one deploy
 	time.Sleep(time.Second)

@@ -58,7 +58,7 @@ func noMarkup(t *testing.T, sim *githubsim.Sim, repo string, number int) {
 // decisionsWith lists the repository's decisions whose id starts with prefix.
 func decisionsWith(t *testing.T, db *store.DB, prefix string) []audit.Decision {
 	t.Helper()
-	all, err := db.Decisions(context.Background(), store.DecisionFilter{Repository: "acme/api"})
+	all, err := db.Decisions(context.Background(), audit.Filter{Repository: "acme/api"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/ferry-ci/ferry/internal/dbtest"
+	"github.com/ferry-ci/ferry/internal/deploy"
 	"github.com/ferry-ci/ferry/internal/githubsim"
 	"github.com/ferry-ci/ferry/internal/kubetest"
 	"github.com/ferry-ci/ferry/internal/promtest"
-	"github.com/ferry-ci/ferry/internal/store"
 )
 
 // TestAttack_MigrationHoldOverwritten: the metrics condemn a canary whose
@@ -61,20 +61,20 @@ func TestAttack_MigrationHoldOverwritten(t *testing.T) {
 		return kubetest.Images(t, cs, ns, "app=api,ferry.dev/track=canary")["ghcr.io/acme/api:"+head[:8]] >= 1
 	})
 	app.Set("canary", promtest.Behaviour{ErrorRate: 0.5, Latency: 50 * time.Millisecond})
-	deploy := func() store.Deploy {
+	current := func() deploy.Deploy {
 		ds, _ := db.Deploys(context.Background(), repoID, "production")
 		if len(ds) != 1 {
-			return store.Deploy{}
+			return deploy.Deploy{}
 		}
 		return ds[0]
 	}
-	waitFor(t, "the migration hold", func() bool { return deploy().HoldCause == store.HoldMigrations })
+	waitFor(t, "the migration hold", func() bool { return current().HoldCause == deploy.HoldMigrations })
 	proxy.Close()
 	waitFor(t, "the no-data hold over it", func() bool {
-		d := deploy()
-		return d.HoldCause == store.HoldAnalysis && strings.Contains(d.Message, "unavailable")
+		d := current()
+		return d.HoldCause == deploy.HoldAnalysis && strings.Contains(d.Message, "unavailable")
 	})
-	if d := deploy(); !d.NeedsForce || strings.Contains(d.Message, "migrations") {
+	if d := current(); !d.NeedsForce || strings.Contains(d.Message, "migrations") {
 		t.Fatalf("hold %s, needs force %t: %s", d.HoldCause, d.NeedsForce, d.Message)
 	}
 	if reply, ok := command(t, sim, "acme/api", n, "max", "/ferry rollback production"); ok || !strings.Contains(reply, "--force") {
@@ -83,7 +83,7 @@ func TestAttack_MigrationHoldOverwritten(t *testing.T) {
 	if reply, ok := command(t, sim, "acme/api", n, "max", "/ferry rollback production --force"); !ok {
 		t.Fatalf("--force refused:\n%s", reply)
 	}
-	waitFor(t, "the forced rollback", func() bool { return deploy().EndCause == store.EndRolledBackRequest })
+	waitFor(t, "the forced rollback", func() bool { return current().EndCause == deploy.EndRolledBackRequest })
 	waitFor(t, "the canary retired", func() bool {
 		return kubetest.Images(t, cs, ns, "app=api,ferry.dev/track=canary")["ghcr.io/acme/api:"+head[:8]] == 0
 	})

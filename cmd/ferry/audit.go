@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/ferry-ci/ferry/internal/audit"
-	"github.com/ferry-ci/ferry/internal/store"
 )
 
 // AuditCmd lists ferry's decisions.
@@ -39,7 +38,7 @@ func (c *AuditCmd) Run(e *env) error {
 		return err
 	}
 	defer db.Close()
-	ds, err := db.Decisions(e.ctx, store.DecisionFilter{Repository: c.Repo, Since: time.Now().Add(-c.Since), Limit: c.Limit})
+	ds, err := db.Decisions(e.ctx, audit.Filter{Repository: c.Repo, Since: time.Now().Add(-c.Since), Limit: c.Limit})
 	if err != nil {
 		return err
 	}

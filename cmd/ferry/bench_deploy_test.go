@@ -8,12 +8,14 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/ferry-ci/ferry/internal/dbtest"
+	"github.com/ferry-ci/ferry/internal/deploy"
 	"github.com/ferry-ci/ferry/internal/githubsim"
 	"github.com/ferry-ci/ferry/internal/kubetest"
 	"github.com/ferry-ci/ferry/internal/rollout"
 	"github.com/ferry-ci/ferry/internal/store"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // BenchmarkMergeToCanary: the default branch's checks pass (check_suite
@@ -79,24 +81,24 @@ environments:
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func waitDeploy(b *testing.B, db *store.DB, repoID int64, id string) store.Deploy {
+func waitDeploy(b *testing.B, db *store.DB, repoID int64, id string) deploy.Deploy {
 	b.Helper()
 	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		d, err := db.GetDeploy(context.Background(), id)
 		if err == nil && d.Terminal() {
-			if d.Status != store.DeploySucceeded {
+			if d.Status != deploy.Succeeded {
 				b.Fatalf("deploy %s: %s", d.Status, d.Message)
 			}
 			return d
 		}
 	}
 	b.Fatalf("deploy %s did not end", id)
-	return store.Deploy{}
+	return deploy.Deploy{}
 }
 
 // ferryOverhead is the deploy's time minus its pauses and the time
 // Kubernetes took to roll out (the wait steps).
-func ferryOverhead(b *testing.B, db *store.DB, d store.Deploy) time.Duration {
+func ferryOverhead(b *testing.B, db *store.DB, d deploy.Deploy) time.Duration {
 	b.Helper()
 	steps, err := db.DeploySteps(context.Background(), d.ID)
 	if err != nil {

@@ -11,9 +11,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ferry-ci/ferry/internal/dbtest"
+	"github.com/ferry-ci/ferry/internal/deploy"
 	"github.com/ferry-ci/ferry/internal/githubsim"
 	"github.com/ferry-ci/ferry/internal/kubetest"
-	"github.com/ferry-ci/ferry/internal/store"
 )
 
 // TestDeploy_ResumeAfterCrash: a maintainer's /ferry deploy starts a
@@ -61,7 +61,7 @@ environments:
 	sim.SetWebhookURL(s2.url + "/webhook")
 	// If the kill caught the job running (not snoozed), River's rescuer
 	// makes it available again on its own schedule: allow for that.
-	var d store.Deploy
+	var d deploy.Deploy
 	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
 		ds, err := db.Deploys(context.Background(), repoID, "production")
 		if err == nil && len(ds) == 1 && ds[0].Terminal() {
@@ -72,7 +72,7 @@ environments:
 			t.Fatalf("the deploy did not finish after the restart: %+v", ds)
 		}
 	}
-	if d.Status != store.DeploySucceeded || d.Strategy != "canary" {
+	if d.Status != deploy.Succeeded || d.Strategy != "canary" {
 		t.Fatalf("deploy %s (%s): %s", d.Status, d.Strategy, d.Message)
 	}
 	if deps := sim.Deployments("acme/api"); len(deps) != 1 {
@@ -147,7 +147,7 @@ func TestDeploy_AutoOnMerge(t *testing.T) {
 	})
 	waitFor(t, "the staging deploy", func() bool {
 		ds, err := db.Deploys(context.Background(), repoID, "staging")
-		return err == nil && len(ds) == 1 && ds[0].Status == store.DeploySucceeded
+		return err == nil && len(ds) == 1 && ds[0].Status == deploy.Succeeded
 	})
 	ds, _ := db.Deploys(context.Background(), repoID, "staging")
 	if ds[0].SHA != good || ds[0].Actor != "ferry" {

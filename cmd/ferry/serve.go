@@ -24,9 +24,9 @@ import (
 	"github.com/ferry-ci/ferry/internal/github"
 	"github.com/ferry-ci/ferry/internal/jobs"
 	"github.com/ferry-ci/ferry/internal/kube"
-	"github.com/ferry-ci/ferry/internal/orchestrator"
 	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/prom"
+	"github.com/ferry-ci/ferry/internal/riskagent"
 	"github.com/ferry-ci/ferry/internal/store"
 	"github.com/ferry-ci/ferry/internal/webhook"
 )
@@ -223,16 +223,7 @@ func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic,
 		return nil, none, nil, queue, settingError("github-private-key-file", "FERRY_GITHUB_PRIVATE_KEY_FILE", "%v", err)
 	}
 	recovery := app.NewRecovery(app.RecoveryConfig{Logger: log}, gh, db)
-	clients := func(id int64) orchestrator.GitHub { return gh.Installation(id) }
-	cache := s.GitCacheDir
-	if cache == "" {
-		dir, err := os.UserCacheDir()
-		if err != nil {
-			return nil, none, nil, queue, settingError("git-cache-dir", "FERRY_GIT_CACHE_DIR", "no default (%v): set one", err)
-		}
-		cache = filepath.Join(dir, "ferry", "git")
-	}
-	orch, err := orchestrator.New(orchestrator.Config{Logger: log, Policy: s.policyOptions(), Git: &git.Cache{Dir: cache, MaxBytes: s.GitCacheQuota}}, clients, db)
+	assessor, err := s.riskAgent(log, db, gh)
 	if err != nil {
 		return nil, none, nil, queue, err
 	}
@@ -240,10 +231,28 @@ func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic,
 	if err != nil {
 		return nil, none, nil, queue, err
 	}
-	deps := app.Deps{Assessor: orch, Control: db, Deployer: deployer, Heads: db,
+	deps := app.Deps{Assessor: assessor, Control: db, Audit: db, Deployer: deployer, Heads: db,
 		GitHub: func(id int64) app.CommandGitHub { return gh.Installation(id) }}
 	periodic := []jobs.Periodic{{Name: "recover-deliveries", Every: s.RecoverEvery, Run: recovery.Run}}
 	return periodic, deps, map[string]jobs.Step{deployagent.StepName: {Run: deployer.Step, GiveUp: deployer.GiveUp}}, queue, nil
+}
+
+// riskAgent is the risk agent, with a git cache for huge pull requests.
+func (s *ServeCmd) riskAgent(log *slog.Logger, db *store.DB, gh *github.App) (*riskagent.Agent, error) {
+	cache := s.GitCacheDir
+	if cache == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			return nil, settingError("git-cache-dir", "FERRY_GIT_CACHE_DIR", "no default (%v): set one", err)
+		}
+		cache = filepath.Join(dir, "ferry", "git")
+	}
+	return riskagent.New(riskagent.Config{Logger: log}, riskagent.Deps{
+		Changes:     func(id int64) riskagent.Changes { return gh.Installation(id) },
+		Publisher:   func(id int64) riskagent.Publisher { return gh.Installation(id) },
+		Git:         &git.Cache{Dir: cache, MaxBytes: s.GitCacheQuota},
+		Assessments: db, Publications: db, History: db, Control: db, Audit: db,
+	})
 }
 
 // deployer is the deploy agent. Without --deploy-allow rules it deploys
@@ -265,11 +274,12 @@ func (s *ServeCmd) deployer(log *slog.Logger, db *store.DB, gh *github.App, queu
 		}
 		metrics = pc
 	}
-	return deployagent.New(deployagent.Config{Logger: log, Allow: allow, Metrics: metrics, AppID: s.GitHubAppID,
-		Policy: s.policyOptions()}, deployagent.Deps{
-		GitHub:   func(id int64) deployagent.GitHub { return gh.Installation(id) },
-		CI:       func(id int64) deployagent.CI { return gh.Installation(id) },
-		Clusters: s.clusters(), Store: db, Queue: func() deployagent.Enqueuer { return *queue },
+	return deployagent.New(deployagent.Config{Logger: log, Allow: allow, Metrics: metrics, AppID: s.GitHubAppID}, deployagent.Deps{
+		GitHub:    func(id int64) deployagent.GitHub { return gh.Installation(id) },
+		CI:        func(id int64) deployagent.CI { return gh.Installation(id) },
+		Clusters:  s.clusters(),
+		Scheduler: func() deployagent.Scheduler { return *queue },
+		Deploys:   db, Progress: db, Steps: db, Control: db, Audit: db,
 	}), nil
 }
 

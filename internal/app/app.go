@@ -9,18 +9,18 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/google/go-github/v60/github"
-
 	"github.com/ferry-ci/ferry/internal/event"
+	ghadapter "github.com/ferry-ci/ferry/internal/github"
+	"github.com/ferry-ci/ferry/internal/install"
 	"github.com/ferry-ci/ferry/internal/policy"
-	"github.com/ferry-ci/ferry/internal/store"
+	"github.com/ferry-ci/ferry/internal/render"
 )
 
 // InstallationStore keeps the installations and repositories tables true.
 type InstallationStore interface {
-	SaveInstallation(ctx context.Context, inst store.Installation, repos []store.Repository, at time.Time) error
+	SaveInstallation(ctx context.Context, inst install.Installation, repos []install.Repository, at time.Time) error
 	RemoveRepositories(ctx context.Context, installationID int64, ids []int64, at time.Time) error
-	DeleteInstallation(ctx context.Context, inst store.Installation, at time.Time) error
+	DeleteInstallation(ctx context.Context, inst install.Installation, at time.Time) error
 	SetInstallationSuspended(ctx context.Context, id int64, suspended bool, at time.Time) error
 }
 
@@ -36,12 +36,13 @@ type Config struct {
 
 // Deps are the application's collaborators. Without an Assessor (ferry
 // has no GitHub App credentials) pull requests and pushes are not acted
-// on; without GitHub and Control, neither are commands.
+// on; without GitHub, Control and Audit, neither are commands.
 type Deps struct {
 	Installations InstallationStore
 	Assessor      Assessor
 	GitHub        func(installationID int64) CommandGitHub
-	Control       ControlStore
+	Control       Control
+	Audit         Audit
 	Deployer      Deployer // nil: deploy and rollback answer "no deploy target configured"
 	Heads         Heads    // nil: who pushed a head is not recorded (the head commit's authors stand in)
 }
@@ -53,12 +54,14 @@ type App struct {
 	installations InstallationStore
 	assessor      Assessor
 	github        func(installationID int64) CommandGitHub
-	control       ControlStore
+	control       Control
+	audit         Audit
 	deployer      Deployer
 	heads         Heads
 	appID         int64
 	policyOptions policy.Options
 	perms         *permissionCache
+	render        *render.Renderer
 	routes        map[route]handler
 }
 
@@ -67,7 +70,9 @@ type route struct{ event, action string }
 // anyAction matches every action of an event (and events without one).
 const anyAction = "*"
 
-type handler func(ctx context.Context, d event.Delivery, payload any) error
+// handler acts on one delivery, given its event as the github adapter
+// parsed it (once).
+type handler func(ctx context.Context, d event.Delivery, e any) error
 
 // New returns the application.
 func New(cfg Config, deps Deps) *App {
@@ -78,8 +83,8 @@ func New(cfg Config, deps Deps) *App {
 		cfg.Now = time.Now
 	}
 	a := &App{log: cfg.Logger, now: cfg.Now, installations: deps.Installations, assessor: deps.Assessor,
-		github: deps.GitHub, control: deps.Control, deployer: deps.Deployer, heads: deps.Heads, appID: cfg.AppID, policyOptions: cfg.Policy,
-		perms: newPermissionCache(cfg.Now)}
+		github: deps.GitHub, control: deps.Control, audit: deps.Audit, deployer: deps.Deployer, heads: deps.Heads, appID: cfg.AppID,
+		policyOptions: cfg.Policy, perms: newPermissionCache(cfg.Now), render: mustRender()}
 	a.routes = map[route]handler{
 		{"ping", anyAction}:                          a.ping,
 		{"installation", "created"}:                  a.installationCreated,
@@ -92,7 +97,7 @@ func New(cfg Config, deps Deps) *App {
 	}
 	if a.assessor != nil {
 		a.routeRisk()
-		if a.github != nil && a.control != nil {
+		if a.github != nil && a.control != nil && a.audit != nil {
 			a.routeCommands()
 		}
 		if a.deployer != nil {
@@ -101,6 +106,14 @@ func New(cfg Config, deps Deps) *App {
 		}
 	}
 	return a
+}
+
+func mustRender() *render.Renderer {
+	r, err := render.New()
+	if err != nil {
+		panic(err) // the embedded templates are part of the build
+	}
+	return r
 }
 
 func (a *App) lookup(ev, action string) (handler, bool) {
@@ -124,18 +137,24 @@ func (a *App) HandleDelivery(ctx context.Context, d event.Delivery) error {
 	if !ok {
 		return nil // recorded as ignored at the edge; nothing to do
 	}
-	payload, err := github.ParseWebHook(d.Event, d.Payload)
+	e, err := ghadapter.ParseEvent(d)
 	if err != nil {
-		return event.Permanent(fmt.Errorf("parse %s payload: %w", d.Event, err))
+		return err
 	}
-	return h(ctx, d, payload)
+	return h(ctx, d, e)
 }
 
-func (a *App) ping(ctx context.Context, _ event.Delivery, payload any) error {
-	p, ok := payload.(*github.PingEvent)
+func (a *App) ping(ctx context.Context, _ event.Delivery, e any) error {
+	p, ok := e.(ghadapter.Ping)
 	if !ok {
-		return event.Permanent(fmt.Errorf("ping: unexpected payload %T", payload))
+		return unexpected("ping", e)
 	}
-	a.log.InfoContext(ctx, "ping", "zen", p.GetZen(), "hook_id", p.GetHookID())
+	a.log.InfoContext(ctx, "ping", "zen", p.Zen)
 	return nil
+}
+
+// unexpected is an event whose payload is not what its name says: a
+// permanent error (retrying cannot fix it).
+func unexpected(name string, e any) error {
+	return event.Permanent(fmt.Errorf("%s: unexpected payload %T", name, e))
 }

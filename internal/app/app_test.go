@@ -13,6 +13,7 @@ import (
 	"github.com/ferry-ci/ferry/internal/dbtest"
 	"github.com/ferry-ci/ferry/internal/event"
 	"github.com/ferry-ci/ferry/internal/fixture"
+	"github.com/ferry-ci/ferry/internal/install"
 	"github.com/ferry-ci/ferry/internal/store"
 )
 
@@ -71,7 +72,7 @@ func TestInstallations(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		byID := map[int64]store.Installation{}
+		byID := map[int64]install.Installation{}
 		for _, i := range insts {
 			byID[i.ID] = i
 		}

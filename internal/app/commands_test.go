@@ -16,7 +16,7 @@ import (
 	"github.com/ferry-ci/ferry/internal/event"
 	"github.com/ferry-ci/ferry/internal/github"
 	"github.com/ferry-ci/ferry/internal/githubsim"
-	"github.com/ferry-ci/ferry/internal/orchestrator"
+	"github.com/ferry-ci/ferry/internal/riskagent"
 	"github.com/ferry-ci/ferry/internal/store"
 	"github.com/ferry-ci/ferry/manifest"
 )
@@ -50,11 +50,14 @@ func newWorld(t *testing.T, db *store.DB) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	orch, err := orchestrator.New(orchestrator.Config{Logger: quiet}, func(int64) orchestrator.GitHub { return gh.Installation(inst) }, db)
+	orch, err := riskagent.New(riskagent.Config{Logger: quiet}, riskagent.Deps{
+		Changes:     func(int64) riskagent.Changes { return gh.Installation(inst) },
+		Publisher:   func(int64) riskagent.Publisher { return gh.Installation(inst) },
+		Assessments: db, Publications: db, History: db, Control: db, Audit: db})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := app.New(app.Config{Logger: quiet}, app.Deps{Installations: db, Assessor: orch, Control: db,
+	a := app.New(app.Config{Logger: quiet}, app.Deps{Installations: db, Assessor: orch, Control: db, Audit: db, Heads: db,
 		GitHub: func(int64) app.CommandGitHub { return gh.Installation(inst) }})
 	w := &world{sim: sim, db: db, app: a}
 	w.n = sim.AddPullRequest(repo, githubsim.PullRequest{Title: "Drop sessions", Files: migration})
@@ -99,7 +102,7 @@ func (w *world) comment(t *testing.T, login, body, action string) []string {
 
 func (w *world) lastDecision(t *testing.T) audit.Decision {
 	t.Helper()
-	ds, err := w.db.Decisions(context.Background(), store.DecisionFilter{Repository: repo})
+	ds, err := w.db.Decisions(context.Background(), audit.Filter{Repository: repo})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,10 +129,11 @@ func TestGate(t *testing.T) {
 		name, login, body string
 		action            string // created (default) or edited
 		setup             func(t *testing.T, w *world)
-		reactions         []string // on the comment
-		kind, actor       string   // the audit row
-		output            string   // its output begins so
-		reply             string   // the reply contains this ("" = none)
+		reactions         []string   // on the comment
+		kind              audit.Kind // the audit row
+		actor             string
+		output            string // its output begins so
+		reply             string // the reply contains this ("" = none)
 	}{
 		{name: "admin pauses", login: "ada", body: "/ferry pause db failover", reactions: []string{"eyes", "rocket"},
 			kind: audit.KindPause, actor: "ada", output: "paused: db failover"},

@@ -3,40 +3,41 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
-
-	"github.com/google/go-github/v60/github"
 
 	"github.com/ferry-ci/ferry/internal/audit"
 	"github.com/ferry-ci/ferry/internal/command"
+	"github.com/ferry-ci/ferry/internal/deploy"
 	"github.com/ferry-ci/ferry/internal/deployagent"
 	"github.com/ferry-ci/ferry/internal/event"
+	"github.com/ferry-ci/ferry/internal/forge"
 	ghadapter "github.com/ferry-ci/ferry/internal/github"
-	"github.com/ferry-ci/ferry/internal/md"
-	"github.com/ferry-ci/ferry/internal/orchestrator"
-	"github.com/ferry-ci/ferry/internal/store"
+	"github.com/ferry-ci/ferry/internal/policy"
+	"github.com/ferry-ci/ferry/internal/render"
+	"github.com/ferry-ci/ferry/internal/riskagent"
 )
 
 // Deployer is the deploy agent.
 type Deployer interface {
-	Request(ctx context.Context, r deployagent.Request) (store.Deploy, error)
-	AutoDeploy(ctx context.Context, r deployagent.Request, idPrefix string) ([]store.Deploy, string, error)
-	RollbackRunning(ctx context.Context, repositoryID int64, environment, by string, force bool) (store.Deploy, error)
+	Request(ctx context.Context, r deployagent.Request) (deploy.Deploy, error)
+	AutoDeploy(ctx context.Context, r deployagent.Request, p policy.Policy, idPrefix string) ([]deploy.Deploy, string, error)
+	RollbackRunning(ctx context.Context, repositoryID int64, environment, by string, force bool) (deploy.Deploy, error)
 }
 
-// deploy runs /ferry deploy and /ferry rollback: the agent records the
-// deploy and its job; the answer says how it will go.
-func (a *App) deploy(ctx context.Context, r request, pr *ghadapter.PullRequest, d audit.Decision, c command.Command) (outcome, error) {
-	env := c.Arg(0)
-	if a.deployer == nil {
-		return refused("no deploy target configured for " + env), nil
+// deploy runs /ferry deploy and /ferry rollback: the environment comes from
+// the default branch's policy (pol, read once for the comment); the agent
+// records the deploy and its job; the answer says how it will go.
+func (a *App) deploy(ctx context.Context, r request, pr *forge.PullRequest, pol policy.Loaded, d audit.Decision, c command.Command) (outcome, error) {
+	name := c.Arg(0)
+	env, ok := pol.Policy.Environments[name]
+	if a.deployer == nil || !ok {
+		return refused("no deploy target configured for " + name + " (environments: in " + policy.Path + " on the default branch)"), nil
 	}
 	req := deployagent.Request{ID: d.ID, InstallationID: r.installation, RepositoryID: r.repoID, Owner: r.owner, Repo: r.repo,
 		// The head the person saw when they asked, not whatever was pushed since.
-		DefaultBranch: r.branch, Environment: env, SHA: r.headSHA, Ref: pr.HeadRef, Number: r.number, Actor: r.actor,
-		Rollback: c.Verb() == "rollback", Hotfix: c.Flags["--hotfix"]}
+		DefaultBranch: r.branch, Env: env, RequiredChecks: pol.Policy.RequiredChecks, SHA: r.headSHA, Ref: pr.HeadRef,
+		Number: r.number, Actor: r.actor, Rollback: c.Verb() == "rollback", Hotfix: c.Flags["--hotfix"]}
 	if req.Rollback {
-		if out, done, err := a.rollbackRunning(ctx, r, env, c.Flags["--force"]); done || err != nil {
+		if out, done, err := a.rollbackRunning(ctx, r, name, c.Flags["--force"]); done || err != nil {
 			return out, err
 		}
 	}
@@ -51,15 +52,10 @@ func (a *App) deploy(ctx context.Context, r request, pr *ghadapter.PullRequest, 
 		// in the log and the agent's audit row.
 		return refused(ref.Public), nil
 	}
-	switch {
-	case errors.Is(err, deployagent.ErrNoTarget):
-		return refused("no deploy target configured for " + env + " (environments: in " + ".github/ferry.yml)"), nil
-	case err != nil:
+	if err != nil {
 		return outcome{}, err
 	}
-	what := fmt.Sprintf("%s %s to %s with **%s** (%s)", dep.Kind, md.Code(audit.Short(dep.SHA)), md.Code(dep.Environment),
-		md.Text(dep.Strategy), md.Text(dep.Reasons))
-	return outcome{output: "queued " + dep.ID + ": " + dep.Strategy, reply: "🚀 " + what + " — GitHub's deployment shows progress."}, nil
+	return outcome{output: "queued " + dep.ID + ": " + string(dep.Strategy), reply: render.ReplyPart{Deploy: &dep}}, nil
 }
 
 // rollbackRunning rolls back a deploy running there (held, or still rolling
@@ -71,8 +67,7 @@ func (a *App) rollbackRunning(ctx context.Context, r request, env string, force 
 	}
 	switch {
 	case err == nil:
-		return outcome{output: "asked " + running.ID + " to roll back",
-			reply: "🚀 rolling back the running deploy " + md.Code(running.ID) + " in " + md.Code(env)}, true, nil
+		return outcome{output: "asked " + running.ID + " to roll back", reply: render.ReplyPart{RollingBack: &running}}, true, nil
 	case errors.Is(err, deployagent.ErrNotRunning):
 		return outcome{}, false, nil
 	}
@@ -82,13 +77,13 @@ func (a *App) rollbackRunning(ctx context.Context, r request, env string, force 
 // proposal is how ferry's assessment of the commit routes its deploy. A
 // pull request ferry has not assessed at its current head is assessed now;
 // a commit that stays unassessed needs a human.
-func (a *App) proposal(ctx context.Context, r request, pr *ghadapter.PullRequest, id string) (orchestrator.Proposal, error) {
+func (a *App) proposal(ctx context.Context, r request, pr *forge.PullRequest, id string) (riskagent.Proposal, error) {
 	p, err := a.assessor.ProposedDeploy(ctx, r.repoID, r.number, r.headSHA)
 	if err != nil || p.Assessed {
 		return p, err
 	}
 	if pr != nil && pr.HeadSHA == r.headSHA {
-		if err := a.assessor.PullRequest(ctx, a.subject(r, pr, "assess-"+id)); err != nil {
+		if err := a.assess(ctx, a.subject(r, pr, "assess-"+id)); err != nil {
 			return p, err
 		}
 		if p, err = a.assessor.ProposedDeploy(ctx, r.repoID, r.number, r.headSHA); err != nil || p.Assessed {
@@ -102,60 +97,62 @@ func (a *App) proposal(ctx context.Context, r request, pr *ghadapter.PullRequest
 // checkSuiteCompleted deploys the default branch where policy deploys
 // automatically, once all of its required checks passed: any suite that
 // completes asks again; ferry's own never counts.
-func (a *App) checkSuiteCompleted(ctx context.Context, d event.Delivery, payload any) error {
-	e, ok := payload.(*github.CheckSuiteEvent)
+func (a *App) checkSuiteCompleted(ctx context.Context, _ event.Delivery, e any) error {
+	cs, ok := e.(ghadapter.CheckSuite)
 	if !ok {
-		return event.Permanent(fmt.Errorf("check_suite: unexpected payload %T", payload))
+		return unexpected("check_suite", e)
 	}
-	cs := e.GetCheckSuite()
-	if cs.GetApp().GetID() == a.appID && a.appID != 0 {
+	if cs.AppID == a.appID && a.appID != 0 {
 		return nil // ferry's own suite is not CI
 	}
-	if cs.GetConclusion() != "success" && cs.GetConclusion() != "neutral" && cs.GetConclusion() != "skipped" {
+	if cs.Conclusion != "success" && cs.Conclusion != "neutral" && cs.Conclusion != "skipped" {
 		return nil
 	}
-	return a.autoDeploy(ctx, e.GetInstallation().GetID(), e.GetRepo(), cs.GetHeadBranch(), cs.GetHeadSHA())
+	return a.autoDeploy(ctx, cs.Repo, cs.HeadBranch, cs.HeadSHA)
 }
 
 // status (a commit status, the API some CI still uses) asks the same as a
 // completed suite.
-func (a *App) status(ctx context.Context, d event.Delivery, payload any) error {
-	e, ok := payload.(*github.StatusEvent)
+func (a *App) status(ctx context.Context, _ event.Delivery, e any) error {
+	s, ok := e.(ghadapter.Status)
 	if !ok {
-		return event.Permanent(fmt.Errorf("status: unexpected payload %T", payload))
+		return unexpected("status", e)
 	}
-	if e.GetState() != "success" {
-		return nil
-	}
-	branch := e.GetRepo().GetDefaultBranch()
-	for _, b := range e.Branches {
-		if b.GetName() == branch {
-			return a.autoDeploy(ctx, e.GetInstallation().GetID(), e.GetRepo(), branch, e.GetSHA())
+	for _, b := range s.Branches {
+		if s.State == "success" && b == s.Repo.DefaultBranch {
+			return a.autoDeploy(ctx, s.Repo, b, s.SHA)
 		}
 	}
 	return nil
 }
 
 // autoDeploy deploys sha if it is the tip of the repository's default
-// branch and CI is green on it (the agent checks).
-func (a *App) autoDeploy(ctx context.Context, installation int64, repo *github.Repository, branch, sha string) error {
-	def := repo.GetDefaultBranch()
+// branch, ferry assessed it, and CI is green on it (the agent checks).
+func (a *App) autoDeploy(ctx context.Context, repo ghadapter.Repo, branch, sha string) error {
+	def := repo.DefaultBranch
 	if branch != def {
 		return nil
 	}
-	req := deployagent.Request{InstallationID: installation, RepositoryID: repo.GetID(), Owner: repo.GetOwner().GetLogin(),
-		Repo: repo.GetName(), SHA: sha, Ref: def, DefaultBranch: def, Actor: audit.Ferry}
 	// A suite names a branch, not whose: a fork's "main" says the same.
 	// Only the commit at the tip of this repository's default branch deploys.
-	tip, err := a.github(req.InstallationID).BranchHead(ctx, req.Owner, req.Repo, def)
+	tip, err := a.github(repo.InstallationID).BranchHead(ctx, repo.Owner, repo.Name, def)
 	if err != nil {
 		return classify(err)
 	}
-	if tip != req.SHA {
-		a.log.InfoContext(ctx, "checks passed for a commit that is not the default branch's tip; not deploying", "sha", req.SHA, "tip", tip)
+	if tip != sha {
+		a.log.InfoContext(ctx, "checks passed for a commit that is not the default branch's tip; not deploying", "sha", sha, "tip", tip)
 		return nil
 	}
-	p, err := a.assessor.ProposedDeploy(ctx, req.RepositoryID, 0, sha)
+	pol, err := a.defaultPolicy(ctx, repo.InstallationID, repo.Owner, repo.Name, def)
+	if err != nil || !pol.Usable() {
+		if err == nil {
+			a.log.WarnContext(ctx, "not deploying automatically: the default branch's policy is invalid", "sha", sha)
+		}
+		return classify(err)
+	}
+	req := deployagent.Request{InstallationID: repo.InstallationID, RepositoryID: repo.ID, Owner: repo.Owner, Repo: repo.Name,
+		SHA: sha, Ref: def, DefaultBranch: def, Actor: audit.Ferry}
+	p, err := a.assessor.ProposedDeploy(ctx, repo.ID, 0, sha)
 	if err != nil {
 		return err
 	}
@@ -164,7 +161,7 @@ func (a *App) autoDeploy(ctx context.Context, installation int64, repo *github.R
 		req.NeedHuman = []string{"ferry has not assessed " + audit.Short(sha)}
 	}
 	// Keyed by the commit: every suite completing asks again, once.
-	deployed, waiting, err := a.deployer.AutoDeploy(ctx, req, "auto-"+sha)
+	deployed, waiting, err := a.deployer.AutoDeploy(ctx, req, pol.Policy, "auto-"+sha)
 	if waiting != "" {
 		a.log.InfoContext(ctx, "not deploying automatically yet: CI has not finished green", "sha", sha, "waiting", waiting)
 	}
@@ -172,9 +169,4 @@ func (a *App) autoDeploy(ctx context.Context, installation int64, repo *github.R
 		a.log.InfoContext(ctx, "deploying automatically", "sha", sha, "environments", len(deployed))
 	}
 	return classify(err)
-}
-
-// refused is a command ferry will not carry out: why is plain text.
-func refused(why string) outcome {
-	return outcome{output: why, refused: true, reply: "😕 " + md.Text(why)}
 }

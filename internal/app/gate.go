@@ -10,14 +10,15 @@ import (
 
 	"github.com/ferry-ci/ferry/internal/audit"
 	"github.com/ferry-ci/ferry/internal/command"
+	"github.com/ferry-ci/ferry/internal/control"
+	"github.com/ferry-ci/ferry/internal/forge"
 	ghadapter "github.com/ferry-ci/ferry/internal/github"
 	"github.com/ferry-ci/ferry/internal/policy"
-	"github.com/ferry-ci/ferry/internal/store"
 )
 
 // CommandGitHub is what commands need from one installation's client.
 type CommandGitHub interface {
-	PullRequest(ctx context.Context, owner, repo string, number int) (ghadapter.PullRequest, error)
+	PullRequest(ctx context.Context, owner, repo string, number int) (forge.PullRequest, error)
 	Permission(ctx context.Context, owner, repo, user string) (string, error)
 	React(ctx context.Context, owner, repo string, commentID int64, content string) error
 	UpsertComment(ctx context.Context, owner, repo string, number int, key, body string) (int64, error)
@@ -25,15 +26,20 @@ type CommandGitHub interface {
 	BranchHead(ctx context.Context, owner, repo, branch string) (string, error)
 }
 
-// ControlStore keeps the audit trail, pauses and approvals.
-type ControlStore interface {
-	RecordDecision(ctx context.Context, d audit.Decision, number int) error
-	SetPause(ctx context.Context, repositoryID int64, p store.Pause, d audit.Decision, number int) error
+// Control keeps what people decide: pauses and approvals (each with its
+// audit decision, in one transaction), and which head a comment saw.
+type Control interface {
+	SetPause(ctx context.Context, repositoryID int64, p control.Pause, d audit.Decision, number int) error
 	Resume(ctx context.Context, repositoryID int64, environment string, d audit.Decision, number int) (bool, error)
-	Paused(ctx context.Context, repositoryID int64, environment string) (*store.Pause, error)
-	Approve(ctx context.Context, repositoryID int64, number int, a store.Approval, d audit.Decision) error
-	Decisions(ctx context.Context, f store.DecisionFilter) ([]audit.Decision, error)
+	Paused(ctx context.Context, repositoryID int64, environment string) (*control.Pause, error)
+	Approve(ctx context.Context, repositoryID int64, number int, a control.Approval, d audit.Decision) error
 	HeadAt(ctx context.Context, repositoryID int64, number int, at time.Time) (string, error)
+}
+
+// Audit keeps the audit trail.
+type Audit interface {
+	RecordDecision(ctx context.Context, d audit.Decision, number int) error
+	Decisions(ctx context.Context, f audit.Filter) ([]audit.Decision, error)
 	RecordOutcome(ctx context.Context, decisionID, outcome, actor string, at time.Time) error
 }
 
@@ -98,34 +104,13 @@ func (c *permissionCache) get(ctx context.Context, gh CommandGitHub, r request) 
 	return p, nil
 }
 
-// commandPolicy is who may run what, from the default branch's policy.
-// An invalid policy refuses every command that acts: falling back to the
-// defaults could loosen what the policy meant to require.
-type commandPolicy struct {
-	rules   map[string]policy.CommandRule
-	invalid bool
-}
-
-func (a *App) commandPolicy(ctx context.Context, gh CommandGitHub, r request) (commandPolicy, error) {
-	data, err := gh.FileContent(ctx, r.owner, r.repo, policy.Path, r.branch)
-	if ghadapter.Classify(err) == ghadapter.KindNotFound {
-		return commandPolicy{}, nil
-	}
-	if err != nil {
-		return commandPolicy{}, fmt.Errorf("read policy: %w", err)
-	}
-	p, err := policy.ParseWith(data, a.policyOptions)
-	if policy.IsInvalid(err) {
-		return commandPolicy{invalid: true}, nil
-	}
-	return commandPolicy{rules: p.Commands}, err
-}
-
 // gate is the one place that decides whether a command may act: it
 // returns the refusal, or "" when the command may go ahead.
-func gate(cmd command.Command, r request, perm command.Permission, fork bool, paused *store.Pause, pol commandPolicy) string {
+func gate(cmd command.Command, r request, perm command.Permission, fork bool, paused *control.Pause, pol policy.Loaded) string {
 	need, named := cmd.Spec.Min, false
-	if rule, ok := pol.rules[cmd.Verb()]; ok {
+	// An invalid policy refuses every command that acts: falling back to
+	// the defaults could loosen what the policy meant to require.
+	if rule, ok := pol.Policy.Commands[cmd.Verb()]; ok {
 		if rule.Permission != "" {
 			need = command.ParsePermission(rule.Permission)
 		}
@@ -134,7 +119,7 @@ func gate(cmd command.Command, r request, perm command.Permission, fork bool, pa
 	switch {
 	case r.bot:
 		return "bots never trigger commands"
-	case pol.invalid && need > command.Read:
+	case !pol.Usable() && need > command.Read:
 		return policy.Path + " on the default branch is invalid; fix it first"
 	case cmd.Spec.NeedsPR && !r.isPR:
 		return "/ferry " + cmd.Verb() + " works on pull requests only"
@@ -153,7 +138,7 @@ func gate(cmd command.Command, r request, perm command.Permission, fork bool, pa
 	return ""
 }
 
-func pausedText(p *store.Pause) string {
+func pausedText(p *control.Pause) string {
 	s := "ferry is paused by @" + p.By
 	if p.Reason != "" {
 		s += ": " + p.Reason

@@ -7,12 +7,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/go-github/v60/github"
+	ghadapter "github.com/ferry-ci/ferry/internal/github"
 )
 
 // DeliveryHistory is GitHub's log of the App's webhook deliveries.
 type DeliveryHistory interface {
-	FailedDeliveries(ctx context.Context, since time.Time) ([]*github.HookDelivery, error)
+	FailedDeliveries(ctx context.Context, since time.Time) ([]ghadapter.HookDelivery, error)
 	Redeliver(ctx context.Context, id int64) error
 }
 
@@ -79,18 +79,18 @@ func (r *Recovery) Run(ctx context.Context) error {
 		if redelivered == r.cfg.Max {
 			break
 		}
-		have, err := r.stored.HasDelivery(ctx, d.GetGUID())
+		have, err := r.stored.HasDelivery(ctx, d.GUID)
 		if err != nil {
 			return fmt.Errorf("recover deliveries: %w", err)
 		}
 		if have {
 			continue // stored, then the answer was lost: nothing missing
 		}
-		if err := r.history.Redeliver(ctx, d.GetID()); err != nil {
-			return fmt.Errorf("recover delivery %s: %w", d.GetGUID(), err)
+		if err := r.history.Redeliver(ctx, d.ID); err != nil {
+			return fmt.Errorf("recover delivery %s: %w", d.GUID, err)
 		}
 		redelivered++
-		r.cfg.Logger.InfoContext(ctx, "asked GitHub to redeliver a missed delivery", "delivery", d.GetGUID(), "event", d.GetEvent())
+		r.cfg.Logger.InfoContext(ctx, "asked GitHub to redeliver a missed delivery", "delivery", d.GUID, "event", d.Event)
 	}
 	r.mu.Lock()
 	if redelivered < r.cfg.Max {

@@ -5,23 +5,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-github/v60/github"
-
 	"github.com/ferry-ci/ferry/internal/app"
+	"github.com/ferry-ci/ferry/internal/github"
 )
 
 // fakeHistory is GitHub's delivery log, as state.
 type fakeHistory struct {
-	deliveries  []*github.HookDelivery
+	deliveries  []github.HookDelivery
 	since       []time.Time
 	redelivered []int64
 }
 
-func (f *fakeHistory) FailedDeliveries(_ context.Context, since time.Time) ([]*github.HookDelivery, error) {
+func (f *fakeHistory) FailedDeliveries(_ context.Context, since time.Time) ([]github.HookDelivery, error) {
 	f.since = append(f.since, since)
-	var out []*github.HookDelivery
+	var out []github.HookDelivery
 	for _, d := range f.deliveries {
-		if !d.GetDeliveredAt().Before(since) {
+		if !d.At.Before(since) {
 			out = append(out, d)
 		}
 	}
@@ -39,12 +38,12 @@ func (s storedSet) HasDelivery(_ context.Context, id string) (bool, error) { ret
 
 func TestRecovery(t *testing.T) {
 	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-	at := func(ago time.Duration) *github.Timestamp { return &github.Timestamp{Time: now.Add(-ago)} }
-	h := &fakeHistory{deliveries: []*github.HookDelivery{
-		{ID: github.Int64(1), GUID: github.String("a"), DeliveredAt: at(time.Hour)},
-		{ID: github.Int64(2), GUID: github.String("stored-then-answer-lost"), DeliveredAt: at(2 * time.Hour)},
-		{ID: github.Int64(3), GUID: github.String("c"), DeliveredAt: at(80 * time.Hour)}, // beyond GitHub's 3 days
-		{ID: github.Int64(4), GUID: github.String("d"), DeliveredAt: at(3 * time.Hour)},
+	at := func(ago time.Duration) time.Time { return now.Add(-ago) }
+	h := &fakeHistory{deliveries: []github.HookDelivery{
+		{ID: 1, GUID: "a", At: at(time.Hour)},
+		{ID: 2, GUID: "stored-then-answer-lost", At: at(2 * time.Hour)},
+		{ID: 3, GUID: "c", At: at(80 * time.Hour)}, // beyond GitHub's 3 days
+		{ID: 4, GUID: "d", At: at(3 * time.Hour)},
 	}}
 	clock := now
 	r := app.NewRecovery(app.RecoveryConfig{Now: func() time.Time { return clock }, Max: 1, Logger: quiet}, h,

@@ -2,23 +2,21 @@ package app
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"time"
 
-	"github.com/google/go-github/v60/github"
-
 	"github.com/ferry-ci/ferry/internal/event"
+	"github.com/ferry-ci/ferry/internal/forge"
 	ghadapter "github.com/ferry-ci/ferry/internal/github"
-	"github.com/ferry-ci/ferry/internal/orchestrator"
+	"github.com/ferry-ci/ferry/internal/policy"
+	"github.com/ferry-ci/ferry/internal/riskagent"
 )
 
 // Assessor is the risk agent.
 type Assessor interface {
-	PullRequest(ctx context.Context, s orchestrator.Subject) error
-	Push(ctx context.Context, s orchestrator.Subject, commits []orchestrator.PushCommit) error
+	PullRequest(ctx context.Context, s riskagent.Subject, pol policy.Loaded) error
+	Push(ctx context.Context, s riskagent.Subject, commits []riskagent.PushCommit, pol policy.Loaded) error
 	PublishWaiting(ctx context.Context, repositoryID int64) error
-	ProposedDeploy(ctx context.Context, repositoryID int64, number int, sha string) (orchestrator.Proposal, error)
+	ProposedDeploy(ctx context.Context, repositoryID int64, number int, sha string) (riskagent.Proposal, error)
 }
 
 // Heads remembers who pushed each head of a pull request: nobody approves
@@ -36,61 +34,67 @@ func (a *App) routeRisk() {
 	a.routes[route{"push", anyAction}] = a.push
 }
 
-func (a *App) pullRequest(ctx context.Context, d event.Delivery, payload any) error {
-	e, ok := payload.(*github.PullRequestEvent)
+func (a *App) pullRequest(ctx context.Context, d event.Delivery, e any) error {
+	c, ok := e.(ghadapter.PullRequestChange)
 	if !ok {
-		return event.Permanent(fmt.Errorf("pull_request: unexpected payload %T", payload))
+		return unexpected("pull_request", e)
 	}
-	pr := e.GetPullRequest()
-	if pr.GetState() != "open" {
+	if c.PR.State != "open" {
 		return nil // closed before the job ran
 	}
-	s := orchestrator.Subject{
-		ID: d.ID, InstallationID: e.GetInstallation().GetID(), RepositoryID: e.GetRepo().GetID(),
-		Owner: e.GetRepo().GetOwner().GetLogin(), Repo: e.GetRepo().GetName(), Number: pr.GetNumber(),
-		BaseRef: pr.GetBase().GetRef(), BaseSHA: pr.GetBase().GetSHA(), HeadSHA: pr.GetHead().GetSHA(),
-		EventAt: pr.GetUpdatedAt().Time, CloneURL: e.GetRepo().GetCloneURL(),
-	}
+	s := subjectOf(d.ID, c.Repo, c.PR)
 	if s.EventAt.IsZero() {
 		s.EventAt = d.ReceivedAt
 	}
-	for _, l := range pr.Labels {
-		s.Labels = append(s.Labels, l.GetName())
-	}
-	if a.heads != nil && e.GetAction() != "ready_for_review" {
+	if a.heads != nil && c.Action != "ready_for_review" {
 		// The sender of opened, reopened and synchronize put this head there.
-		if err := a.heads.RecordPush(ctx, s.RepositoryID, s.Number, s.HeadSHA, e.GetSender().GetLogin(), d.ReceivedAt); err != nil {
+		if err := a.heads.RecordPush(ctx, s.RepositoryID, s.Number, s.HeadSHA, c.Sender.Login, d.ReceivedAt); err != nil {
 			return err
 		}
 	}
-	return classify(a.assessor.PullRequest(ctx, s))
+	return classify(a.assess(ctx, s))
 }
 
-// push assesses pushes to the default branch; other branches are assessed
-// through their pull requests.
-func (a *App) push(ctx context.Context, d event.Delivery, payload any) error {
-	e, ok := payload.(*github.PushEvent)
-	if !ok {
-		return event.Permanent(fmt.Errorf("push: unexpected payload %T", payload))
+// assess assesses a pull request under the policy at its base commit.
+func (a *App) assess(ctx context.Context, s riskagent.Subject) error {
+	pol, err := a.policyAt(ctx, s.InstallationID, s.Owner, s.Repo, s.BaseSHA, s.BaseRef)
+	if err != nil {
+		return err
 	}
-	branch, isBranch := strings.CutPrefix(e.GetRef(), "refs/heads/")
-	if !isBranch || branch != e.GetRepo().GetDefaultBranch() || e.GetDeleted() {
+	return a.assessor.PullRequest(ctx, s, pol)
+}
+
+func subjectOf(id string, r ghadapter.Repo, pr forge.PullRequest) riskagent.Subject {
+	return riskagent.Subject{ID: id, InstallationID: r.InstallationID, RepositoryID: r.ID, Owner: r.Owner, Repo: r.Name,
+		Number: pr.Number, BaseRef: pr.BaseRef, BaseSHA: pr.BaseSHA, HeadSHA: pr.HeadSHA, EventAt: pr.UpdatedAt,
+		Labels: pr.Labels, CloneURL: r.CloneURL}
+}
+
+// push assesses pushes to the default branch (under the policy at the
+// commit before them); other branches are assessed through their pull
+// requests.
+func (a *App) push(ctx context.Context, d event.Delivery, e any) error {
+	p, ok := e.(ghadapter.Push)
+	if !ok {
+		return unexpected("push", e)
+	}
+	if p.Branch == "" || p.Branch != p.Repo.DefaultBranch || p.Deleted {
 		return nil
 	}
-	s := orchestrator.Subject{
-		ID: d.ID, InstallationID: e.GetInstallation().GetID(), RepositoryID: e.GetRepo().GetID(),
-		Owner: e.GetRepo().GetOwner().GetLogin(), Repo: e.GetRepo().GetName(),
-		BaseRef: branch, BaseSHA: e.GetBefore(), HeadSHA: e.GetAfter(), EventAt: d.ReceivedAt,
+	s := riskagent.Subject{ID: d.ID, InstallationID: p.Repo.InstallationID, RepositoryID: p.Repo.ID, Owner: p.Repo.Owner,
+		Repo: p.Repo.Name, BaseRef: p.Branch, BaseSHA: p.Before, HeadSHA: p.After, EventAt: d.ReceivedAt}
+	commits := make([]riskagent.PushCommit, len(p.Commits))
+	for i, c := range p.Commits {
+		commits[i] = riskagent.PushCommit{SHA: c.SHA, Message: c.Message, At: c.At, Paths: c.Paths}
 	}
-	if s.Owner == "" { // push payloads name the owner "name" in older shapes
-		s.Owner = e.GetRepo().GetOwner().GetName()
+	var pol policy.Loaded
+	if !riskagent.CreatesBranch(s) {
+		var err error
+		if pol, err = a.policyAt(ctx, s.InstallationID, s.Owner, s.Repo, s.BaseSHA, s.BaseRef); err != nil {
+			return classify(err)
+		}
 	}
-	var commits []orchestrator.PushCommit
-	for _, c := range e.Commits {
-		paths := append(append(append([]string{}, c.Added...), c.Modified...), c.Removed...)
-		commits = append(commits, orchestrator.PushCommit{SHA: c.GetID(), Message: c.GetMessage(), At: c.GetTimestamp().Time, Paths: paths})
-	}
-	return classify(a.assessor.Push(ctx, s, commits))
+	return classify(a.assessor.Push(ctx, s, commits, pol))
 }
 
 // classify marks errors retrying cannot fix (GitHub said not found,

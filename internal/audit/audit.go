@@ -9,19 +9,22 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
-
-	"github.com/ferry-ci/ferry/internal/md"
 )
+
+// Kind is what a decision was about.
+type Kind string
 
 // Kinds of decisions.
 const (
-	KindAssessment = "assessment"
-	KindCommand    = "command" // a command accepted or refused
-	KindApproval   = "approval"
-	KindPause      = "pause"
-	KindResume     = "resume"
+	KindAssessment Kind = "assessment"
+	KindCommand    Kind = "command" // a command accepted or refused
+	KindApproval   Kind = "approval"
+	KindPause      Kind = "pause"
+	KindResume     Kind = "resume"
+	KindDeploy     Kind = "deploy"   // a deploy asked for, refused, or not started
+	KindRollback   Kind = "rollback" // a rollback, by ferry or on request
+	KindHold       Kind = "hold"     // a deploy held for a human instead of rolled back
 )
 
 // Ferry is the actor of ferry's own decisions.
@@ -45,12 +48,20 @@ type Decision struct {
 	RepositoryID int64     `json:"repository_id"`
 	Repository   string    `json:"repository"`
 	Subject      string    `json:"subject"` // "#12@abc12345", "push@abc12345", "env:production"
-	Kind         string    `json:"kind"`
+	Kind         Kind      `json:"kind"`
 	Actor        string    `json:"actor"`
 	InputsDigest string    `json:"inputs_digest"`
 	Output       string    `json:"output"`
 	Reasons      []Reason  `json:"reasons,omitempty"`
 	Outcome      string    `json:"outcome,omitempty"` // later: right, wrong, probable-false-positive …
+}
+
+// Filter selects decisions; zero fields select everything.
+type Filter struct {
+	Repository string // owner/name
+	Number     int
+	Since      time.Time
+	Limit      int // default 1000
 }
 
 // Digest is a stable fingerprint of a decision's inputs (any JSON-able
@@ -80,43 +91,6 @@ func short(sha string) string {
 		return sha[:8]
 	}
 	return sha
-}
-
-// Markdown renders a decision for a comment (`/ferry explain`). Every
-// field is plain text, escaped here; private reasons are left out.
-func (d Decision) Markdown() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "**Decision %s** — %s on %s by %s, %s\n\n", md.Code(d.ID), md.Text(d.Kind), md.Text(d.Subject), md.Text(d.Actor),
-		d.At.UTC().Format(time.RFC3339))
-	fmt.Fprintf(&b, "**Output:** %s\n", md.Text(d.Output))
-	var public []Reason
-	for _, r := range d.Reasons {
-		if !r.Private {
-			public = append(public, r)
-		}
-	}
-	if len(public) > 0 {
-		b.WriteString("\n**Reasons**\n\n")
-		for _, r := range public {
-			w := ""
-			if r.Weight != 0 {
-				w = fmt.Sprintf(" +%g", r.Weight)
-			}
-			fmt.Fprintf(&b, "- **%s**%s: %s\n", md.Text(r.Rule), w, md.Text(r.Summary))
-			for _, e := range r.Evidence {
-				fmt.Fprintf(&b, "  - %s\n", md.Code(e))
-			}
-		}
-	}
-	if len(public) < len(d.Reasons) {
-		b.WriteString("\n*Details for ferry's operator are in its audit trail (`ferry audit`).*\n")
-	}
-	fmt.Fprintf(&b, "\n<sub>inputs %s", md.Text(d.InputsDigest))
-	if d.Outcome != "" {
-		fmt.Fprintf(&b, " · outcome: %s", md.Text(d.Outcome))
-	}
-	b.WriteString("</sub>\n")
-	return b.String()
 }
 
 // Text renders a decision as one line for `ferry audit`.

@@ -6,7 +6,6 @@ package command
 
 import (
 	"fmt"
-	"strings"
 )
 
 // Permission is a repository role, weakest first.
@@ -108,17 +107,3 @@ func (e *UsageError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, 
 
 // Prefix starts every command.
 const Prefix = "/ferry"
-
-// Help renders the command table as Markdown.
-func Help() string {
-	var b strings.Builder
-	b.WriteString("| command | what it does | who may |\n|---|---|---|\n")
-	for _, s := range Specs {
-		help := s.Help
-		if s.Reserved {
-			help += " *(coming with " + s.Available + ")*"
-		}
-		fmt.Fprintf(&b, "| `%s %s` | %s | %s |\n", Prefix, s.Usage, help, s.Min)
-	}
-	return b.String()
-}

@@ -74,17 +74,6 @@ func TestFlagsAndPermissions(t *testing.T) {
 	}
 }
 
-func TestHelpListsEveryCommand(t *testing.T) {
-	h := Help()
-	for _, s := range Specs {
-		if !strings.Contains(h, "`/ferry "+s.Usage+"`") {
-			t.Errorf("help lacks %s", s.Verb)
-		}
-	}
-}
-
-// FuzzParse: no panics, and never a command from a quoted line or from
-// inside a fence.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"/ferry approve", "> /ferry deploy prod", "```\n/ferry pause\n```", "\t/ferry x", "/ferry rollback p --force"} {
 		f.Add(s)

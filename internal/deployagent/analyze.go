@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/ferry-ci/ferry/internal/audit"
+	"github.com/ferry-ci/ferry/internal/deploy"
 	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/rollout"
-	"github.com/ferry-ci/ferry/internal/store"
 )
 
 // Metrics reads time series (the prom adapter).
@@ -22,8 +22,8 @@ type Metrics interface {
 // analyze runs one check of an Analyze step: every metric for the canary
 // and the stable track over the window, judged with the state earlier
 // checks left.
-func (a *Agent) analyze(ctx context.Context, d store.Deploy, env policy.Environment, s rollout.Step) (rollout.Verdict, error) {
-	raw, err := a.store.AnalysisState(ctx, d.ID)
+func (a *Agent) analyze(ctx context.Context, d deploy.Deploy, env policy.Environment, s rollout.Step) (rollout.Verdict, error) {
+	raw, err := a.stepLog.AnalysisState(ctx, d.ID)
 	if err != nil {
 		return rollout.Verdict{}, err
 	}
@@ -44,10 +44,10 @@ func (a *Agent) analyze(ctx context.Context, d store.Deploy, env policy.Environm
 			RecommendOnly: an.RecommendOnly}, ms, prev)
 	}
 	b, _ := json.Marshal(v.State)
-	return v, a.store.SetAnalysisState(ctx, d.ID, b)
+	return v, a.stepLog.SetAnalysisState(ctx, d.ID, b)
 }
 
-func (a *Agent) measure(ctx context.Context, d store.Deploy, env policy.Environment, s rollout.Step) ([]rollout.Measurement, error) {
+func (a *Agent) measure(ctx context.Context, d deploy.Deploy, env policy.Environment, s rollout.Step) ([]rollout.Measurement, error) {
 	an := env.Analysis
 	end := a.cfg.Now()
 	step := max(an.Interval, time.Second)
@@ -88,7 +88,7 @@ func (a *Agent) measure(ctx context.Context, d store.Deploy, env policy.Environm
 	return out, nil
 }
 
-func renderQuery(tmpl string, env policy.Environment, d store.Deploy, track string, window time.Duration) (string, error) {
+func renderQuery(tmpl string, env policy.Environment, d deploy.Deploy, track string, window time.Duration) (string, error) {
 	t, err := template.New("query").Option("missingkey=error").Parse(tmpl)
 	if err != nil {
 		return "", fmt.Errorf("query template: %w", err)
@@ -114,19 +114,19 @@ func promDuration(d time.Duration) string {
 // rollBack ends a deploy the metrics condemned: the canary is retired at
 // once (the stable version never stopped serving), the evidence recorded
 // in the audit trail, on GitHub and in the progress comment.
-func (a *Agent) rollBack(ctx context.Context, d store.Deploy, p plan, kube Kube, v rollout.Verdict) error {
+func (a *Agent) rollBack(ctx context.Context, d deploy.Deploy, p plan, kube Kube, v rollout.Verdict) error {
 	if err := a.restore(ctx, d, p, kube); err != nil {
 		return err
 	}
 	dec := audit.Decision{ID: "rollback-" + d.ID, At: a.cfg.Now(), RepositoryID: d.RepositoryID, Repository: d.Repository,
-		Subject: "env:" + d.Environment + "@" + short(d.SHA), Kind: "rollback", Actor: audit.Ferry,
+		Subject: "env:" + d.Environment + "@" + short(d.SHA), Kind: audit.KindRollback, Actor: audit.Ferry,
 		InputsDigest: audit.Digest(v.Measurements), Output: "rolled back " + short(d.SHA) + " in " + d.Environment}
 	for _, m := range v.Measurements {
 		dec.Reasons = append(dec.Reasons, audit.Reason{Rule: m.Metric, Summary: m.Why,
 			Evidence: []string{"query: " + m.Query, "window: " + m.Window, fmt.Sprintf("samples: %d, result: %s", m.Samples, m.Result)}})
 	}
-	if err := a.store.RecordDecision(ctx, dec, d.Number); err != nil {
+	if err := a.audit.RecordDecision(ctx, dec, d.Number); err != nil {
 		return err
 	}
-	return a.finish(ctx, d, p, store.DeployFailed, store.EndRolledBackAuto, "rolled back automatically: "+strings.Join(v.Reasons, "; "))
+	return a.finish(ctx, d, p, deploy.Failed, deploy.EndRolledBackAuto, "rolled back automatically: "+strings.Join(v.Reasons, "; "))
 }

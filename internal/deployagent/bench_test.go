@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-ci/ferry/internal/deploy"
 	"github.com/ferry-ci/ferry/internal/promtest"
-	"github.com/ferry-ci/ferry/internal/store"
 )
 
 // BenchmarkRollback: from the moment the canary starts failing to the
@@ -34,7 +34,7 @@ func BenchmarkRollback(b *testing.B) {
 				b.Fatal(err)
 			}
 			if got.Terminal() {
-				if got.Status != store.DeployFailed {
+				if got.Status != deploy.Failed {
 					b.Fatalf("deploy %s: %s", got.Status, got.Message)
 				}
 				break

@@ -16,7 +16,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/ferry-ci/ferry/internal/audit"
+	"github.com/ferry-ci/ferry/internal/control"
 	"github.com/ferry-ci/ferry/internal/dbtest"
+	"github.com/ferry-ci/ferry/internal/deploy"
 	"github.com/ferry-ci/ferry/internal/deployagent"
 	"github.com/ferry-ci/ferry/internal/event"
 	"github.com/ferry-ci/ferry/internal/github"
@@ -47,6 +49,7 @@ type world struct {
 	db     *store.DB
 	agent  *deployagent.Agent
 	deps   deployagent.Deps // to make another agent over the same state
+	gh     *github.App
 	cs     kubernetes.Interface
 	ns     string
 	repoID int64
@@ -55,7 +58,7 @@ type world struct {
 // setup: a namespace on the real control plane with Deployment and Service
 // "api" (3 pods of v0), the simulator with the policy on main, and ferry's
 // agent working its jobs through a real queue on SQLite.
-func setup(t testing.TB, envPolicy string, wrap ...func(deployagent.Store) deployagent.Store) *world {
+func setup(t testing.TB, envPolicy string, wrap ...func(deployagent.Progress) deployagent.Progress) *world {
 	t.Helper()
 	cs := kubetest.Client(t)
 	ns := kubetest.Namespace(t, cs)
@@ -79,7 +82,7 @@ func setup(t testing.TB, envPolicy string, wrap ...func(deployagent.Store) deplo
 	}
 	db := dbtest.Open(t, dbtest.SQLiteURL(t))
 	var q *jobs.Queue
-	var st deployagent.Store = db
+	var st deployagent.Progress = db
 	for _, w := range wrap {
 		st = w(st)
 	}
@@ -90,15 +93,14 @@ func setup(t testing.TB, envPolicy string, wrap ...func(deployagent.Store) deplo
 		}
 	}
 	allowAll, _ := deployagent.ParseAllow([]string{"*=*"})
-	// One team's ferry: its tests' queries select the test app by name,
-	// not by namespace (scoping has its own attack test).
 	deps := deployagent.Deps{
-		GitHub:   func(int64) deployagent.GitHub { return gh.Installation(inst) },
-		CI:       func(int64) deployagent.CI { return gh.Installation(inst) },
-		Clusters: func(policy.Environment) (deployagent.Kube, error) { return cluster, nil }, Store: st,
-		Queue: func() deployagent.Enqueuer { return q }}
+		GitHub:    func(int64) deployagent.GitHub { return gh.Installation(inst) },
+		CI:        func(int64) deployagent.CI { return gh.Installation(inst) },
+		Clusters:  func(policy.Environment) (deployagent.Kube, error) { return cluster, nil },
+		Scheduler: func() deployagent.Scheduler { return q },
+		Deploys:   db, Progress: st, Steps: db, Control: db, Audit: db}
 	agent := deployagent.New(deployagent.Config{Logger: quiet, Poll: 200 * time.Millisecond, Metrics: metrics, Allow: allowAll,
-		AppID: sim.AppID(), Policy: policy.Options{AllowUnscopedQueries: true}}, deps)
+		AppID: sim.AppID()}, deps)
 	q, err = jobs.New(db, jobs.Config{Workers: 4, Logger: quiet, Steps: map[string]jobs.Step{deployagent.StepName: {Run: agent.Step, GiveUp: agent.GiveUp}}},
 		noDeliveries{}, prometheus.NewRegistry())
 	if err != nil {
@@ -114,7 +116,28 @@ func setup(t testing.TB, envPolicy string, wrap ...func(deployagent.Store) deplo
 		defer c()
 		_ = q.Stop(sctx)
 	})
-	return &world{sim: sim, db: db, agent: agent, deps: deps, cs: cs, ns: ns, repoID: repoID}
+	return &world{sim: sim, db: db, agent: agent, deps: deps, gh: gh, cs: cs, ns: ns, repoID: repoID}
+}
+
+// env is an environment as the application would hand it to the agent:
+// from the policy on the default branch (read as the application does).
+// One team's ferry: its tests' queries select the test app by name, not by
+// namespace (scoping has its own attack test).
+func (w *world) env(t testing.TB, envName string) policy.Environment {
+	t.Helper()
+	data, err := w.gh.Installation(inst).FileContent(context.Background(), owner, name, policy.Path, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := policy.ParseWith(data, policy.Options{AllowUnscopedQueries: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, ok := p.Environments[envName]
+	if !ok {
+		t.Fatalf("no environment %s", envName)
+	}
+	return env
 }
 
 func sha(v string) string { return strings.Repeat(v, 40)[:40] }
@@ -122,17 +145,17 @@ func sha(v string) string { return strings.Repeat(v, 40)[:40] }
 func image(v string) string { return "ghcr.io/acme/api:" + sha(v)[:8] }
 
 // deploy asks for a deploy (or rollback) and waits until it has ended.
-func (w *world) deploy(t *testing.T, env, v string, rollback bool) store.Deploy {
+func (w *world) deploy(t *testing.T, env, v string, rollback bool) deploy.Deploy {
 	t.Helper()
 	d := w.request(t, env, v, rollback, false)
 	return w.wait(t, d.ID)
 }
 
-func (w *world) request(t testing.TB, env, v string, rollback, hotfix bool) store.Deploy {
+func (w *world) request(t testing.TB, env, v string, rollback, hotfix bool) deploy.Deploy {
 	t.Helper()
 	id := fmt.Sprintf("%s-%s-%s-%t", t.Name(), env, v, rollback)
 	d, err := w.agent.Request(context.Background(), deployagent.Request{ID: id, InstallationID: inst, RepositoryID: w.repoID,
-		Owner: owner, Repo: name, DefaultBranch: "main", Environment: env, SHA: sha(v), Ref: "main", Actor: "max",
+		Owner: owner, Repo: name, DefaultBranch: "main", Env: w.env(t, env), SHA: sha(v), Ref: "main", Actor: "max",
 		Rollback: rollback, Hotfix: hotfix, Proposed: "rolling"})
 	if err != nil {
 		t.Fatalf("request %s: %v", id, err)
@@ -140,7 +163,7 @@ func (w *world) request(t testing.TB, env, v string, rollback, hotfix bool) stor
 	return d
 }
 
-func (w *world) wait(t *testing.T, id string) store.Deploy {
+func (w *world) wait(t *testing.T, id string) deploy.Deploy {
 	t.Helper()
 	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		d, err := w.db.GetDeploy(context.Background(), id)
@@ -184,9 +207,9 @@ func (w *world) githubStates(t *testing.T) []string {
 	return out
 }
 
-func succeeded(t *testing.T, d store.Deploy) {
+func succeeded(t *testing.T, d deploy.Deploy) {
 	t.Helper()
-	if d.Status != store.DeploySucceeded {
+	if d.Status != deploy.Succeeded {
 		t.Fatalf("deploy %s %s: %s", d.ID, d.Status, d.Message)
 	}
 }
@@ -245,7 +268,7 @@ func TestDeploy_Hotfix(t *testing.T) {
 	}
 	w.sim.SetFile(repo, "main", policy.Path, strings.ReplaceAll(strings.ReplaceAll(rollingPolicy, ", hotfix", ""), "NS", w.ns))
 	_, err = w.agent.Request(context.Background(), deployagent.Request{ID: "refused", InstallationID: inst, RepositoryID: w.repoID,
-		Owner: owner, Repo: name, DefaultBranch: "main", Environment: "staging", SHA: sha("4"), Actor: "max", Hotfix: true})
+		Owner: owner, Repo: name, DefaultBranch: "main", Env: w.env(t, "staging"), SHA: sha("4"), Actor: "max", Hotfix: true})
 	if err == nil || !strings.Contains(err.Error(), "hotfix deploys are not allowed in staging") {
 		t.Fatalf("hotfix where not allowed: %v", err)
 	}
@@ -383,10 +406,10 @@ func TestDeploy_OnePerEnvironment(t *testing.T) {
 		da, _ := w.db.GetDeploy(context.Background(), a.ID)
 		db, _ := w.db.GetDeploy(context.Background(), b.ID)
 		dc, _ := w.db.GetDeploy(context.Background(), c.ID)
-		if da.Status == store.DeployRunning && db.Status == store.DeployRunning {
+		if da.Status == deploy.Running && db.Status == deploy.Running {
 			t.Fatal("two deploys ran in staging at once")
 		}
-		if dc.Status == store.DeployRunning && (da.Status == store.DeployRunning || db.Status == store.DeployRunning) {
+		if dc.Status == deploy.Running && (da.Status == deploy.Running || db.Status == deploy.Running) {
 			overlapOther = true
 		}
 		if da.Terminal() && db.Terminal() && dc.Terminal() {
@@ -419,7 +442,7 @@ environments:
 `)
 	succeeded(t, w.deploy(t, "staging", "1", false))
 	d := w.deploy(t, "staging", "b", false)
-	if d.Status != store.DeployFailed || !strings.Contains(d.Message, "updated and available after") {
+	if d.Status != deploy.Failed || !strings.Contains(d.Message, "updated and available after") {
 		t.Fatalf("deploy %s: %s", d.Status, d.Message)
 	}
 	w.expectServing(t, "the previous version stopped serving", "app=api", map[string]int{image("1"): 3})
@@ -453,7 +476,7 @@ environments:
     progress_deadline: 3s
 `)
 	succeeded(t, w.deploy(t, "production", "1", false))
-	if d := w.deploy(t, "production", "b", false); d.Status != store.DeployFailed {
+	if d := w.deploy(t, "production", "b", false); d.Status != deploy.Failed {
 		t.Fatalf("deploy %s: %s", d.Status, d.Message)
 	}
 	c, err := w.cs.AppsV1().Deployments(w.ns).Get(context.Background(), "api-canary", metav1.GetOptions{})
@@ -466,7 +489,7 @@ environments:
 // lostID fails recording the first real GitHub deployment id, as if ferry
 // died right after GitHub answered.
 type lostID struct {
-	deployagent.Store
+	deployagent.Progress
 	failed bool
 }
 
@@ -475,14 +498,14 @@ func (l *lostID) SetDeployGitHub(ctx context.Context, id string, githubID int64)
 		l.failed = true
 		return fmt.Errorf("crash before recording deployment %d", githubID)
 	}
-	return l.Store.SetDeployGitHub(ctx, id, githubID)
+	return l.Progress.SetDeployGitHub(ctx, id, githubID)
 }
 
 // TestDeploy_GitHubDeploymentOnce: the GitHub deployment's create is
 // recorded before it is sent; a retry after losing its id finds it by its
 // payload rather than creating a second.
 func TestDeploy_GitHubDeploymentOnce(t *testing.T) {
-	w := setup(t, rollingPolicy, func(s deployagent.Store) deployagent.Store { return &lostID{Store: s} })
+	w := setup(t, rollingPolicy, func(s deployagent.Progress) deployagent.Progress { return &lostID{Progress: s} })
 	succeeded(t, w.deploy(t, "staging", "1", false))
 	if got := w.githubStates(t); !slices.Equal(got, []string{"staging:in_progress,success"}) {
 		t.Fatalf("GitHub deployments %v", got)
@@ -497,15 +520,15 @@ func TestDeploy_PausedHolds(t *testing.T) {
 	ctx := context.Background()
 	pause := audit.Decision{ID: "p1", At: time.Now(), RepositoryID: w.repoID, Repository: repo, Subject: "repository",
 		Kind: audit.KindPause, Actor: "max", Output: "paused"}
-	if err := w.db.SetPause(ctx, w.repoID, store.Pause{Environment: store.AllEnvironments, By: "max", Reason: "incident", At: time.Now()}, pause, 0); err != nil {
+	if err := w.db.SetPause(ctx, w.repoID, control.Pause{Environment: control.AllEnvironments, By: "max", Reason: "incident", At: time.Now()}, pause, 0); err != nil {
 		t.Fatal(err)
 	}
 	d := w.request(t, "staging", "1", false, false)
 	waitUntil(t, "the deploy to say it is paused", func() bool {
 		got, _ := w.db.GetDeploy(ctx, d.ID)
-		return got.Status == store.DeployQueued && got.Message == "paused by @max: incident"
+		return got.Status == deploy.Queued && got.Message == "paused by @max: incident"
 	})
-	if _, err := w.db.Resume(ctx, w.repoID, store.AllEnvironments, audit.Decision{ID: "r1", At: time.Now(), RepositoryID: w.repoID,
+	if _, err := w.db.Resume(ctx, w.repoID, control.AllEnvironments, audit.Decision{ID: "r1", At: time.Now(), RepositoryID: w.repoID,
 		Repository: repo, Subject: "repository", Kind: audit.KindResume, Actor: "max", Output: "resumed"}, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -517,7 +540,7 @@ func TestDeploy_PausedHolds(t *testing.T) {
 	d2 := w.request(t, "staging", "2", false, false)
 	waitUntil(t, "the deploy to say it is frozen", func() bool {
 		got, _ := w.db.GetDeploy(ctx, d2.ID)
-		return got.Status == store.DeployQueued && strings.HasPrefix(got.Message, "frozen until 2100-01-01T00:00:00Z: holidays")
+		return got.Status == deploy.Queued && strings.HasPrefix(got.Message, "frozen until 2100-01-01T00:00:00Z: holidays")
 	})
 }
 

@@ -7,25 +7,19 @@ import (
 	"fmt"
 
 	"github.com/ferry-ci/ferry/internal/audit"
+	"github.com/ferry-ci/ferry/internal/deploy"
 	"github.com/ferry-ci/ferry/internal/deploygate"
-	"github.com/ferry-ci/ferry/internal/github"
+	"github.com/ferry-ci/ferry/internal/forge"
 	"github.com/ferry-ci/ferry/internal/policy"
-	"github.com/ferry-ci/ferry/internal/store"
 )
 
 // CI is what the gate reads from one installation's client: the pull
 // request a deploy comes from, and what CI reported on the commit.
 type CI interface {
-	PullRequest(ctx context.Context, owner, repo string, number int) (github.PullRequest, error)
+	PullRequest(ctx context.Context, owner, repo string, number int) (forge.PullRequest, error)
 	RequiredChecks(ctx context.Context, owner, repo, branch string) (names []string, known bool, err error)
 	CommitChecks(ctx context.Context, owner, repo, sha string) (deploygate.Observed, error)
 	HeadAuthors(ctx context.Context, owner, repo string, number int) ([]string, error)
-}
-
-// GateStore is what the gate reads from ferry's state.
-type GateStore interface {
-	Approvals(ctx context.Context, repositoryID int64, number int) ([]store.Approval, error)
-	Pushers(ctx context.Context, repositoryID int64, number int, head string) ([]string, error)
 }
 
 // Refusal is a deploy ferry will not do. Public is for the person who asked
@@ -47,8 +41,9 @@ func refuse(public, detail string) error { return &Refusal{Public: public, Detai
 // approval is why a human must approve a deploy, kept on it so the gate is
 // checked again when it starts.
 type approval struct {
-	Reasons []string `json:"reasons"`
-	Branch  string   `json:"branch"` // whose required checks apply
+	Reasons        []string `json:"reasons"`
+	Branch         string   `json:"branch"`                    // whose required checks apply
+	RequiredChecks []string `json:"required_checks,omitempty"` // the policy's, when protection's cannot be read
 }
 
 // needsHuman says why a person must approve: the risk route's reasons and
@@ -66,7 +61,7 @@ func needsHuman(r Request, env policy.Environment) []string {
 
 // authorize checks a deploy against its approval requirement: refused (a
 // *Refusal) or nil.
-func (a *Agent) authorize(ctx context.Context, d store.Deploy) error {
+func (a *Agent) authorize(ctx context.Context, d deploy.Deploy) error {
 	if len(d.Approval) == 0 {
 		return nil
 	}
@@ -85,7 +80,7 @@ func (a *Agent) authorize(ctx context.Context, d store.Deploy) error {
 }
 
 // facts gathers what the gate decides on.
-func (a *Agent) facts(ctx context.Context, d store.Deploy, need approval) (deploygate.Facts, error) {
+func (a *Agent) facts(ctx context.Context, d deploy.Deploy, need approval) (deploygate.Facts, error) {
 	f := deploygate.Facts{SHA: d.SHA, NeedHuman: need.Reasons, Number: d.Number}
 	if d.Number == 0 {
 		return f, nil
@@ -102,14 +97,14 @@ func (a *Agent) facts(ctx context.Context, d store.Deploy, need approval) (deplo
 	case pr.State != "open":
 		f.PR = deploygate.PRClosed
 	}
-	approvals, err := a.store.Approvals(ctx, d.RepositoryID, d.Number)
+	approvals, err := a.control.Approvals(ctx, d.RepositoryID, d.Number)
 	if err != nil {
 		return f, err
 	}
 	for _, ap := range approvals {
 		f.Approvals = append(f.Approvals, deploygate.Approval{By: ap.By, HeadSHA: ap.HeadSHA})
 	}
-	if f.Pushers, err = a.store.Pushers(ctx, d.RepositoryID, d.Number, d.SHA); err != nil {
+	if f.Pushers, err = a.control.Pushers(ctx, d.RepositoryID, d.Number, d.SHA); err != nil {
 		return f, err
 	}
 	if len(f.Pushers) == 0 {
@@ -120,14 +115,14 @@ func (a *Agent) facts(ctx context.Context, d store.Deploy, need approval) (deplo
 			return f, err
 		}
 	}
-	f.Checks, err = a.checks(ctx, d.InstallationID, owner(&d), repo(&d), need.Branch, d.SHA)
+	f.Checks, err = a.checks(ctx, d.InstallationID, owner(&d), repo(&d), need.Branch, d.SHA, need.RequiredChecks)
 	return f, err
 }
 
 // checks judges a commit's required checks: branch protection's list when
 // readable, else the policy's required_checks, else every check suite of
 // another app. ferry's own never count.
-func (a *Agent) checks(ctx context.Context, installation int64, owner, repo, branch, sha string) (deploygate.Checks, error) {
+func (a *Agent) checks(ctx context.Context, installation int64, owner, repo, branch, sha string, policyChecks []string) (deploygate.Checks, error) {
 	ci := a.ci(installation)
 	req := deploygate.Required{Source: deploygate.FromSuites}
 	names, known, err := ci.RequiredChecks(ctx, owner, repo, branch)
@@ -136,8 +131,8 @@ func (a *Agent) checks(ctx context.Context, installation int64, owner, repo, bra
 	}
 	if known {
 		req = deploygate.Required{Source: deploygate.FromProtection, Names: names}
-	} else if p, err := a.policy(ctx, installation, owner, repo, branch); err == nil && len(p.RequiredChecks) > 0 {
-		req = deploygate.Required{Source: deploygate.FromPolicy, Names: p.RequiredChecks}
+	} else if len(policyChecks) > 0 {
+		req = deploygate.Required{Source: deploygate.FromPolicy, Names: policyChecks}
 	}
 	obs, err := ci.CommitChecks(ctx, owner, repo, sha)
 	if err != nil {
@@ -150,18 +145,18 @@ func (a *Agent) checks(ctx context.Context, installation int64, owner, repo, bra
 // allowed checks the operator's --deploy-allow rules. A rollback of what
 // ferry itself deployed there stays possible without a rule: it restores
 // what ran before ferry's own deploy.
-func (a *Agent) allowed(ctx context.Context, r Request, env policy.Environment) error {
-	full := r.Owner + "/" + r.Repo
+func (a *Agent) allowed(ctx context.Context, r Request) error {
+	env, full := r.Env, r.Owner+"/"+r.Repo
 	if a.cfg.Allow.Permits(full, env) {
 		return nil
 	}
 	if r.Rollback {
-		all, err := a.store.Deploys(ctx, r.RepositoryID, env.Name)
+		all, err := a.deploys.Deploys(ctx, r.RepositoryID, env.Name)
 		if err != nil {
 			return err
 		}
 		for _, d := range all {
-			if d.Kind == "deploy" && !d.StartedAt.IsZero() && sameTarget(d.Env, env) {
+			if d.Kind == deploy.KindDeploy && !d.StartedAt.IsZero() && sameTarget(d.Env, env) {
 				return nil
 			}
 		}
@@ -180,9 +175,9 @@ func sameTarget(raw []byte, env policy.Environment) bool {
 // may have changed, an approval may be void (a push), the pull request
 // closed, a check gone red. Refused, the deploy ends without touching the
 // cluster and the pull request is told why (ended reports it).
-func (a *Agent) recheck(ctx context.Context, d store.Deploy, env policy.Environment) (ended bool, err error) {
+func (a *Agent) recheck(ctx context.Context, d deploy.Deploy, env policy.Environment) (ended bool, err error) {
 	o, r, _ := cut(d.Repository)
-	err = a.allowed(ctx, Request{Owner: o, Repo: r, RepositoryID: d.RepositoryID, Rollback: d.Kind == "rollback"}, env)
+	err = a.allowed(ctx, Request{Owner: o, Repo: r, RepositoryID: d.RepositoryID, Env: env, Rollback: d.Kind == deploy.KindRollback})
 	if err == nil {
 		err = a.authorize(ctx, d)
 	}
@@ -192,13 +187,13 @@ func (a *Agent) recheck(ctx context.Context, d store.Deploy, env policy.Environm
 	}
 	a.cfg.Logger.InfoContext(ctx, "deploy refused when it was to start", "why", ref.Detail)
 	dec := audit.Decision{ID: "gate-" + d.ID, At: a.cfg.Now(), RepositoryID: d.RepositoryID, Repository: d.Repository,
-		Subject: "env:" + d.Environment + "@" + short(d.SHA), Kind: d.Kind, Actor: audit.Ferry,
+		Subject: "env:" + d.Environment + "@" + short(d.SHA), Kind: auditKind(d.Kind), Actor: audit.Ferry,
 		InputsDigest: audit.Digest([]any{d.ID, d.SHA}), Output: "not started: " + ref.Public,
 		Reasons: []audit.Reason{{Rule: "refused", Summary: ref.Detail, Private: true}}}
-	if err := a.store.RecordDecision(ctx, dec, d.Number); err != nil {
+	if err := a.audit.RecordDecision(ctx, dec, d.Number); err != nil {
 		return false, err
 	}
 	msg := "not started: " + ref.Public
 	a.page(ctx, d, msg)
-	return true, a.finish(ctx, d, plan{Env: env}, store.DeployFailed, store.EndGate, msg)
+	return true, a.finish(ctx, d, plan{Env: env}, deploy.Failed, deploy.EndGate, msg)
 }

@@ -13,12 +13,13 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/ferry-ci/ferry/internal/audit"
+	"github.com/ferry-ci/ferry/internal/deploy"
 	"github.com/ferry-ci/ferry/internal/deployagent"
 	"github.com/ferry-ci/ferry/internal/githubsim"
 	"github.com/ferry-ci/ferry/internal/kubetest"
 	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/promtest"
-	"github.com/ferry-ci/ferry/internal/store"
 )
 
 // incidentPolicy watches a 50% canary for up to a minute, checking every
@@ -62,7 +63,7 @@ func TestIncident_ErrorSpike(t *testing.T) {
 	end := w.wait(t, d.ID)
 	took := time.Since(failing)
 	t.Logf("from the canary failing to the rollback complete: %s (scrape 1s, checks every 1s, 2 failed checks, 5s rate window)", took.Round(10*time.Millisecond))
-	if end.Status != store.DeployFailed || !strings.Contains(end.Message, "rolled back automatically") || !strings.Contains(end.Message, "error rate") {
+	if end.Status != deploy.Failed || !strings.Contains(end.Message, "rolled back automatically") || !strings.Contains(end.Message, "error rate") {
 		t.Fatalf("deploy %s: %s", end.Status, end.Message)
 	}
 	c, err := w.cs.AppsV1().Deployments(w.ns).Get(context.Background(), "api-canary", metav1.GetOptions{})
@@ -76,7 +77,7 @@ func TestIncident_ErrorSpike(t *testing.T) {
 
 	// ferry does not re-deploy the rolled-back commit by itself ...
 	_, err = w.agent.Request(context.Background(), deployagent.Request{ID: "auto-again", InstallationID: inst, RepositoryID: w.repoID,
-		Owner: owner, Repo: "api", DefaultBranch: "main", Environment: "production", SHA: sha("2"), Actor: "ferry"})
+		Owner: owner, Repo: "api", DefaultBranch: "main", Env: w.env(t, "production"), SHA: sha("2"), Actor: "ferry"})
 	if !errors.Is(err, deployagent.ErrRolledBack) {
 		t.Fatalf("ferry re-deployed a rolled-back commit: %v", err)
 	}
@@ -85,12 +86,12 @@ func TestIncident_ErrorSpike(t *testing.T) {
 	time.Sleep(7 * time.Second) // the 5 s rate window forgets the errors
 	w.sim.SetFile(repo, "main", ".github/ferry.yml", strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(incidentPolicy, "APP", name), "NS", w.ns), "pause: 60s", "pause: 3s"))
 	again, err := w.agent.Request(context.Background(), deployagent.Request{ID: "human-again", InstallationID: inst, RepositoryID: w.repoID,
-		Owner: owner, Repo: "api", DefaultBranch: "main", Environment: "production", SHA: sha("2"), Actor: "max"})
+		Owner: owner, Repo: "api", DefaultBranch: "main", Env: w.env(t, "production"), SHA: sha("2"), Actor: "max"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	succeeded(t, w.wait(t, again.ID))
-	ds, err := w.db.Decisions(context.Background(), store.DecisionFilter{Repository: repo})
+	ds, err := w.db.Decisions(context.Background(), audit.Filter{Repository: repo})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +136,7 @@ func TestIncident_NoData(t *testing.T) {
 	d := w.request(t, "production", "2", false, false)
 	waitUntil(t, "the deploy to hold for lack of data", func() bool {
 		got, _ := w.db.GetDeploy(context.Background(), d.ID)
-		return got.Status == store.DeployRunning && strings.Contains(got.Message, "held: error rate: no samples")
+		return got.Status == deploy.Running && strings.Contains(got.Message, "held: error rate: no samples")
 	})
 }
 
@@ -159,7 +160,7 @@ func TestIncident_LatencyRegression(t *testing.T) {
 	w.waitCanary(t, "2")
 	app.Set("canary", promtest.Behaviour{Latency: 600 * time.Millisecond})
 	end := w.wait(t, d.ID)
-	if end.Status != store.DeployFailed || !strings.Contains(end.Message, "p99 latency") || !strings.Contains(end.Message, "Mann-Whitney") {
+	if end.Status != deploy.Failed || !strings.Contains(end.Message, "p99 latency") || !strings.Contains(end.Message, "Mann-Whitney") {
 		t.Fatalf("deploy %s: %s", end.Status, end.Message)
 	}
 }
@@ -202,7 +203,7 @@ func TestIncident_PrometheusDown(t *testing.T) {
 	proxy.Close()
 	waitUntil(t, "the deploy to hold", func() bool {
 		got, _ := w.db.GetDeploy(context.Background(), d.ID)
-		return got.Status == store.DeployRunning && strings.Contains(got.Message, "held: metrics unavailable")
+		return got.Status == deploy.Running && strings.Contains(got.Message, "held: metrics unavailable")
 	})
 	c, err := w.cs.AppsV1().Deployments(w.ns).Get(context.Background(), "api", metav1.GetOptions{})
 	if err != nil || c.Spec.Template.Spec.Containers[0].Image != image("0") {
@@ -230,7 +231,7 @@ func TestIncident_MigrationHeld(t *testing.T) {
 		{Filename: "internal/orders/orders.go", Status: "modified", Additions: 3, Patch: "@@ -1 +1,3 @@\n x\n+y\n+z"}}, nil)
 	n := w.sim.AddPullRequest(repo, githubsim.PullRequest{Title: "Orders total", HeadSHA: sha("2")})
 	d, err := w.agent.Request(context.Background(), deployagent.Request{ID: "mig-2", InstallationID: inst, RepositoryID: w.repoID,
-		Owner: owner, Repo: name, DefaultBranch: "main", Environment: "production", SHA: sha("2"), Number: n, Actor: "max"})
+		Owner: owner, Repo: name, DefaultBranch: "main", Env: w.env(t, "production"), SHA: sha("2"), Number: n, Actor: "max"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +239,7 @@ func TestIncident_MigrationHeld(t *testing.T) {
 	app.Set("canary", promtest.Behaviour{ErrorRate: 0.5, Latency: 50 * time.Millisecond})
 	waitUntil(t, "the hold", func() bool {
 		got, _ := w.db.GetDeploy(context.Background(), d.ID)
-		return got.Status == store.DeployRunning && strings.Contains(got.Message, "adds migrations (db/migrate/20261124_add_orders.sql)")
+		return got.Status == deploy.Running && strings.Contains(got.Message, "adds migrations (db/migrate/20261124_add_orders.sql)")
 	})
 	waitUntil(t, "the page on the pull request", func() bool {
 		for _, c := range w.sim.Comments(repo, n) {
@@ -258,7 +259,7 @@ func TestIncident_MigrationHeld(t *testing.T) {
 		t.Fatal(err)
 	}
 	end := w.wait(t, d.ID)
-	if end.Status != store.DeployFailed || end.Message != "rolled back by @max" {
+	if end.Status != deploy.Failed || end.Message != "rolled back by @max" {
 		t.Fatalf("deploy %s: %s", end.Status, end.Message)
 	}
 	c, err := w.cs.AppsV1().Deployments(w.ns).Get(context.Background(), "api-canary", metav1.GetOptions{})
@@ -284,7 +285,7 @@ func TestIncident_RollingWatched(t *testing.T) {
 	})
 	app.Set("stable", promtest.Behaviour{ErrorRate: 0.5, Latency: 50 * time.Millisecond})
 	end := w.wait(t, d.ID)
-	if end.Status != store.DeployFailed || !strings.Contains(end.Message, "rolled back automatically") {
+	if end.Status != deploy.Failed || !strings.Contains(end.Message, "rolled back automatically") {
 		t.Fatalf("deploy %s: %s", end.Status, end.Message)
 	}
 	w.expectServing(t, "after the rollback", "app=api", map[string]int{image("0"): 3})
@@ -315,7 +316,7 @@ environments:
 	w.waitCanary(t, "2")
 	app.Set("canary", promtest.Behaviour{ErrorRate: 0.2, Latency: 50 * time.Millisecond})
 	end := w.wait(t, d.ID)
-	if end.Status != store.DeployFailed || !strings.Contains(end.Message, "error rate") || !strings.Contains(end.Message, "> 0.01") {
+	if end.Status != deploy.Failed || !strings.Contains(end.Message, "error rate") || !strings.Contains(end.Message, "> 0.01") {
 		t.Fatalf("deploy %s: %s", end.Status, end.Message)
 	}
 }
@@ -326,7 +327,7 @@ func TestIncident_WatchFromRoute(t *testing.T) {
 	promtest.URL(t)
 	w := setup(t, strings.ReplaceAll(incidentPolicy, "APP", "none"))
 	d, err := w.agent.Request(context.Background(), deployagent.Request{ID: "routed", InstallationID: inst, RepositoryID: w.repoID,
-		Owner: owner, Repo: "api", DefaultBranch: "main", Environment: "production", SHA: sha("2"), Actor: "max",
+		Owner: owner, Repo: "api", DefaultBranch: "main", Env: w.env(t, "production"), SHA: sha("2"), Actor: "max",
 		Proposed: "canary", Watch: 30 * time.Minute})
 	if err != nil {
 		t.Fatal(err)

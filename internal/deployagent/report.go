@@ -5,15 +5,15 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ferry-ci/ferry/internal/deploy"
 	"github.com/ferry-ci/ferry/internal/render"
-	"github.com/ferry-ci/ferry/internal/store"
 )
 
 // report keeps the deploy's progress comment on its pull request current:
 // strategy and why, every step with its state and time. Best effort: a
 // failure to comment never stops a deploy.
 func (a *Agent) report(ctx context.Context, id string) {
-	d, err := a.store.GetDeploy(ctx, id)
+	d, err := a.deploys.GetDeploy(ctx, id)
 	if err != nil || d.Number == 0 {
 		return
 	}
@@ -26,9 +26,9 @@ func (a *Agent) report(ctx context.Context, id string) {
 	}
 }
 
-func (a *Agent) progress(ctx context.Context, d store.Deploy) (string, error) {
-	v := render.DeployView{ID: d.ID, Kind: d.Kind, Short: short(d.SHA), Environment: d.Environment, Status: d.Status,
-		Badge: map[string]string{store.DeploySucceeded: "✅", store.DeployFailed: "❌"}[d.Status], Strategy: d.Strategy,
+func (a *Agent) progress(ctx context.Context, d deploy.Deploy) (string, error) {
+	v := render.DeployView{ID: d.ID, Kind: string(d.Kind), Short: short(d.SHA), Environment: d.Environment, Status: string(d.Status),
+		Badge: map[deploy.Status]string{deploy.Succeeded: "✅", deploy.Failed: "❌"}[d.Status], Strategy: string(d.Strategy),
 		Reasons: d.Reasons, Actor: d.Actor, Message: d.Message}
 	if v.Badge == "" {
 		v.Badge = "🚢"
@@ -46,7 +46,7 @@ func (a *Agent) progress(ctx context.Context, d store.Deploy) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		recorded, err := a.store.DeploySteps(ctx, d.ID)
+		recorded, err := a.stepLog.DeploySteps(ctx, d.ID)
 		if err != nil {
 			return "", err
 		}

@@ -9,11 +9,11 @@ import (
 
 	"github.com/ferry-ci/ferry/internal/audit"
 	"github.com/ferry-ci/ferry/internal/change"
+	"github.com/ferry-ci/ferry/internal/deploy"
 	"github.com/ferry-ci/ferry/internal/github"
 	"github.com/ferry-ci/ferry/internal/md"
 	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/rollout"
-	"github.com/ferry-ci/ferry/internal/store"
 )
 
 // migrationsSince lists the migration files the deploy adds over what ran
@@ -22,7 +22,7 @@ import (
 // through ferry — the commit the cluster's image names (read back through
 // the image template). unknown: neither tells, so a rollback could cross
 // migrations ferry cannot see.
-func (a *Agent) migrationsSince(ctx context.Context, d store.Deploy, env policy.Environment) (files []string, unknown bool, err error) {
+func (a *Agent) migrationsSince(ctx context.Context, d deploy.Deploy, env policy.Environment) (files []string, unknown bool, err error) {
 	prev, err := a.ranBefore(ctx, d, env)
 	if err != nil || prev == "" {
 		return nil, prev == "" && err == nil, err
@@ -46,13 +46,13 @@ func (a *Agent) migrationsSince(ctx context.Context, d store.Deploy, env policy.
 }
 
 // ranBefore is the commit that ran before the deploy, or "" if unknown.
-func (a *Agent) ranBefore(ctx context.Context, d store.Deploy, env policy.Environment) (string, error) {
-	all, err := a.store.Deploys(ctx, d.RepositoryID, d.Environment)
+func (a *Agent) ranBefore(ctx context.Context, d deploy.Deploy, env policy.Environment) (string, error) {
+	all, err := a.deploys.Deploys(ctx, d.RepositoryID, d.Environment)
 	if err != nil {
 		return "", err
 	}
 	for _, o := range all {
-		if o.ID != d.ID && o.Kind == "deploy" && o.Status == store.DeploySucceeded && o.CreatedAt.Before(d.CreatedAt) {
+		if o.ID != d.ID && o.Kind == deploy.KindDeploy && o.Status == deploy.Succeeded && o.CreatedAt.Before(d.CreatedAt) {
 			return o.SHA, nil
 		}
 	}
@@ -77,27 +77,27 @@ func (a *Agent) ranBefore(ctx context.Context, d store.Deploy, env policy.Enviro
 // it is, records why, and pages a human on the pull request with the
 // evidence and the migration files (none listed: ferry cannot tell what
 // ran before this deploy).
-func (a *Agent) holdForMigrations(ctx context.Context, d store.Deploy, v rollout.Verdict, files []string) (bool, error) {
+func (a *Agent) holdForMigrations(ctx context.Context, d deploy.Deploy, v rollout.Verdict, files []string) (bool, error) {
 	why := "the deploy adds migrations (" + strings.Join(files, ", ") + ") and the policy does not mark them backward compatible"
 	if len(files) == 0 {
 		why = "ferry cannot tell which migrations lie between this deploy and what ran before it (no earlier deploy through " +
 			"ferry, and the cluster's image names no commit)"
 	}
 	dec := audit.Decision{ID: "hold-" + d.ID, At: a.cfg.Now(), RepositoryID: d.RepositoryID, Repository: d.Repository,
-		Subject: "env:" + d.Environment + "@" + short(d.SHA), Kind: "hold", Actor: audit.Ferry,
+		Subject: "env:" + d.Environment + "@" + short(d.SHA), Kind: audit.KindHold, Actor: audit.Ferry,
 		InputsDigest: audit.Digest([]any{v.Measurements, files}),
 		Output:       "held instead of rolling back: " + why}
 	for _, m := range v.Measurements {
 		dec.Reasons = append(dec.Reasons, audit.Reason{Rule: m.Metric, Summary: m.Why})
 	}
 	dec.Reasons = append(dec.Reasons, audit.Reason{Rule: "migration", Summary: "rolling back could run older code on a newer schema", Evidence: files})
-	if err := a.store.RecordDecision(ctx, dec, d.Number); err != nil {
+	if err := a.audit.RecordDecision(ctx, dec, d.Number); err != nil {
 		return false, err
 	}
 	msg := fmt.Sprintf("held: the metrics say roll back (%s), but %s — a human decides: fix forward, or /ferry rollback %s --force",
 		strings.Join(v.Reasons, "; "), why, d.Environment)
 	if d.Message != msg || !d.NeedsForce {
-		if err := a.store.HoldDeploy(ctx, d.ID, store.HoldMigrations, msg); err != nil {
+		if err := a.tracker.HoldDeploy(ctx, d.ID, deploy.HoldMigrations, msg); err != nil {
 			return false, err
 		}
 		a.page(ctx, d, msg)
@@ -107,7 +107,7 @@ func (a *Agent) holdForMigrations(ctx context.Context, d store.Deploy, v rollout
 }
 
 // page tells the people on the pull request, best effort.
-func (a *Agent) page(ctx context.Context, d store.Deploy, msg string) {
+func (a *Agent) page(ctx context.Context, d deploy.Deploy, msg string) {
 	if d.Number == 0 {
 		a.cfg.Logger.WarnContext(ctx, "a deploy needs a human and has no pull request to say so on", "deploy", d.ID, "why", msg)
 		return
@@ -130,43 +130,43 @@ var ErrNotRunning = errors.New("no deploy is running there")
 // RollbackRunning asks the running deploy of an environment to roll back
 // (from `/ferry rollback <env>`): by its next step it retires what it
 // brought. A deploy held over migrations needs force.
-func (a *Agent) RollbackRunning(ctx context.Context, repositoryID int64, environment, by string, force bool) (store.Deploy, error) {
-	all, err := a.store.Deploys(ctx, repositoryID, environment)
+func (a *Agent) RollbackRunning(ctx context.Context, repositoryID int64, environment, by string, force bool) (deploy.Deploy, error) {
+	all, err := a.deploys.Deploys(ctx, repositoryID, environment)
 	if err != nil {
-		return store.Deploy{}, err
+		return deploy.Deploy{}, err
 	}
 	for _, d := range all {
-		if d.Status != store.DeployRunning {
+		if d.Status != deploy.Running {
 			continue
 		}
 		if d.NeedsForce && !force {
 			return d, refuse("the running deploy was held over migrations: roll back only with --force, once you know the older code runs on the newer schema",
 				"rollback of "+d.ID+" without --force over a migration hold")
 		}
-		return d, a.store.AskRollback(ctx, d.ID, by)
+		return d, a.tracker.AskRollback(ctx, d.ID, by)
 	}
-	return store.Deploy{}, ErrNotRunning
+	return deploy.Deploy{}, ErrNotRunning
 }
 
 // rollBackAsked rolls a running deploy back because a person asked: the
 // actions of the known-good plan are applied at once, canaries retired.
-func (a *Agent) rollBackAsked(ctx context.Context, d store.Deploy, p plan, kube Kube) error {
+func (a *Agent) rollBackAsked(ctx context.Context, d deploy.Deploy, p plan, kube Kube) error {
 	if err := a.restore(ctx, d, p, kube); err != nil {
 		return err
 	}
 	dec := audit.Decision{ID: "rollback-" + d.ID, At: a.cfg.Now(), RepositoryID: d.RepositoryID, Repository: d.Repository,
-		Subject: "env:" + d.Environment + "@" + short(d.SHA), Kind: "rollback", Actor: d.RollbackBy,
+		Subject: "env:" + d.Environment + "@" + short(d.SHA), Kind: audit.KindRollback, Actor: d.RollbackBy,
 		InputsDigest: audit.Digest([]any{d.ID, d.RollbackBy}), Output: "rolled back " + short(d.SHA) + " in " + d.Environment + " on request"}
-	if err := a.store.RecordDecision(ctx, dec, d.Number); err != nil {
+	if err := a.audit.RecordDecision(ctx, dec, d.Number); err != nil {
 		return err
 	}
-	return a.finish(ctx, d, p, store.DeployFailed, store.EndRolledBackRequest, "rolled back by @"+d.RollbackBy)
+	return a.finish(ctx, d, p, deploy.Failed, deploy.EndRolledBackRequest, "rolled back by @"+d.RollbackBy)
 }
 
 // restore puts back what ran before the deploy: canaries retired, and the
 // known-good images and colour applied at once (a no-op for what the
 // deploy never touched). Kubernetes then rolls the pods.
-func (a *Agent) restore(ctx context.Context, d store.Deploy, p plan, kube Kube) error {
+func (a *Agent) restore(ctx context.Context, d deploy.Deploy, p plan, kube Kube) error {
 	a.retireCanaries(ctx, kube, p)
 	var good rollout.Known
 	if err := jsonUnmarshal(d.KnownGood, &good); err != nil {

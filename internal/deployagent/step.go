@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/ferry-ci/ferry/internal/audit"
+	"github.com/ferry-ci/ferry/internal/deploy"
 	"github.com/ferry-ci/ferry/internal/event"
-	"github.com/ferry-ci/ferry/internal/github"
+	"github.com/ferry-ci/ferry/internal/forge"
 	"github.com/ferry-ci/ferry/internal/logctx"
 	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/rollout"
-	"github.com/ferry-ci/ferry/internal/store"
 )
 
 func cut(full string) (string, string, bool) { return strings.Cut(full, "/") }
@@ -24,7 +24,7 @@ func cut(full string) (string, string, bool) { return strings.Cut(full, "/") }
 // (0: it has ended). It is the job queue's step function: the queue runs
 // one at a time per environment and again after a crash.
 func (a *Agent) Step(ctx context.Context, id string) (time.Duration, error) {
-	d, err := a.store.GetDeploy(ctx, id)
+	d, err := a.deploys.GetDeploy(ctx, id)
 	if err != nil {
 		return 0, err
 	}
@@ -32,7 +32,7 @@ func (a *Agent) Step(ctx context.Context, id string) (time.Duration, error) {
 	if d.Terminal() {
 		return 0, nil
 	}
-	if d.Status == store.DeployQueued {
+	if d.Status == deploy.Queued {
 		if wait, err := a.start(ctx, &d); err != nil || wait > 0 || d.Terminal() {
 			return wait, err
 		}
@@ -46,16 +46,16 @@ func (a *Agent) Step(ctx context.Context, id string) (time.Duration, error) {
 
 // start waits for the environment to be free (and not paused or frozen),
 // then fixes the plan, remembers what runs now, and tells GitHub.
-func (a *Agent) start(ctx context.Context, d *store.Deploy) (time.Duration, error) {
-	all, err := a.store.Deploys(ctx, d.RepositoryID, d.Environment)
+func (a *Agent) start(ctx context.Context, d *deploy.Deploy) (time.Duration, error) {
+	all, err := a.deploys.Deploys(ctx, d.RepositoryID, d.Environment)
 	if err != nil {
 		return 0, err
 	}
 	for _, other := range all {
 		earlier := other.CreatedAt.Before(d.CreatedAt) || other.CreatedAt.Equal(d.CreatedAt) && other.ID < d.ID
-		if other.ID != d.ID && (other.Status == store.DeployRunning || other.Status == store.DeployQueued && earlier) {
+		if other.ID != d.ID && (other.Status == deploy.Running || other.Status == deploy.Queued && earlier) {
 			// One at a time, in the order they were asked for.
-			return a.hold(ctx, *d, store.HoldQueue, "waiting for deploy "+other.ID+" to "+d.Environment)
+			return a.hold(ctx, *d, deploy.HoldQueue, "waiting for deploy "+other.ID+" to "+d.Environment)
 		}
 	}
 	var env policy.Environment
@@ -81,7 +81,7 @@ func (a *Agent) start(ctx context.Context, d *store.Deploy) (time.Duration, erro
 	}
 	steps, err := a.steps(ctx, *d, env, cur)
 	if errors.Is(err, errNothingToRollBack) {
-		return 0, a.reload(ctx, d, a.finish(ctx, *d, plan{Env: env}, store.DeployFailed, store.EndNothingToRollBack, err.Error()))
+		return 0, a.reload(ctx, d, a.finish(ctx, *d, plan{Env: env}, deploy.Failed, deploy.EndNothingToRollBack, err.Error()))
 	}
 	if err != nil {
 		return 0, err
@@ -91,38 +91,38 @@ func (a *Agent) start(ctx context.Context, d *store.Deploy) (time.Duration, erro
 	if err := a.ensureGitHubDeployment(ctx, d, env.URL); err != nil {
 		return 0, err
 	}
-	if err := a.store.StartDeploy(ctx, d.ID, d.Strategy, d.Reasons, pb, kb, a.cfg.Now()); err != nil {
+	if err := a.tracker.StartDeploy(ctx, d.ID, d.Strategy, d.Reasons, pb, kb, a.cfg.Now()); err != nil {
 		return 0, err
 	}
 	a.cfg.Logger.InfoContext(ctx, "deploy started", "strategy", d.Strategy, "steps", len(steps), "sha", d.SHA)
 	a.report(ctx, d.ID)
-	*d, err = a.store.GetDeploy(ctx, d.ID)
+	*d, err = a.deploys.GetDeploy(ctx, d.ID)
 	return 0, err
 }
 
 // reload reads the deploy again after it changed (unless err).
-func (a *Agent) reload(ctx context.Context, d *store.Deploy, err error) error {
+func (a *Agent) reload(ctx context.Context, d *deploy.Deploy, err error) error {
 	if err != nil {
 		return err
 	}
-	*d, err = a.store.GetDeploy(ctx, d.ID)
+	*d, err = a.deploys.GetDeploy(ctx, d.ID)
 	return err
 }
 
-func owner(d *store.Deploy) string { o, _, _ := cut(d.Repository); return o }
-func repo(d *store.Deploy) string  { _, r, _ := cut(d.Repository); return r }
+func owner(d *deploy.Deploy) string { o, _, _ := cut(d.Repository); return o }
+func repo(d *deploy.Deploy) string  { _, r, _ := cut(d.Repository); return r }
 
 // steps plans the deploy: the strategy's steps, or for a rollback what
 // restores the last known-good state.
-func (a *Agent) steps(ctx context.Context, d store.Deploy, env policy.Environment, cur rollout.Current) ([]rollout.Step, error) {
-	if d.Kind != "rollback" {
+func (a *Agent) steps(ctx context.Context, d deploy.Deploy, env policy.Environment, cur rollout.Current) ([]rollout.Step, error) {
+	if d.Kind != deploy.KindRollback {
 		image, err := imageFor(env, d.SHA)
 		if err != nil {
 			return nil, err
 		}
 		return rollout.Plan(d.Strategy, env, image, cur), nil
 	}
-	all, err := a.store.Deploys(ctx, d.RepositoryID, d.Environment)
+	all, err := a.deploys.Deploys(ctx, d.RepositoryID, d.Environment)
 	if err != nil {
 		return nil, err
 	}
@@ -142,16 +142,16 @@ var errNothingToRollBack = errors.New("nothing to roll back to: ferry has not de
 
 // blocked says why nothing may act now: a pause or a freeze window. Not
 // knowing whether it is paused is an error, never "not paused".
-func (a *Agent) blocked(ctx context.Context, d store.Deploy, env policy.Environment) (store.HoldCause, string, error) {
-	p, err := a.store.Paused(ctx, d.RepositoryID, d.Environment)
+func (a *Agent) blocked(ctx context.Context, d deploy.Deploy, env policy.Environment) (deploy.HoldCause, string, error) {
+	p, err := a.control.Paused(ctx, d.RepositoryID, d.Environment)
 	if err != nil {
 		return "", "", err
 	}
 	if p != nil {
-		return store.HoldPaused, "paused by @" + p.By + reasonSuffix(p.Reason), nil
+		return deploy.HoldPaused, "paused by @" + p.By + reasonSuffix(p.Reason), nil
 	}
 	if f, ok := env.Frozen(a.cfg.Now()); ok {
-		return store.HoldFrozen, "frozen until " + f.To.UTC().Format(time.RFC3339) + reasonSuffix(f.Reason), nil
+		return deploy.HoldFrozen, "frozen until " + f.To.UTC().Format(time.RFC3339) + reasonSuffix(f.Reason), nil
 	}
 	return "", "", nil
 }
@@ -164,10 +164,10 @@ func reasonSuffix(r string) string {
 }
 
 // hold records why the deploy waits and looks again later.
-func (a *Agent) hold(ctx context.Context, d store.Deploy, cause store.HoldCause, why string) (time.Duration, error) {
+func (a *Agent) hold(ctx context.Context, d deploy.Deploy, cause deploy.HoldCause, why string) (time.Duration, error) {
 	if d.Message != why || d.HoldCause != cause {
 		a.cfg.Logger.InfoContext(ctx, "deploy waits", "cause", cause, "why", why)
-		if err := a.store.HoldDeploy(ctx, d.ID, cause, why); err != nil {
+		if err := a.tracker.HoldDeploy(ctx, d.ID, cause, why); err != nil {
 			return 0, err
 		}
 		a.report(ctx, d.ID)
@@ -182,7 +182,7 @@ const creatingDeployment = -1
 // ensureGitHubDeployment creates the deploy's GitHub deployment once: the
 // intent is recorded first, and a retry after a crash finds the deployment
 // by its payload instead of creating a second.
-func (a *Agent) ensureGitHubDeployment(ctx context.Context, d *store.Deploy, url string) error {
+func (a *Agent) ensureGitHubDeployment(ctx context.Context, d *deploy.Deploy, url string) error {
 	if d.GitHubDeploymentID > 0 {
 		return nil
 	}
@@ -195,34 +195,34 @@ func (a *Agent) ensureGitHubDeployment(ctx context.Context, d *store.Deploy, url
 		}
 	}
 	if id == 0 {
-		if err := a.store.SetDeployGitHub(ctx, d.ID, creatingDeployment); err != nil {
+		if err := a.tracker.SetDeployGitHub(ctx, d.ID, creatingDeployment); err != nil {
 			return err
 		}
-		id, err = gh.CreateDeployment(ctx, owner(d), repo(d), github.Deployment{Ref: d.SHA, Environment: d.Environment,
+		id, err = gh.CreateDeployment(ctx, owner(d), repo(d), forge.Deployment{Ref: d.SHA, Environment: d.Environment,
 			Description: fmt.Sprintf("%s by ferry (%s)", d.Kind, d.Strategy), Payload: map[string]string{"ferry_deploy": d.ID},
 			Production: d.Environment == "production"})
 		if err != nil {
 			return err
 		}
 	}
-	if err := a.store.SetDeployGitHub(ctx, d.ID, id); err != nil {
+	if err := a.tracker.SetDeployGitHub(ctx, d.ID, id); err != nil {
 		return err
 	}
 	d.GitHubDeploymentID = id
-	return a.status(ctx, *d, "in_progress", "ferry is deploying with "+d.Strategy, url)
+	return a.status(ctx, *d, "in_progress", "ferry is deploying with "+string(d.Strategy), url)
 }
 
-func (a *Agent) status(ctx context.Context, d store.Deploy, state, desc, url string) error {
+func (a *Agent) status(ctx context.Context, d deploy.Deploy, state, desc, url string) error {
 	if d.GitHubDeploymentID <= 0 {
 		return nil
 	}
 	return a.github(d.InstallationID).SetDeploymentStatus(ctx, owner(&d), repo(&d), d.GitHubDeploymentID,
-		github.DeploymentStatus{State: state, Description: desc, EnvironmentURL: url})
+		forge.DeploymentStatus{State: state, Description: desc, EnvironmentURL: url})
 }
 
 // run works the plan from the deploy's current step until a step must
 // wait, the plan ends, or a step fails.
-func (a *Agent) run(ctx context.Context, d store.Deploy, p plan) (time.Duration, error) {
+func (a *Agent) run(ctx context.Context, d deploy.Deploy, p plan) (time.Duration, error) {
 	kube, err := a.clusters(p.Env)
 	if err != nil {
 		return 0, err
@@ -230,7 +230,7 @@ func (a *Agent) run(ctx context.Context, d store.Deploy, p plan) (time.Duration,
 	if d.RollbackBy != "" {
 		return 0, a.rollBackAsked(ctx, d, p, kube)
 	}
-	recorded, err := a.store.DeploySteps(ctx, d.ID)
+	recorded, err := a.stepLog.DeploySteps(ctx, d.ID)
 	if err != nil {
 		return 0, err
 	}
@@ -254,21 +254,21 @@ func (a *Agent) run(ctx context.Context, d store.Deploy, p plan) (time.Duration,
 			return a.waitStep(ctx, d, n, len(p.Steps), s, why, p.Env)
 		case rollout.Failed:
 			a.retireCanaries(ctx, kube, p)
-			return 0, a.finish(ctx, d, p, store.DeployFailed, store.EndStepFailed, fmt.Sprintf("step %d (%s) failed: %s", n+1, s.Note, why))
+			return 0, a.finish(ctx, d, p, deploy.Failed, deploy.EndStepFailed, fmt.Sprintf("step %d (%s) failed: %s", n+1, s.Note, why))
 		}
-		if err := a.store.StepDone(ctx, d.ID, n, a.cfg.Now()); err != nil {
+		if err := a.stepLog.StepDone(ctx, d.ID, n, a.cfg.Now()); err != nil {
 			return 0, err
 		}
 		if s.Kind == rollout.WaitRollout || s.Kind == rollout.Pause {
 			a.report(ctx, d.ID) // a stage reached: worth telling
 		}
 	}
-	return 0, a.finish(ctx, d, p, store.DeploySucceeded, store.EndCompleted, fmt.Sprintf("%s %s to %s with %s", d.Kind, short(d.SHA), d.Environment, d.Strategy))
+	return 0, a.finish(ctx, d, p, deploy.Succeeded, deploy.EndCompleted, fmt.Sprintf("%s %s to %s with %s", d.Kind, short(d.SHA), d.Environment, d.Strategy))
 }
 
 // acts reports whether a step sends something to the cluster (the others
 // only wait and look).
-func acts(kind string) bool {
+func acts(kind rollout.StepKind) bool {
 	return kind != rollout.WaitRollout && kind != rollout.Pause && kind != rollout.Analyze
 }
 
@@ -276,7 +276,7 @@ func acts(kind string) bool {
 // or freeze holds it — and sends it again when a crash may have come
 // between recording and sending (every action is idempotent). It returns
 // the step's record, or how long to wait when held.
-func (a *Agent) send(ctx context.Context, d store.Deploy, p plan, kube Kube, n int, recorded []store.DeployStep) (store.DeployStep, time.Duration, error) {
+func (a *Agent) send(ctx context.Context, d deploy.Deploy, p plan, kube Kube, n int, recorded []deploy.StepRecord) (deploy.StepRecord, time.Duration, error) {
 	s := p.Steps[n]
 	rec, applied := stepRecord(recorded, n)
 	switch {
@@ -290,11 +290,11 @@ func (a *Agent) send(ctx context.Context, d store.Deploy, p plan, kube Kube, n i
 			wait, err := a.hold(ctx, d, cause, why+fmt.Sprintf(" (at step %d of %d)", n+1, len(p.Steps)))
 			return rec, wait, err
 		}
-		rec = store.DeployStep{N: n, AppliedAt: a.cfg.Now()}
+		rec = deploy.StepRecord{N: n, AppliedAt: a.cfg.Now()}
 	case !rec.DoneAt.IsZero() || !acts(s.Kind):
 		return rec, 0, nil
 	}
-	if _, err := a.store.StepApplying(ctx, d.ID, n, s.Kind, s.Note, a.cfg.Now()); err != nil {
+	if _, err := a.stepLog.StepApplying(ctx, d.ID, n, s.Kind, s.Note, a.cfg.Now()); err != nil {
 		return rec, 0, err
 	}
 	return rec, 0, kube.Apply(ctx, p.Env.Namespace, s)
@@ -302,7 +302,7 @@ func (a *Agent) send(ctx context.Context, d store.Deploy, p plan, kube Kube, n i
 
 // watch runs one metric check of an Analyze step. stop: the deploy rolled
 // back, or holds for a human (wait says when to look again).
-func (a *Agent) watch(ctx context.Context, d store.Deploy, p plan, kube Kube, s rollout.Step) (wait time.Duration, stop bool, err error) {
+func (a *Agent) watch(ctx context.Context, d deploy.Deploy, p plan, kube Kube, s rollout.Step) (wait time.Duration, stop bool, err error) {
 	v, err := a.analyze(ctx, d, p.Env, s)
 	if err != nil {
 		return 0, true, err
@@ -323,22 +323,22 @@ func (a *Agent) watch(ctx context.Context, d store.Deploy, p plan, kube Kube, s 
 		if msg != d.Message {
 			a.page(ctx, d, msg) // no metrics, or recommend-only: a person must look
 		}
-		wait, err := a.hold(ctx, d, store.HoldAnalysis, msg)
+		wait, err := a.hold(ctx, d, deploy.HoldAnalysis, msg)
 		return wait, true, err
 	}
 	return 0, false, nil
 }
 
-func stepRecord(recorded []store.DeployStep, n int) (store.DeployStep, bool) {
+func stepRecord(recorded []deploy.StepRecord, n int) (deploy.StepRecord, bool) {
 	for _, r := range recorded {
 		if r.N == n {
 			return r, true
 		}
 	}
-	return store.DeployStep{}, false
+	return deploy.StepRecord{}, false
 }
 
-func (a *Agent) settle(ctx context.Context, kube Kube, p plan, s rollout.Step, rec store.DeployStep) (string, string, error) {
+func (a *Agent) settle(ctx context.Context, kube Kube, p plan, s rollout.Step, rec deploy.StepRecord) (rollout.Settled, string, error) {
 	var st rollout.Status
 	if s.Kind == rollout.WaitRollout {
 		var err error
@@ -350,10 +350,10 @@ func (a *Agent) settle(ctx context.Context, kube Kube, p plan, s rollout.Step, r
 	return verdict, why, nil
 }
 
-func (a *Agent) waitStep(ctx context.Context, d store.Deploy, n, total int, s rollout.Step, why string, env policy.Environment) (time.Duration, error) {
+func (a *Agent) waitStep(ctx context.Context, d deploy.Deploy, n, total int, s rollout.Step, why string, env policy.Environment) (time.Duration, error) {
 	msg := fmt.Sprintf("step %d of %d: %s — %s", n+1, total, s.Note, why)
 	if msg != d.Message {
-		if err := a.store.SetDeployMessage(ctx, d.ID, msg); err != nil {
+		if err := a.tracker.SetDeployMessage(ctx, d.ID, msg); err != nil {
 			return 0, err
 		}
 	}
@@ -366,19 +366,19 @@ func (a *Agent) waitStep(ctx context.Context, d store.Deploy, n, total int, s ro
 	return a.cfg.Poll, nil
 }
 
-func (a *Agent) finish(ctx context.Context, d store.Deploy, p plan, status string, cause store.EndCause, msg string) error {
+func (a *Agent) finish(ctx context.Context, d deploy.Deploy, p plan, status deploy.Status, cause deploy.EndCause, msg string) error {
 	state := "success"
-	if status == store.DeployFailed {
+	if status == deploy.Failed {
 		state = "failure"
 	}
 	// GitHub first: once the deploy is marked ended, no retry would tell it.
 	if err := a.status(ctx, d, state, msg, p.Env.URL); err != nil {
 		return err
 	}
-	if err := a.store.FinishDeploy(ctx, d.ID, status, cause, msg, a.cfg.Now()); err != nil {
+	if err := a.tracker.FinishDeploy(ctx, d.ID, status, cause, msg, a.cfg.Now()); err != nil {
 		return err
 	}
-	if status == store.DeploySucceeded && d.Kind == "deploy" {
+	if status == deploy.Succeeded && d.Kind == deploy.KindDeploy {
 		if err := a.judgeEarlierRollback(ctx, d); err != nil {
 			return err
 		}
@@ -392,7 +392,7 @@ func (a *Agent) finish(ctx context.Context, d store.Deploy, p plan, status strin
 // no attempts left): it is marked failed and GitHub told, so the
 // environment is free for the next deploy. Best effort on GitHub.
 func (a *Agent) GiveUp(ctx context.Context, id string, cause error) {
-	d, err := a.store.GetDeploy(ctx, id)
+	d, err := a.deploys.GetDeploy(ctx, id)
 	if err != nil || d.Terminal() {
 		return
 	}
@@ -401,7 +401,7 @@ func (a *Agent) GiveUp(ctx context.Context, id string, cause error) {
 	if err := a.status(ctx, d, "error", "ferry could not finish this deploy; see its progress", ""); err != nil {
 		a.cfg.Logger.WarnContext(ctx, "could not tell GitHub a deploy failed", "deploy", id, "err", err)
 	}
-	if err := a.store.FinishDeploy(ctx, id, store.DeployFailed, store.EndGaveUp, msg, a.cfg.Now()); err != nil {
+	if err := a.tracker.FinishDeploy(ctx, id, deploy.Failed, deploy.EndGaveUp, msg, a.cfg.Now()); err != nil {
 		a.cfg.Logger.ErrorContext(ctx, "could not mark a deploy failed", "deploy", id, "err", err)
 		return
 	}
@@ -425,13 +425,13 @@ func (a *Agent) retireCanaries(ctx context.Context, kube Kube, p plan) {
 
 // lastStarted is the newest deploy (not rollback) other than except that
 // started, from a list newest first.
-func lastStarted(all []store.Deploy, except string) (store.Deploy, bool) {
+func lastStarted(all []deploy.Deploy, except string) (deploy.Deploy, bool) {
 	for _, d := range all {
-		if d.ID != except && d.Kind == "deploy" && !d.StartedAt.IsZero() {
+		if d.ID != except && d.Kind == deploy.KindDeploy && !d.StartedAt.IsZero() {
 			return d, true
 		}
 	}
-	return store.Deploy{}, false
+	return deploy.Deploy{}, false
 }
 
 func jsonUnmarshal(b []byte, v any) error {
@@ -444,14 +444,14 @@ func jsonUnmarshal(b []byte, v any) error {
 // judgeEarlierRollback: the same commit, rolled back automatically before,
 // now deployed unchanged and healthy — that rollback was probably a false
 // positive. Recorded as the rollback decision's outcome.
-func (a *Agent) judgeEarlierRollback(ctx context.Context, d store.Deploy) error {
-	all, err := a.store.Deploys(ctx, d.RepositoryID, d.Environment)
+func (a *Agent) judgeEarlierRollback(ctx context.Context, d deploy.Deploy) error {
+	all, err := a.deploys.Deploys(ctx, d.RepositoryID, d.Environment)
 	if err != nil {
 		return err
 	}
 	for _, o := range all {
-		if o.ID != d.ID && o.SHA == d.SHA && o.Kind == "deploy" && o.EndCause == store.EndRolledBackAuto {
-			return a.store.RecordOutcome(ctx, "rollback-"+o.ID, "probable-false-positive", audit.Ferry, a.cfg.Now())
+		if o.ID != d.ID && o.SHA == d.SHA && o.Kind == deploy.KindDeploy && o.EndCause == deploy.EndRolledBackAuto {
+			return a.audit.RecordOutcome(ctx, "rollback-"+o.ID, "probable-false-positive", audit.Ferry, a.cfg.Now())
 		}
 	}
 	return nil
@@ -459,12 +459,12 @@ func (a *Agent) judgeEarlierRollback(ctx context.Context, d store.Deploy) error 
 
 // current reads what runs, and settles what was good before this deploy
 // and the strategy that can change what the Service serves.
-func (a *Agent) current(ctx context.Context, kube Kube, d *store.Deploy, env policy.Environment, all []store.Deploy) (rollout.Current, rollout.Known, error) {
+func (a *Agent) current(ctx context.Context, kube Kube, d *deploy.Deploy, env policy.Environment, all []deploy.Deploy) (rollout.Current, rollout.Known, error) {
 	cur, known, err := kube.Current(ctx, env.Namespace, env.Workloads, env.Service)
 	if err != nil {
 		return cur, known, err
 	}
-	if last, ok := lastStarted(all, d.ID); ok && last.Status == store.DeployFailed && len(last.KnownGood) > 0 {
+	if last, ok := lastStarted(all, d.ID); ok && last.Status == deploy.Failed && len(last.KnownGood) > 0 {
 		// The cluster may still run part of a failed deploy: what was good
 		// is what ran before it.
 		known = rollout.Known{}
@@ -472,9 +472,9 @@ func (a *Agent) current(ctx context.Context, kube Kube, d *store.Deploy, env pol
 			return cur, known, fmt.Errorf("known-good state of %s: %w", last.ID, err)
 		}
 	}
-	if cur.ActiveColour != "" && d.Kind == "deploy" && d.Strategy != rollout.BlueGreen {
+	if cur.ActiveColour != "" && d.Kind == deploy.KindDeploy && d.Strategy != policy.BlueGreen {
 		// The Service selects a colour: only blue-green changes what it serves.
-		d.Strategy, d.Reasons = rollout.BlueGreen, d.Reasons+"; the Service selects the "+cur.ActiveColour+
+		d.Strategy, d.Reasons = policy.BlueGreen, d.Reasons+"; the Service selects the "+cur.ActiveColour+
 			" track, so blue-green is what changes what it serves"
 	}
 	return cur, known, nil

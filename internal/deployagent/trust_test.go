@@ -9,10 +9,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ferry-ci/ferry/internal/audit"
+	"github.com/ferry-ci/ferry/internal/control"
+	"github.com/ferry-ci/ferry/internal/deploy"
 	"github.com/ferry-ci/ferry/internal/deployagent"
 	"github.com/ferry-ci/ferry/internal/githubsim"
 	"github.com/ferry-ci/ferry/internal/promtest"
-	"github.com/ferry-ci/ferry/internal/store"
 )
 
 // TestDeploy_GateAtStart: a deploy approved when it was asked for waits
@@ -28,29 +29,29 @@ func TestDeploy_GateAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	approve := audit.Decision{ID: "approve-1", At: time.Now(), RepositoryID: w.repoID, Repository: repo, Kind: audit.KindApproval, Actor: "rev"}
-	if err := w.db.Approve(ctx, w.repoID, n, store.Approval{By: "rev", HeadSHA: sha("3"), At: time.Now()}, approve); err != nil {
+	if err := w.db.Approve(ctx, w.repoID, n, control.Approval{By: "rev", HeadSHA: sha("3"), At: time.Now()}, approve); err != nil {
 		t.Fatal(err)
 	}
 	pause := audit.Decision{ID: "pause-1", At: time.Now(), RepositoryID: w.repoID, Repository: repo, Kind: audit.KindPause, Actor: "max"}
-	if err := w.db.SetPause(ctx, w.repoID, store.Pause{Environment: store.AllEnvironments, By: "max", At: time.Now()}, pause, n); err != nil {
+	if err := w.db.SetPause(ctx, w.repoID, control.Pause{Environment: control.AllEnvironments, By: "max", At: time.Now()}, pause, n); err != nil {
 		t.Fatal(err)
 	}
 	d, err := w.agent.Request(ctx, deployagent.Request{ID: "gated", InstallationID: inst, RepositoryID: w.repoID, Owner: owner, Repo: name,
-		DefaultBranch: "main", Environment: "staging", SHA: sha("3"), Number: n, Actor: "max", Proposed: "rolling"})
+		DefaultBranch: "main", Env: w.env(t, "staging"), SHA: sha("3"), Number: n, Actor: "max", Proposed: "rolling"})
 	if err != nil {
 		t.Fatalf("approved deploy refused: %v", err)
 	}
 	waitUntil(t, "the deploy to wait for the pause", func() bool {
 		got, _ := w.db.GetDeploy(ctx, d.ID)
-		return got.HoldCause == store.HoldPaused
+		return got.HoldCause == deploy.HoldPaused
 	})
 	w.sim.SetPullRequestHead(repo, n, sha("4"), nil, nil)
 	resume := audit.Decision{ID: "resume-1", At: time.Now(), RepositoryID: w.repoID, Repository: repo, Kind: audit.KindResume, Actor: "max"}
-	if _, err := w.db.Resume(ctx, w.repoID, store.AllEnvironments, resume, n); err != nil {
+	if _, err := w.db.Resume(ctx, w.repoID, control.AllEnvironments, resume, n); err != nil {
 		t.Fatal(err)
 	}
 	end := w.wait(t, d.ID)
-	if end.Status != store.DeployFailed || end.EndCause != store.EndGate || !strings.Contains(end.Message, "no longer the head") {
+	if end.Status != deploy.Failed || end.EndCause != deploy.EndGate || !strings.Contains(end.Message, "no longer the head") {
 		t.Fatalf("deploy %s (%s): %s", end.Status, end.EndCause, end.Message)
 	}
 	c, err := w.cs.AppsV1().Deployments(w.ns).Get(ctx, "api", metav1.GetOptions{})
@@ -77,12 +78,12 @@ func TestDeploy_RollbackWithoutAllowRule(t *testing.T) {
 	locked := deployagent.New(deployagent.Config{Logger: quiet, Poll: 200 * time.Millisecond}, w.deps) // no rules
 	ctx := context.Background()
 	_, err := locked.Request(ctx, deployagent.Request{ID: "no-rule-deploy", InstallationID: inst, RepositoryID: w.repoID, Owner: owner,
-		Repo: name, DefaultBranch: "main", Environment: "staging", SHA: sha("2"), Actor: "max", Proposed: "rolling"})
+		Repo: name, DefaultBranch: "main", Env: w.env(t, "staging"), SHA: sha("2"), Actor: "max", Proposed: "rolling"})
 	if _, refused := deployagent.AsRefusal(err); !refused {
 		t.Fatalf("a deploy without a rule: %v", err)
 	}
 	rb, err := locked.Request(ctx, deployagent.Request{ID: "no-rule-rollback", InstallationID: inst, RepositoryID: w.repoID, Owner: owner,
-		Repo: name, DefaultBranch: "main", Environment: "staging", SHA: sha("1"), Actor: "max", Rollback: true})
+		Repo: name, DefaultBranch: "main", Env: w.env(t, "staging"), SHA: sha("1"), Actor: "max", Rollback: true})
 	if err != nil {
 		t.Fatalf("rolling back ferry's own deploy was refused: %v", err)
 	}
@@ -114,7 +115,7 @@ func TestIncident_MigrationOnFirstDeploy(t *testing.T) {
 	w.expectServing(t, "before ferry", "app=api", map[string]int{"ghcr.io/acme/api:v0": 3})
 	n := w.sim.AddPullRequest(repo, githubsim.PullRequest{Title: "First through ferry", HeadSHA: sha("2")})
 	d, err := w.agent.Request(ctx, deployagent.Request{ID: "first", InstallationID: inst, RepositoryID: w.repoID,
-		Owner: owner, Repo: name, DefaultBranch: "main", Environment: "production", SHA: sha("2"), Number: n, Actor: "max"})
+		Owner: owner, Repo: name, DefaultBranch: "main", Env: w.env(t, "production"), SHA: sha("2"), Number: n, Actor: "max"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +123,7 @@ func TestIncident_MigrationOnFirstDeploy(t *testing.T) {
 	app.Set("canary", promtest.Behaviour{ErrorRate: 0.5, Latency: 50 * time.Millisecond})
 	waitUntil(t, "the hold", func() bool {
 		got, _ := w.db.GetDeploy(ctx, d.ID)
-		return got.HoldCause == store.HoldMigrations && got.NeedsForce && strings.Contains(got.Message, "cannot tell which migrations")
+		return got.HoldCause == deploy.HoldMigrations && got.NeedsForce && strings.Contains(got.Message, "cannot tell which migrations")
 	})
 	if _, err := w.agent.RollbackRunning(ctx, w.repoID, "production", "max", false); err == nil {
 		t.Fatal("rolled back across unknown migrations without --force")
@@ -130,7 +131,7 @@ func TestIncident_MigrationOnFirstDeploy(t *testing.T) {
 	if _, err := w.agent.RollbackRunning(ctx, w.repoID, "production", "max", true); err != nil {
 		t.Fatal(err)
 	}
-	if end := w.wait(t, d.ID); end.EndCause != store.EndRolledBackRequest {
+	if end := w.wait(t, d.ID); end.EndCause != deploy.EndRolledBackRequest {
 		t.Fatalf("deploy %s (%s): %s", end.Status, end.EndCause, end.Message)
 	}
 }

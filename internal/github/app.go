@@ -26,10 +26,18 @@ func (a *App) Installations(ctx context.Context) ([]*gh.Installation, error) {
 	}
 }
 
+// HookDelivery is one of the App's webhook deliveries as GitHub logged it.
+type HookDelivery struct {
+	ID    int64  // GitHub's id of this attempt, for a redelivery
+	GUID  string // the X-GitHub-Delivery id
+	Event string
+	At    time.Time // when GitHub delivered it
+}
+
 // FailedDeliveries lists webhook deliveries since a time that ferry did not
 // answer with 2xx, newest first, each GUID once (its latest attempt).
-func (a *App) FailedDeliveries(ctx context.Context, since time.Time) ([]*gh.HookDelivery, error) {
-	var failed []*gh.HookDelivery
+func (a *App) FailedDeliveries(ctx context.Context, since time.Time) ([]HookDelivery, error) {
+	var failed []HookDelivery
 	seen := map[string]bool{}
 	opts := &gh.ListCursorOptions{PerPage: 100}
 	for {
@@ -46,7 +54,7 @@ func (a *App) FailedDeliveries(ctx context.Context, since time.Time) ([]*gh.Hook
 			}
 			seen[d.GetGUID()] = true
 			if code := d.GetStatusCode(); code < 200 || code > 299 {
-				failed = append(failed, d)
+				failed = append(failed, HookDelivery{ID: d.GetID(), GUID: d.GetGUID(), Event: d.GetEvent(), At: d.GetDeliveredAt().Time})
 			}
 		}
 		if resp.Cursor == "" {

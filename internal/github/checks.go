@@ -5,37 +5,11 @@ import (
 	"fmt"
 
 	gh "github.com/google/go-github/v60/github"
+
+	"github.com/ferry-ci/ferry/internal/forge"
 )
 
-// CheckRun is what ferry shows in a check run.
-type CheckRun struct {
-	Name        string
-	HeadSHA     string
-	Status      string // queued, in_progress, completed
-	Conclusion  string // with completed: success, failure, neutral, action_required, …
-	ExternalID  string
-	Title       string
-	Summary     string
-	Text        string
-	Annotations []Annotation
-	Actions     []Action // buttons (at most 3)
-}
-
-// Annotation marks lines of a file in a check run.
-type Annotation struct {
-	Path               string
-	StartLine, EndLine int
-	Level              string // notice, warning, failure
-	Title, Message     string
-}
-
-// Action is a check-run button; pressing it sends check_run
-// requested_action with the identifier.
-type Action struct {
-	Label, Description, Identifier string
-}
-
-func annotations(in []Annotation) []*gh.CheckRunAnnotation {
+func annotations(in []forge.Annotation) []*gh.CheckRunAnnotation {
 	out := make([]*gh.CheckRunAnnotation, len(in))
 	for i, a := range in {
 		end := max(a.EndLine, a.StartLine)
@@ -45,7 +19,7 @@ func annotations(in []Annotation) []*gh.CheckRunAnnotation {
 	return out
 }
 
-func actions(in []Action) []*gh.CheckRunAction {
+func actions(in []forge.Button) []*gh.CheckRunAction {
 	if in == nil {
 		return nil
 	}
@@ -60,7 +34,7 @@ func actions(in []Action) []*gh.CheckRunAction {
 // annotationsPerRequest is GitHub's cap; further ones go in updates.
 const annotationsPerRequest = 50
 
-func (r CheckRun) output(batch []*gh.CheckRunAnnotation) *gh.CheckRunOutput {
+func output(r forge.CheckRun, batch []*gh.CheckRunAnnotation) *gh.CheckRunOutput {
 	if r.Title == "" && r.Summary == "" && len(batch) == 0 {
 		return nil
 	}
@@ -89,11 +63,11 @@ func strOrNil(s string) *string {
 
 // CreateCheckRun creates a check run; annotations beyond 50 follow in
 // updates, as GitHub requires.
-func (c *Client) CreateCheckRun(ctx context.Context, owner, repo string, r CheckRun) (int64, error) {
+func (c *Client) CreateCheckRun(ctx context.Context, owner, repo string, r forge.CheckRun) (int64, error) {
 	b := batches(annotations(r.Annotations))
 	opts := gh.CreateCheckRunOptions{
 		Name: r.Name, HeadSHA: r.HeadSHA, Status: strOrNil(r.Status), Conclusion: strOrNil(r.Conclusion),
-		ExternalID: strOrNil(r.ExternalID), Output: r.output(b[0]), Actions: actions(r.Actions),
+		ExternalID: strOrNil(r.ExternalID), Output: output(r, b[0]), Actions: actions(r.Buttons),
 	}
 	cr, _, err := c.gh.Checks.CreateCheckRun(ctx, owner, repo, opts)
 	if err != nil {
@@ -104,11 +78,11 @@ func (c *Client) CreateCheckRun(ctx context.Context, owner, repo string, r Check
 
 // UpdateCheckRun updates a check run; its annotations are added to those
 // it has.
-func (c *Client) UpdateCheckRun(ctx context.Context, owner, repo string, id int64, r CheckRun) error {
+func (c *Client) UpdateCheckRun(ctx context.Context, owner, repo string, id int64, r forge.CheckRun) error {
 	b := batches(annotations(r.Annotations))
 	opts := gh.UpdateCheckRunOptions{
 		Name: r.Name, Status: strOrNil(r.Status), Conclusion: strOrNil(r.Conclusion),
-		ExternalID: strOrNil(r.ExternalID), Output: r.output(b[0]), Actions: actions(r.Actions),
+		ExternalID: strOrNil(r.ExternalID), Output: output(r, b[0]), Actions: actions(r.Buttons),
 	}
 	if _, _, err := c.gh.Checks.UpdateCheckRun(ctx, owner, repo, id, opts); err != nil {
 		return fmt.Errorf("update check run %d: %w", id, err)
@@ -116,9 +90,9 @@ func (c *Client) UpdateCheckRun(ctx context.Context, owner, repo string, id int6
 	return c.moreAnnotations(ctx, owner, repo, id, r, b[1:])
 }
 
-func (c *Client) moreAnnotations(ctx context.Context, owner, repo string, id int64, r CheckRun, rest [][]*gh.CheckRunAnnotation) error {
+func (c *Client) moreAnnotations(ctx context.Context, owner, repo string, id int64, r forge.CheckRun, rest [][]*gh.CheckRunAnnotation) error {
 	for _, batch := range rest {
-		opts := gh.UpdateCheckRunOptions{Name: r.Name, Output: r.output(batch)}
+		opts := gh.UpdateCheckRunOptions{Name: r.Name, Output: output(r, batch)}
 		if _, _, err := c.gh.Checks.UpdateCheckRun(ctx, owner, repo, id, opts); err != nil {
 			return fmt.Errorf("add annotations to check run %d: %w", id, err)
 		}

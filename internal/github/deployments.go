@@ -6,21 +6,13 @@ import (
 	"fmt"
 
 	gh "github.com/google/go-github/v60/github"
-)
 
-// Deployment asks GitHub to record a deployment.
-type Deployment struct {
-	Ref         string // branch or SHA
-	Environment string
-	Description string
-	Task        string // default "deploy"
-	Payload     any
-	Production  bool
-}
+	"github.com/ferry-ci/ferry/internal/forge"
+)
 
 // CreateDeployment records a deployment. ferry checks its own state before
 // calling this: a POST is not retried, so a lost answer must not create two.
-func (c *Client) CreateDeployment(ctx context.Context, owner, repo string, d Deployment) (int64, error) {
+func (c *Client) CreateDeployment(ctx context.Context, owner, repo string, d forge.Deployment) (int64, error) {
 	req := &gh.DeploymentRequest{
 		Ref: gh.String(d.Ref), Environment: gh.String(d.Environment), Description: strOrNil(d.Description),
 		Task: strOrNil(d.Task), AutoMerge: gh.Bool(false), RequiredContexts: &[]string{},
@@ -36,16 +28,8 @@ func (c *Client) CreateDeployment(ctx context.Context, owner, repo string, d Dep
 	return dep.GetID(), nil
 }
 
-// DeploymentStatus is one state of a deployment.
-type DeploymentStatus struct {
-	State          string // queued, in_progress, success, failure, error, inactive
-	Description    string
-	EnvironmentURL string
-	LogURL         string
-}
-
 // SetDeploymentStatus adds a status to a deployment.
-func (c *Client) SetDeploymentStatus(ctx context.Context, owner, repo string, id int64, s DeploymentStatus) error {
+func (c *Client) SetDeploymentStatus(ctx context.Context, owner, repo string, id int64, s forge.DeploymentStatus) error {
 	req := &gh.DeploymentStatusRequest{State: gh.String(s.State), Description: strOrNil(Truncate(s.Description, 140)),
 		EnvironmentURL: strOrNil(s.EnvironmentURL), LogURL: strOrNil(s.LogURL)}
 	if _, _, err := c.gh.Repositories.CreateDeploymentStatus(ctx, owner, repo, id, req); err != nil {

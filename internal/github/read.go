@@ -3,9 +3,10 @@ package github
 import (
 	"context"
 	"fmt"
-	"time"
 
 	gh "github.com/google/go-github/v60/github"
+
+	"github.com/ferry-ci/ferry/internal/forge"
 )
 
 // Repository returns a repository.
@@ -101,37 +102,13 @@ func (c *Client) Repositories(ctx context.Context) ([]*gh.Repository, error) {
 	}
 }
 
-// PullRequest is what ferry needs to know about a pull request to act on
-// a command about it.
-type PullRequest struct {
-	Number    int
-	State     string // open, closed
-	Merged    bool
-	Author    string
-	HeadSHA   string
-	HeadRef   string
-	HeadRepo  string // owner/name; differs from the base repository for a fork
-	BaseRef   string
-	BaseSHA   string
-	UpdatedAt time.Time
-	Labels    []string
-	CloneURL  string
-}
-
 // PullRequest reads a pull request.
-func (c *Client) PullRequest(ctx context.Context, owner, repo string, number int) (PullRequest, error) {
+func (c *Client) PullRequest(ctx context.Context, owner, repo string, number int) (forge.PullRequest, error) {
 	p, _, err := c.gh.PullRequests.Get(ctx, owner, repo, number)
 	if err != nil {
-		return PullRequest{}, fmt.Errorf("get %s/%s#%d: %w", owner, repo, number, err)
+		return forge.PullRequest{}, fmt.Errorf("get %s/%s#%d: %w", owner, repo, number, err)
 	}
-	out := PullRequest{Number: p.GetNumber(), State: p.GetState(), Merged: p.GetMerged(), Author: p.GetUser().GetLogin(),
-		HeadSHA: p.GetHead().GetSHA(), HeadRef: p.GetHead().GetRef(), HeadRepo: p.GetHead().GetRepo().GetFullName(),
-		BaseRef: p.GetBase().GetRef(), BaseSHA: p.GetBase().GetSHA(), UpdatedAt: p.GetUpdatedAt().Time,
-		CloneURL: p.GetBase().GetRepo().GetCloneURL()}
-	for _, l := range p.Labels {
-		out.Labels = append(out.Labels, l.GetName())
-	}
-	return out, nil
+	return pullRequestOf(p), nil
 }
 
 // BranchHead is the commit a branch points at.

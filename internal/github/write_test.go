@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-ci/ferry/internal/forge"
 	"github.com/ferry-ci/ferry/internal/github"
 	"github.com/ferry-ci/ferry/internal/githubsim"
 )
@@ -178,14 +179,14 @@ func TestTokenExpiryAndRefresh(t *testing.T) {
 
 func TestCheckRunAnnotationsBatched(t *testing.T) {
 	sim, _, c := setup(t, githubsim.Config{})
-	var ann []github.Annotation
+	var ann []forge.Annotation
 	for i := range 120 {
-		ann = append(ann, github.Annotation{Path: "db/migrate/001.sql", StartLine: i + 1, EndLine: i + 1,
+		ann = append(ann, forge.Annotation{Path: "db/migrate/001.sql", StartLine: i + 1, EndLine: i + 1,
 			Level: "warning", Message: fmt.Sprint("finding ", i)})
 	}
-	actions := []github.Action{{Label: "Approve", Description: "Approve this head", Identifier: "approve"}}
-	id, err := c.CreateCheckRun(ctx, owner, name, github.CheckRun{Name: "ferry/risk", HeadSHA: strings.Repeat("a", 40),
-		Status: "completed", Conclusion: "neutral", Title: "Risk: high", Summary: "summary", Annotations: ann, Actions: actions})
+	actions := []forge.Button{{Label: "Approve", Description: "Approve this head", Identifier: "approve"}}
+	id, err := c.CreateCheckRun(ctx, owner, name, forge.CheckRun{Name: "ferry/risk", HeadSHA: strings.Repeat("a", 40),
+		Status: "completed", Conclusion: "neutral", Title: "Risk: high", Summary: "summary", Annotations: ann, Buttons: actions})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,14 +194,14 @@ func TestCheckRunAnnotationsBatched(t *testing.T) {
 	if len(runs) != 1 || runs[0].ID != id || len(runs[0].Annotations) != 120 || runs[0].Updates != 2 || len(runs[0].Actions) != 1 {
 		t.Fatalf("check runs %+v", runs)
 	}
-	if err := c.UpdateCheckRun(ctx, owner, name, id, github.CheckRun{Name: "ferry/risk", Summary: strings.Repeat("x", 70000), Title: "t"}); err != nil {
+	if err := c.UpdateCheckRun(ctx, owner, name, id, forge.CheckRun{Name: "ferry/risk", Summary: strings.Repeat("x", 70000), Title: "t"}); err != nil {
 		t.Fatalf("oversized summary was not cut: %v", err)
 	}
 }
 
 func TestCheckRunCompletedNeedsConclusion(t *testing.T) {
 	_, _, c := setup(t, githubsim.Config{})
-	_, err := c.CreateCheckRun(ctx, owner, name, github.CheckRun{Name: "ferry/risk", HeadSHA: strings.Repeat("a", 40), Status: "completed"})
+	_, err := c.CreateCheckRun(ctx, owner, name, forge.CheckRun{Name: "ferry/risk", HeadSHA: strings.Repeat("a", 40), Status: "completed"})
 	if github.Classify(err) != github.KindValidation {
 		t.Fatalf("completed without conclusion: %v", err)
 	}
@@ -242,12 +243,12 @@ func TestLabelsReactionsPermissions(t *testing.T) {
 
 func TestDeployments(t *testing.T) {
 	sim, _, c := setup(t, githubsim.Config{})
-	id, err := c.CreateDeployment(ctx, owner, name, github.Deployment{Ref: "main", Environment: "staging", Description: "ferry: rolling"})
+	id, err := c.CreateDeployment(ctx, owner, name, forge.Deployment{Ref: "main", Environment: "staging", Description: "ferry: rolling"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []string{"queued", "in_progress", "success"} {
-		if err := c.SetDeploymentStatus(ctx, owner, name, id, github.DeploymentStatus{State: s, EnvironmentURL: "https://staging.example.com"}); err != nil {
+		if err := c.SetDeploymentStatus(ctx, owner, name, id, forge.DeploymentStatus{State: s, EnvironmentURL: "https://staging.example.com"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -318,13 +319,13 @@ func TestFailedDeliveriesAndRedeliver(t *testing.T) {
 		t.Fatalf("first delivery answered %d", code)
 	}
 	failed, err := app.FailedDeliveries(ctx, time.Now().Add(-time.Hour))
-	if err != nil || len(failed) != 1 || failed[0].GetGUID() != guid {
+	if err != nil || len(failed) != 1 || failed[0].GUID != guid {
 		t.Fatalf("failed deliveries %v, %v", failed, err)
 	}
 	mu.Lock()
 	status = http.StatusAccepted
 	mu.Unlock()
-	if err := app.Redeliver(ctx, failed[0].GetID()); err != nil {
+	if err := app.Redeliver(ctx, failed[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-ci/ferry/internal/forge"
 	"github.com/ferry-ci/ferry/internal/github"
 	"github.com/ferry-ci/ferry/internal/githubsim"
 )
@@ -119,14 +120,14 @@ func adapterCalls(ctx context.Context, sim *githubsim.Sim, app *github.App, c *g
 }
 
 func checkRunCalls(ctx context.Context, c *github.Client, head string) error {
-	var ann []github.Annotation
+	var ann []forge.Annotation
 	for i := range 60 { // beyond 50: the rest follow in an update
-		ann = append(ann, github.Annotation{Path: "a.go", StartLine: i + 1, EndLine: i + 1, Level: "warning",
+		ann = append(ann, forge.Annotation{Path: "a.go", StartLine: i + 1, EndLine: i + 1, Level: "warning",
 			Title: "t", Message: fmt.Sprint("finding ", i)})
 	}
-	run := github.CheckRun{Name: "ferry/risk", HeadSHA: head, Status: "in_progress", ExternalID: "assess-1",
+	run := forge.CheckRun{Name: "ferry/risk", HeadSHA: head, Status: "in_progress", ExternalID: "assess-1",
 		Title: "Risk", Summary: "s", Text: "t", Annotations: ann,
-		Actions: []github.Action{{Label: "Approve", Description: "Approve this head", Identifier: "approve"}}}
+		Buttons: []forge.Button{{Label: "Approve", Description: "Approve this head", Identifier: "approve"}}}
 	id, err := c.CreateCheckRun(ctx, "acme", "api", run)
 	if err != nil {
 		return err
@@ -140,12 +141,12 @@ func checkRunCalls(ctx context.Context, c *github.Client, head string) error {
 }
 
 func deploymentCalls(ctx context.Context, c *github.Client, head string) error {
-	id, err := c.CreateDeployment(ctx, "acme", "api", github.Deployment{Ref: head, Environment: "production",
+	id, err := c.CreateDeployment(ctx, "acme", "api", forge.Deployment{Ref: head, Environment: "production",
 		Description: "ferry: canary", Task: "deploy", Payload: map[string]any{"ferry": "d-1"}, Production: true})
 	if err != nil {
 		return err
 	}
-	if err := c.SetDeploymentStatus(ctx, "acme", "api", id, github.DeploymentStatus{State: "in_progress",
+	if err := c.SetDeploymentStatus(ctx, "acme", "api", id, forge.DeploymentStatus{State: "in_progress",
 		Description: "canary 10%", EnvironmentURL: "https://example.com", LogURL: "https://ferry.example.com/d/1"}); err != nil {
 		return err
 	}
@@ -169,5 +170,5 @@ func redeliveryCalls(ctx context.Context, sim *githubsim.Sim, app *github.App) e
 	if len(failed) != 1 {
 		return fmt.Errorf("failed deliveries: %d, want 1", len(failed))
 	}
-	return app.Redeliver(ctx, failed[0].GetID())
+	return app.Redeliver(ctx, failed[0].ID)
 }

@@ -47,7 +47,7 @@ type Config struct {
 	// environment's) lock looks again (default 500ms).
 	SerialRetry time.Duration
 	Periodic    []Periodic
-	Steps       map[string]Step // durable work in steps, by name (EnqueueStep)
+	Steps       map[string]Step // durable work in steps, by name (CreateDeploy)
 	Logger      *slog.Logger
 	Now         func() time.Time
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/ferry-ci/ferry/internal/deploy"
 	"github.com/ferry-ci/ferry/internal/event"
 )
 
@@ -62,14 +63,21 @@ func (w *stepWorker) Work(ctx context.Context, job *river.Job[StepArgs]) error {
 	return nil
 }
 
-// EnqueueStep inserts the job of a StepFunc in tx, so it exists exactly
+// enqueueStep inserts the job of a StepFunc in tx, so it exists exactly
 // when what tx writes does. One pending job per name and key: inserting it
 // again while one waits adds nothing.
-func (q *Queue) EnqueueStep(ctx context.Context, tx *sql.Tx, name, key, serial string) error {
+func (q *Queue) enqueueStep(ctx context.Context, tx *sql.Tx, name, key, serial string) error {
 	args := StepArgs{Name: name, Key: key, Serial: serial}
 	_, err := q.client.InsertTx(ctx, tx, args, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}})
 	if err != nil {
 		return fmt.Errorf("enqueue %s %s: %w", name, key, err)
 	}
 	return nil
+}
+
+// CreateDeploy records a deploy and the job of its first step in one
+// transaction: both or neither (created is false when it exists). It is
+// the deploy agent's unit of work; no transaction crosses into the agent.
+func (q *Queue) CreateDeploy(ctx context.Context, d deploy.Deploy, step, key, serial string) (created bool, err error) {
+	return q.db.CreateDeploy(ctx, d, func(tx *sql.Tx) error { return q.enqueueStep(ctx, tx, step, key, serial) })
 }

@@ -90,3 +90,7 @@ func oneLine(s string) string {
 		return r
 	}, s)
 }
+
+// CellCode is Code for a table cell: GitHub splits cells at every "|",
+// even inside a code span, unless it is escaped (the escape is not shown).
+func CellCode(s string) string { return strings.ReplaceAll(Code(s), "|", `\|`) }

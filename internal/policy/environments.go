@@ -6,6 +6,20 @@ import (
 	"time"
 )
 
+// Strategy is how a deploy reaches an environment. The values are the
+// only ones a policy may name, and the one of a rollback.
+type Strategy string
+
+// Strategies.
+const (
+	Rolling   Strategy = "rolling"
+	Canary    Strategy = "canary"
+	BlueGreen Strategy = "blue-green"
+	Hotfix    Strategy = "hotfix"
+	// Rollback restores what ran before; never a policy's choice.
+	Rollback Strategy = "rollback"
+)
+
 // Environment is where ferry deploys, and how.
 type Environment struct {
 	Name             string
@@ -18,8 +32,8 @@ type Environment struct {
 	URL              string
 	AutoDeploy       bool
 	NeedsHuman       bool
-	Strategies       []string // allowed
-	Strategy         string   // forced; "" = chosen from risk
+	Strategies       []Strategy // allowed
+	Strategy         Strategy   // forced; "" = chosen from risk
 	CanarySteps      []int
 	CanaryPause      time.Duration
 	ProgressDeadline time.Duration
@@ -71,7 +85,7 @@ func (e Environment) Frozen(t time.Time) (Freeze, bool) {
 }
 
 // Allows reports whether the environment permits a strategy.
-func (e Environment) Allows(strategy string) bool { return slices.Contains(e.Strategies, strategy) }
+func (e Environment) Allows(strategy Strategy) bool { return slices.Contains(e.Strategies, strategy) }
 
 type rawEnvironment struct {
 	Cluster *struct {
@@ -83,13 +97,13 @@ type rawEnvironment struct {
 		Name      string `json:"name"`
 		Container string `json:"container"`
 	} `json:"deployments"`
-	Image      string   `json:"image"`
-	Service    string   `json:"service"`
-	URL        string   `json:"url"`
-	AutoDeploy bool     `json:"auto_deploy"`
-	NeedsHuman *bool    `json:"needs_human"`
-	Strategies []string `json:"strategies"`
-	Strategy   string   `json:"strategy"`
+	Image      string     `json:"image"`
+	Service    string     `json:"service"`
+	URL        string     `json:"url"`
+	AutoDeploy bool       `json:"auto_deploy"`
+	NeedsHuman *bool      `json:"needs_human"`
+	Strategies []Strategy `json:"strategies"`
+	Strategy   Strategy   `json:"strategy"`
 	Canary     *struct {
 		Steps []int  `json:"steps"`
 		Pause string `json:"pause"`
@@ -139,9 +153,9 @@ func environment(name string, r rawEnvironment) (Environment, []Problem) {
 	}
 	e.Strategies = r.Strategies
 	if e.Strategies == nil {
-		e.Strategies = []string{"rolling", "canary"}
+		e.Strategies = []Strategy{Rolling, Canary}
 		if e.Service != "" {
-			e.Strategies = append(e.Strategies, "blue-green")
+			e.Strategies = append(e.Strategies, BlueGreen)
 		}
 	}
 	if c := r.Canary; c != nil {
@@ -158,7 +172,7 @@ func environment(name string, r rawEnvironment) (Environment, []Problem) {
 	if r.ProgressDeadline != "" {
 		e.ProgressDeadline, _ = time.ParseDuration(r.ProgressDeadline)
 	}
-	if slices.Contains(e.Strategies, "blue-green") && e.Service == "" || e.Strategy == "blue-green" && e.Service == "" {
+	if slices.Contains(e.Strategies, BlueGreen) && e.Service == "" || e.Strategy == BlueGreen && e.Service == "" {
 		probs = append(probs, Problem{Pointer: at, Message: fmt.Sprintf("environment %s: blue-green needs a service", name)})
 	}
 	if e.Strategy != "" && !slices.Contains(e.Strategies, e.Strategy) {

@@ -164,7 +164,7 @@ environments:
 		t.Fatal(err)
 	}
 	st, prod := p.Environments["staging"], p.Environments["production"]
-	if !st.AutoDeploy || st.NeedsHuman || st.Workloads[0] != (Workload{"api", "app"}) || !slices.Equal(st.Strategies, []string{"rolling", "canary"}) ||
+	if !st.AutoDeploy || st.NeedsHuman || st.Workloads[0] != (Workload{"api", "app"}) || !slices.Equal(st.Strategies, []Strategy{Rolling, Canary}) ||
 		st.CanaryPause != 30*time.Second || st.ProgressDeadline != 10*time.Minute {
 		t.Fatalf("staging %+v", st)
 	}

@@ -7,11 +7,15 @@ package render
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
 	"time"
 
+	"github.com/ferry-ci/ferry/internal/audit"
+	"github.com/ferry-ci/ferry/internal/command"
+	"github.com/ferry-ci/ferry/internal/deploy"
 	"github.com/ferry-ci/ferry/internal/md"
 	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/risk"
@@ -28,15 +32,28 @@ var funcs = template.FuncMap{
 	// Every value a user or a repository controls goes through text or
 	// code (package md): it can close no span, render no link, mention no
 	// one. Logins are named, never mentioned: an edit must not notify.
-	"text":    md.Text,
-	"code":    md.Code,
-	"mention": func(login string) string { return md.Text("@" + login) },
+	"text":     md.Text,
+	"code":     md.Code,
+	"cellcode": md.CellCode,
+	"mention":  func(login string) string { return md.Text("@" + login) },
 	"mentions": func(logins []string) string {
 		out := make([]string, len(logins))
 		for i, l := range logins {
 			out[i] = md.Text("@" + l)
 		}
 		return strings.Join(out, ", ")
+	},
+	"public": func(rs []audit.Reason) []audit.Reason {
+		var out []audit.Reason
+		for _, r := range rs {
+			if !r.Private {
+				out = append(out, r)
+			}
+		}
+		return out
+	},
+	"private": func(rs []audit.Reason) bool {
+		return slices.ContainsFunc(rs, func(r audit.Reason) bool { return r.Private })
 	},
 	"location": func(path string, line int) string {
 		if line > 0 {
@@ -183,3 +200,30 @@ type DeployStepView struct {
 
 // Deploy renders a deploy's progress comment.
 func (r *Renderer) Deploy(v DeployView) (string, error) { return r.exec("deploy.md", v) }
+
+// ReplyView is ferry's one reply to a person's comment or button: it
+// mentions them, then says, per command, what happened.
+type ReplyView struct {
+	Actor string
+	Parts []ReplyPart
+}
+
+// ReplyPart is the answer to one command: exactly one field is set.
+type ReplyPart struct {
+	Refused     string          // why ferry will not (plain text)
+	Failed      string          // the delivery ferry could not finish
+	Deploy      *deploy.Deploy  // a deploy or rollback queued
+	RollingBack *deploy.Deploy  // a running deploy asked to roll back
+	Help        []command.Spec  // the command table
+	Decision    *audit.Decision // the evidence behind a decision (private reasons left out)
+	Note        string          // anything else worth saying (plain text)
+}
+
+// Empty reports whether the part says nothing.
+func (p ReplyPart) Empty() bool {
+	return p.Refused == "" && p.Failed == "" && p.Deploy == nil && p.RollingBack == nil && p.Help == nil && p.Decision == nil && p.Note == ""
+}
+
+// Reply renders a reply. Every value a person or a repository controls is
+// escaped; nothing they wrote is echoed back whole.
+func (r *Renderer) Reply(v ReplyView) (string, error) { return r.exec("reply.md", v) }

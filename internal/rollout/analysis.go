@@ -24,12 +24,15 @@ type Metric struct {
 	MinSamples int     // fewer samples is inconclusive (default 3)
 }
 
+// Result is what one measurement says.
+type Result string
+
 // Results of a measurement.
 const (
-	Pass         = "pass"
-	Fail         = "fail"
-	Inconclusive = "inconclusive"
-	NoData       = "nodata"
+	Pass         Result = "pass"
+	Fail         Result = "fail"
+	Inconclusive Result = "inconclusive"
+	NoData       Result = "nodata"
 )
 
 // Samples are a metric's values over the analysis window.
@@ -38,7 +41,7 @@ type Samples struct{ Canary, Baseline []float64 }
 // Measurement is one metric's result with its evidence.
 type Measurement struct {
 	Metric    string  `json:"metric"`
-	Result    string  `json:"result"`
+	Result    Result  `json:"result"`
 	Value     float64 `json:"value"`               // the canary's latest value
 	Baseline  float64 `json:"baseline,omitempty"`  // the baseline's median
 	Threshold float64 `json:"threshold,omitempty"` // Max, when that rule decided
@@ -124,11 +127,14 @@ type AnalysisPolicy struct {
 	RecommendOnly   bool   // never roll back by itself: hold and recommend
 }
 
+// Action is what a verdict asks of the deploy.
+type Action string
+
 // Actions.
 const (
-	Continue = "continue"
-	Hold     = "hold"     // stop here and tell a human
-	RollBack = "rollback" // roll back now
+	Continue Action = "continue"
+	Hold     Action = "hold"     // stop here and tell a human
+	RollBack Action = "rollback" // roll back now
 )
 
 // State is what earlier checks left: consecutive failures per metric and
@@ -140,7 +146,7 @@ type State struct {
 
 // Verdict is a check's decision and its evidence.
 type Verdict struct {
-	Action       string        `json:"action"`
+	Action       Action        `json:"action"`
 	Reasons      []string      `json:"reasons"`
 	Measurements []Measurement `json:"measurements"`
 	State        State         `json:"state"`

@@ -14,7 +14,7 @@ func TestMeasure(t *testing.T) {
 		name   string
 		m      Metric
 		s      Samples
-		result string
+		result Result
 		why    string
 	}{
 		{"under the ceiling", errRate, Samples{Canary: []float64{0.02, 0.004}}, Pass, "error rate 0.004 ≤ 0.01"},
@@ -44,7 +44,7 @@ func TestJudge(t *testing.T) {
 		name    string
 		p       AnalysisPolicy
 		rounds  [][]Measurement
-		action  string
+		action  Action
 		because string
 	}{
 		{"one failure is not enough", AnalysisPolicy{FailAfter: 3}, [][]Measurement{{fail}, {fail}}, Continue, ""},

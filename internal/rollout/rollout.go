@@ -13,39 +13,31 @@ import (
 	"github.com/ferry-ci/ferry/internal/policy"
 )
 
-// Strategies.
-const (
-	Rolling   = "rolling"
-	Canary    = "canary"
-	BlueGreen = "blue-green"
-	Hotfix    = "hotfix"
-)
-
 // Choice is a strategy and why.
 type Choice struct {
-	Strategy string
+	Strategy policy.Strategy
 	Reasons  []string
 }
 
 // Choose picks the strategy: a hotfix when asked and allowed; else what
 // the policy forces; else what the risk route proposes, if allowed; else
 // the safest allowed one.
-func Choose(proposed string, env policy.Environment, hotfix bool) (Choice, error) {
+func Choose(proposed policy.Strategy, env policy.Environment, hotfix bool) (Choice, error) {
 	switch {
-	case hotfix && !env.Allows(Hotfix):
+	case hotfix && !env.Allows(policy.Hotfix):
 		return Choice{}, fmt.Errorf("hotfix deploys are not allowed in %s (policy: strategies)", env.Name)
 	case hotfix:
-		return Choice{Hotfix, []string{"requested as a hotfix; " + env.Name + " allows it"}}, nil
+		return Choice{policy.Hotfix, []string{"requested as a hotfix; " + env.Name + " allows it"}}, nil
 	case env.Strategy != "":
-		return Choice{env.Strategy, []string{"policy sets " + env.Strategy + " for " + env.Name}}, nil
+		return Choice{env.Strategy, []string{fmt.Sprintf("policy sets %s for %s", env.Strategy, env.Name)}}, nil
 	case proposed != "" && env.Allows(proposed):
-		return Choice{proposed, []string{"the risk route proposes " + proposed}}, nil
+		return Choice{proposed, []string{fmt.Sprintf("the risk route proposes %s", proposed)}}, nil
 	}
-	for _, s := range []string{Canary, BlueGreen, Rolling} { // safest first
+	for _, s := range []policy.Strategy{policy.Canary, policy.BlueGreen, policy.Rolling} { // safest first
 		if env.Allows(s) {
 			why := "the safest strategy " + env.Name + " allows"
 			if proposed != "" {
-				why = proposed + " is not allowed in " + env.Name + "; " + s + " is the safest it allows"
+				why = fmt.Sprintf("%s is not allowed in %s; %s is the safest it allows", proposed, env.Name, s)
 			}
 			return Choice{s, []string{why}}, nil
 		}
@@ -53,15 +45,18 @@ func Choose(proposed string, env policy.Environment, hotfix bool) (Choice, error
 	return Choice{}, fmt.Errorf("%s allows no strategy ferry knows", env.Name)
 }
 
+// StepKind is what a step does.
+type StepKind string
+
 // Kinds of steps.
 const (
-	SetImage      = "set-image"      // Deployment's Container gets Image (Surge: hotfix)
-	WaitRollout   = "wait-rollout"   // until the Deployment has rolled out, or its deadline passed
-	EnsureCopy    = "ensure-copy"    // Deployment is a copy of Source with Image, Replicas, Track
-	Scale         = "scale"          // Deployment to Replicas
-	Pause         = "pause"          // wait Pause
-	Analyze       = "analyze"        // hold Pause while the metrics are judged every interval
-	SwitchService = "switch-service" // Service selects Track ("" = every track)
+	SetImage      StepKind = "set-image"      // Deployment's Container gets Image (Surge: hotfix)
+	WaitRollout   StepKind = "wait-rollout"   // until the Deployment has rolled out, or its deadline passed
+	EnsureCopy    StepKind = "ensure-copy"    // Deployment is a copy of Source with Image, Replicas, Track
+	Scale         StepKind = "scale"          // Deployment to Replicas
+	Pause         StepKind = "pause"          // wait Pause
+	Analyze       StepKind = "analyze"        // hold Pause while the metrics are judged every interval
+	SwitchService StepKind = "switch-service" // Service selects Track ("" = every track)
 )
 
 // TrackLabel marks the pods of a copy (canary, blue, green).
@@ -69,7 +64,7 @@ const TrackLabel = "ferry.dev/track"
 
 // Step is one action of a deploy.
 type Step struct {
-	Kind       string        `json:"kind"`
+	Kind       StepKind      `json:"kind"`
 	Deployment string        `json:"deployment,omitempty"`
 	Source     string        `json:"source,omitempty"`
 	Container  string        `json:"container,omitempty"`
@@ -89,17 +84,17 @@ type Current struct {
 }
 
 // Plan is the steps of a strategy.
-func Plan(strategy string, env policy.Environment, image string, cur Current) []Step {
+func Plan(strategy policy.Strategy, env policy.Environment, image string, cur Current) []Step {
 	var steps []Step
 	switch strategy {
-	case Canary:
+	case policy.Canary:
 		steps = canary(env, image, cur)
-	case BlueGreen:
+	case policy.BlueGreen:
 		steps = blueGreen(env, image, cur)
-	default: // rolling, hotfix
+	case policy.Rolling, policy.Hotfix, policy.Rollback:
 		for _, w := range env.Workloads {
 			steps = append(steps,
-				Step{Kind: SetImage, Deployment: w.Name, Container: w.Container, Image: image, Surge: strategy == Hotfix,
+				Step{Kind: SetImage, Deployment: w.Name, Container: w.Container, Image: image, Surge: strategy == policy.Hotfix,
 					Note: fmt.Sprintf("%s: image %s", w.Name, image)},
 				Step{Kind: WaitRollout, Deployment: w.Name, Note: "wait for " + w.Name + " to roll out"})
 		}
@@ -226,16 +221,19 @@ type Status struct {
 
 // Verdicts of a step.
 const (
-	Wait   = "wait"
-	Done   = "done"
-	Failed = "failed"
+	Wait   Settled = "wait"
+	Done   Settled = "done"
+	Failed Settled = "failed"
 )
+
+// Settled is whether an applied step has done its work.
+type Settled string
 
 // Settle says whether a step that was applied has done its work: a
 // rollout complete (kubectl rollout status' rule), a pause elapsed.
 // elapsed is the time since the step was applied; deadline bounds a
 // rollout when Kubernetes' own progress deadline has not fired.
-func Settle(s Step, st Status, elapsed, deadline time.Duration) (verdict, why string) {
+func Settle(s Step, st Status, elapsed, deadline time.Duration) (verdict Settled, why string) {
 	switch s.Kind {
 	case Pause, Analyze:
 		if elapsed >= s.Pause {
@@ -248,7 +246,7 @@ func Settle(s Step, st Status, elapsed, deadline time.Duration) (verdict, why st
 	return Done, ""
 }
 
-func settleRollout(s Step, st Status, elapsed, deadline time.Duration) (string, string) {
+func settleRollout(s Step, st Status, elapsed, deadline time.Duration) (Settled, string) {
 	switch {
 	case !st.Found:
 		return Failed, s.Deployment + " does not exist"

@@ -10,7 +10,15 @@ import (
 	"github.com/ferry-ci/ferry/internal/policy"
 )
 
-func env(strategies ...string) policy.Environment {
+// The strategies, as the policy names them.
+const (
+	Rolling   = policy.Rolling
+	Canary    = policy.Canary
+	BlueGreen = policy.BlueGreen
+	Hotfix    = policy.Hotfix
+)
+
+func env(strategies ...policy.Strategy) policy.Environment {
 	return policy.Environment{Name: "production", Namespace: "api", Workloads: []policy.Workload{{Name: "api", Container: "app"}},
 		Service: "api", Strategies: strategies, CanarySteps: []int{5, 25, 100}, CanaryPause: time.Minute}
 }
@@ -18,10 +26,10 @@ func env(strategies ...string) policy.Environment {
 func TestChoose(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
-		proposed string
+		proposed policy.Strategy
 		env      policy.Environment
 		hotfix   bool
-		want     string
+		want     policy.Strategy
 		err      string
 	}{
 		{"risk proposes canary", Canary, env(Rolling, Canary), false, Canary, ""},
@@ -51,7 +59,7 @@ func TestChoose(t *testing.T) {
 func kinds(steps []Step) []string {
 	var out []string
 	for _, s := range steps {
-		out = append(out, s.Kind+" "+s.Deployment+s.Service)
+		out = append(out, string(s.Kind)+" "+s.Deployment+s.Service)
 	}
 	return out
 }
@@ -95,7 +103,7 @@ func TestSettle(t *testing.T) {
 		step    Step
 		st      Status
 		elapsed time.Duration
-		want    string
+		want    Settled
 	}{
 		{"rolled out", wait, Status{Found: true, Generation: 2, ObservedGeneration: 2, Desired: 3, Total: 3, Updated: 3, Ready: 3, Available: 3}, 0, Done},
 		{"old pods still there", wait, Status{Found: true, Generation: 2, ObservedGeneration: 2, Desired: 3, Total: 4, Updated: 3, Available: 3}, 0, Wait},

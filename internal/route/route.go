@@ -13,12 +13,12 @@ import (
 
 // Plan is the route of a change.
 type Plan struct {
-	Level    risk.Level    `json:"level"`
-	FastPath bool          `json:"fast_path"`
-	Tests    string        `json:"tests"`  // targeted, full, full+extra
-	Build    string        `json:"build"`  // cached, standard
-	Deploy   string        `json:"deploy"` // rolling, canary
-	Watch    time.Duration `json:"watch"`  // how long to watch metrics after deploying
+	Level    risk.Level      `json:"level"`
+	FastPath bool            `json:"fast_path"`
+	Tests    string          `json:"tests"`  // targeted, full, full+extra
+	Build    string          `json:"build"`  // cached, standard
+	Deploy   policy.Strategy `json:"deploy"` // rolling, canary
+	Watch    time.Duration   `json:"watch"`  // how long to watch metrics after deploying
 	// Approval: a human must approve the head commit before it deploys.
 	Approval        bool     `json:"approval"`
 	ApprovalReasons []string `json:"approval_reasons,omitempty"`
@@ -31,11 +31,11 @@ func Make(a risk.Assessment, p policy.Policy) Plan {
 	pl := Plan{Level: a.Level, CheckConclusion: "success"}
 	switch a.Level {
 	case risk.Low:
-		pl.FastPath, pl.Tests, pl.Build, pl.Deploy, pl.Watch = true, "targeted", "cached", "rolling", 5*time.Minute
+		pl.FastPath, pl.Tests, pl.Build, pl.Deploy, pl.Watch = true, "targeted", "cached", policy.Rolling, 5*time.Minute
 	case risk.Medium:
-		pl.Tests, pl.Build, pl.Deploy, pl.Watch = "full", "standard", "rolling", 15*time.Minute
-	default:
-		pl.Tests, pl.Build, pl.Deploy, pl.Watch = "full+extra", "standard", "canary", 30*time.Minute
+		pl.Tests, pl.Build, pl.Deploy, pl.Watch = "full", "standard", policy.Rolling, 15*time.Minute
+	case risk.High:
+		pl.Tests, pl.Build, pl.Deploy, pl.Watch = "full+extra", "standard", policy.Canary, 30*time.Minute
 		pl.CheckConclusion = p.HighRiskConclusion
 		pl.Approval = p.HighRiskConclusion == "action_required"
 		if pl.Approval {

@@ -16,7 +16,7 @@ func TestMake(t *testing.T) {
 		a      risk.Assessment
 		p      policy.Policy
 		tests  string
-		deploy string
+		deploy policy.Strategy
 		watch  time.Duration
 		appr   bool
 		check  string

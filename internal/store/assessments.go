@@ -8,47 +8,23 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferry-ci/ferry/internal/assessment"
 	"github.com/ferry-ci/ferry/internal/risk"
 )
-
-// Assessment is a stored risk assessment and what ferry published for it.
-type Assessment struct {
-	ID               string // the delivery (or command) that asked for it
-	RepositoryID     int64
-	Repository       string
-	Number           int    // 0 for a push
-	Kind             string // pull_request, push
-	BaseSHA, HeadSHA string
-	Level            string // low, medium, high, invalid-policy
-	Score            int
-	Rules            []string
-	Result           []byte // JSON: assessment and route
-	PolicySource     string
-	EventAt          time.Time
-	CreatedAt        time.Time
-	CheckRunStarted  bool  // a check run may have been created (see FindCheckRun)
-	CheckRunID       int64 // 0 until known
-	CommentID        int64
-	Published        bool
-}
-
-// LevelInvalidPolicy marks an assessment that could not be made because
-// the policy file is invalid.
-const LevelInvalidPolicy = "invalid-policy"
 
 // SaveAssessment stores a unless an assessment with its id exists, and
 // returns the stored row: on a retry, the one with the ids of what was
 // already published.
-func (db *DB) SaveAssessment(ctx context.Context, a Assessment) (Assessment, error) {
+func (db *DB) SaveAssessment(ctx context.Context, a assessment.Record) (assessment.Record, error) {
 	_, err := db.sql.ExecContext(ctx, `
 		INSERT INTO assessments (id, repository_id, repository, number, kind, base_sha, head_sha, level, score,
 		                         rules, result, policy_source, event_at, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		ON CONFLICT (id) DO NOTHING`,
-		a.ID, a.RepositoryID, a.Repository, a.Number, a.Kind, a.BaseSHA, a.HeadSHA, a.Level, a.Score,
+		a.ID, a.RepositoryID, a.Repository, a.Number, string(a.Kind), a.BaseSHA, a.HeadSHA, string(a.Level), a.Score,
 		strings.Join(a.Rules, ","), string(a.Result), a.PolicySource, a.EventAt.UTC(), a.CreatedAt.UTC())
 	if err != nil {
-		return Assessment{}, fmt.Errorf("save assessment %s: %w", a.ID, err)
+		return assessment.Record{}, fmt.Errorf("save assessment %s: %w", a.ID, err)
 	}
 	return db.GetAssessment(ctx, a.ID)
 }
@@ -56,9 +32,9 @@ func (db *DB) SaveAssessment(ctx context.Context, a Assessment) (Assessment, err
 const assessmentColumns = `id, repository_id, repository, number, kind, base_sha, head_sha, level, score, rules,
 	result, policy_source, event_at, created_at, check_run_started, check_run_id, comment_id, published_at`
 
-func scanAssessment(row interface{ Scan(...any) error }) (Assessment, error) {
+func scanAssessment(row interface{ Scan(...any) error }) (assessment.Record, error) {
 	var (
-		a         Assessment
+		a         assessment.Record
 		rules     string
 		result    string
 		published sql.NullTime
@@ -66,7 +42,7 @@ func scanAssessment(row interface{ Scan(...any) error }) (Assessment, error) {
 	err := row.Scan(&a.ID, &a.RepositoryID, &a.Repository, &a.Number, &a.Kind, &a.BaseSHA, &a.HeadSHA, &a.Level, &a.Score,
 		&rules, &result, &a.PolicySource, &a.EventAt, &a.CreatedAt, &a.CheckRunStarted, &a.CheckRunID, &a.CommentID, &published)
 	if err != nil {
-		return Assessment{}, err
+		return assessment.Record{}, err
 	}
 	if rules != "" {
 		a.Rules = strings.Split(rules, ",")
@@ -77,58 +53,58 @@ func scanAssessment(row interface{ Scan(...any) error }) (Assessment, error) {
 }
 
 // GetAssessment loads one assessment.
-func (db *DB) GetAssessment(ctx context.Context, id string) (Assessment, error) {
+func (db *DB) GetAssessment(ctx context.Context, id string) (assessment.Record, error) {
 	a, err := scanAssessment(db.sql.QueryRowContext(ctx, `SELECT `+assessmentColumns+` FROM assessments WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Assessment{}, fmt.Errorf("get assessment %s: %w", id, ErrNotFound)
+		return assessment.Record{}, fmt.Errorf("get assessment %s: %w", id, errNoAssessment)
 	}
 	if err != nil {
-		return Assessment{}, fmt.Errorf("get assessment %s: %w", id, err)
+		return assessment.Record{}, fmt.Errorf("get assessment %s: %w", id, err)
 	}
 	return a, nil
 }
 
 // LatestAssessment is the most recent assessment of a pull request (number
 // 0: of pushes) other than except, or ErrNotFound.
-func (db *DB) LatestAssessment(ctx context.Context, repositoryID int64, number int, except string) (Assessment, error) {
+func (db *DB) LatestAssessment(ctx context.Context, repositoryID int64, number int, except string) (assessment.Record, error) {
 	a, err := scanAssessment(db.sql.QueryRowContext(ctx, `
 		SELECT `+assessmentColumns+` FROM assessments
 		WHERE repository_id = $1 AND number = $2 AND id <> $3
 		ORDER BY event_at DESC, created_at DESC LIMIT 1`, repositoryID, number, except))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Assessment{}, fmt.Errorf("latest assessment of %d#%d: %w", repositoryID, number, ErrNotFound)
+		return assessment.Record{}, fmt.Errorf("latest assessment of %d#%d: %w", repositoryID, number, errNoAssessment)
 	}
 	if err != nil {
-		return Assessment{}, fmt.Errorf("latest assessment of %d#%d: %w", repositoryID, number, err)
+		return assessment.Record{}, fmt.Errorf("latest assessment of %d#%d: %w", repositoryID, number, err)
 	}
 	return a, nil
 }
 
 // AssessmentOf is the most recent assessment of a pull request's (number
 // 0: a push's) given head commit, or ErrNotFound.
-func (db *DB) AssessmentOf(ctx context.Context, repositoryID int64, number int, head string) (Assessment, error) {
+func (db *DB) AssessmentOf(ctx context.Context, repositoryID int64, number int, head string) (assessment.Record, error) {
 	a, err := scanAssessment(db.sql.QueryRowContext(ctx, `
 		SELECT `+assessmentColumns+` FROM assessments
 		WHERE repository_id = $1 AND number = $2 AND head_sha = $3
 		ORDER BY event_at DESC, created_at DESC LIMIT 1`, repositoryID, number, head))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Assessment{}, fmt.Errorf("assessment of %d#%d at %s: %w", repositoryID, number, head, ErrNotFound)
+		return assessment.Record{}, fmt.Errorf("assessment of %d#%d at %s: %w", repositoryID, number, head, errNoAssessment)
 	}
 	if err != nil {
-		return Assessment{}, fmt.Errorf("assessment of %d#%d at %s: %w", repositoryID, number, head, err)
+		return assessment.Record{}, fmt.Errorf("assessment of %d#%d at %s: %w", repositoryID, number, head, err)
 	}
 	return a, nil
 }
 
 // Assessments lists a repository's assessments, newest first.
-func (db *DB) Assessments(ctx context.Context, repositoryID int64, limit int) ([]Assessment, error) {
+func (db *DB) Assessments(ctx context.Context, repositoryID int64, limit int) ([]assessment.Record, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT `+assessmentColumns+` FROM assessments
 		WHERE repository_id = $1 ORDER BY created_at DESC, event_at DESC LIMIT $2`, repositoryID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list assessments: %w", err)
 	}
 	defer rows.Close()
-	var out []Assessment
+	var out []assessment.Record
 	for rows.Next() {
 		a, err := scanAssessment(rows)
 		if err != nil {
@@ -163,18 +139,9 @@ func (db *DB) exec(ctx context.Context, what, query string, args ...any) error {
 	return nil
 }
 
-// PathEvent is a path changed by a commit on the default branch; an
-// incident when the commit reverted (or rolled back) an earlier one.
-type PathEvent struct {
-	SHA      string
-	Path     string
-	Incident bool
-	At       time.Time
-}
-
 // RecordPathEvents stores what a push taught; a redelivered push adds
 // nothing twice.
-func (db *DB) RecordPathEvents(ctx context.Context, repositoryID int64, events []PathEvent) error {
+func (db *DB) RecordPathEvents(ctx context.Context, repositoryID int64, events []assessment.PathEvent) error {
 	return db.InTx(ctx, func(tx *sql.Tx) error {
 		for _, e := range events {
 			kind := "change"
@@ -256,7 +223,7 @@ func (db *DB) countChanges(ctx context.Context, repositoryID int64, paths []stri
 // WaitingAssessments are the assessments not yet published (they waited
 // for a pause to end) that are the latest of their pull request or, for
 // pushes, not older than a published push assessment.
-func (db *DB) WaitingAssessments(ctx context.Context, repositoryID int64) ([]Assessment, error) {
+func (db *DB) WaitingAssessments(ctx context.Context, repositoryID int64) ([]assessment.Record, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT `+assessmentColumns+` FROM assessments a
 		WHERE a.repository_id = $1 AND a.published_at IS NULL
 		  AND NOT EXISTS (SELECT 1 FROM assessments b WHERE b.repository_id = a.repository_id AND b.number = a.number
@@ -266,7 +233,7 @@ func (db *DB) WaitingAssessments(ctx context.Context, repositoryID int64) ([]Ass
 		return nil, fmt.Errorf("waiting assessments: %w", err)
 	}
 	defer rows.Close()
-	var out []Assessment
+	var out []assessment.Record
 	for rows.Next() {
 		a, err := scanAssessment(rows)
 		if err != nil {
@@ -292,3 +259,6 @@ func (db *DB) HeadAt(ctx context.Context, repositoryID int64, number int, at tim
 	}
 	return head, nil
 }
+
+// errNoAssessment is both the store's ErrNotFound and the agents'.
+var errNoAssessment = errors.Join(ErrNotFound, assessment.ErrNotFound)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ferry-ci/ferry/internal/audit"
+	"github.com/ferry-ci/ferry/internal/control"
 )
 
 // RecordDecision appends a decision; one with the same id (a retry) is
@@ -25,7 +26,7 @@ func recordDecision(ctx context.Context, q Querier, d audit.Decision, number int
 	_, err = q.ExecContext(ctx, `
 		INSERT INTO decisions (id, at, repository_id, repository, subject, number, kind, actor, inputs_digest, output, reasons)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
-		d.ID, d.At.UTC(), d.RepositoryID, d.Repository, d.Subject, number, d.Kind, d.Actor, d.InputsDigest, d.Output, string(reasons))
+		d.ID, d.At.UTC(), d.RepositoryID, d.Repository, d.Subject, number, string(d.Kind), d.Actor, d.InputsDigest, d.Output, string(reasons))
 	if err != nil {
 		return fmt.Errorf("record decision %s: %w", d.ID, err)
 	}
@@ -39,16 +40,8 @@ func (db *DB) RecordOutcome(ctx context.Context, decisionID, outcome, actor stri
 		`INSERT INTO decision_outcomes (decision_id, at, outcome, actor) VALUES ($1, $2, $3, $4)`, decisionID, at.UTC(), outcome, actor)
 }
 
-// DecisionFilter selects decisions; zero fields select everything.
-type DecisionFilter struct {
-	Repository string // owner/name
-	Number     int
-	Since      time.Time
-	Limit      int // default 1000
-}
-
 // Decisions lists decisions, newest first, each with its latest outcome.
-func (db *DB) Decisions(ctx context.Context, f DecisionFilter) ([]audit.Decision, error) {
+func (db *DB) Decisions(ctx context.Context, f audit.Filter) ([]audit.Decision, error) {
 	if f.Limit <= 0 {
 		f.Limit = 1000
 	}
@@ -81,19 +74,9 @@ func (db *DB) Decisions(ctx context.Context, f DecisionFilter) ([]audit.Decision
 	return out, rows.Err()
 }
 
-// Pause is a pause in force.
-type Pause struct {
-	Environment string // "*" for the whole repository
-	By, Reason  string
-	At          time.Time
-}
-
-// AllEnvironments is the environment of a repository-wide pause.
-const AllEnvironments = "*"
-
 // SetPause pauses a repository or environment and records the decision,
 // in one transaction.
-func (db *DB) SetPause(ctx context.Context, repositoryID int64, p Pause, d audit.Decision, number int) error {
+func (db *DB) SetPause(ctx context.Context, repositoryID int64, p control.Pause, d audit.Decision, number int) error {
 	return db.InTx(ctx, func(tx *sql.Tx) error {
 		if err := recordDecision(ctx, tx, d, number); err != nil {
 			return err
@@ -130,8 +113,8 @@ func (db *DB) Resume(ctx context.Context, repositoryID int64, environment string
 
 // Paused returns the pause that applies to an environment ("" or "*": the
 // repository-wide one), or nil.
-func (db *DB) Paused(ctx context.Context, repositoryID int64, environment string) (*Pause, error) {
-	var p Pause
+func (db *DB) Paused(ctx context.Context, repositoryID int64, environment string) (*control.Pause, error) {
+	var p control.Pause
 	err := db.sql.QueryRowContext(ctx, `
 		SELECT environment, paused_by, reason, at FROM pauses
 		WHERE repository_id = $1 AND (environment = '*' OR environment = $2)
@@ -146,15 +129,8 @@ func (db *DB) Paused(ctx context.Context, repositoryID int64, environment string
 	return &p, nil
 }
 
-// Approval is a human approval of a head commit.
-type Approval struct {
-	By      string
-	HeadSHA string
-	At      time.Time
-}
-
 // Approve records an approval of a pull request's head and its decision.
-func (db *DB) Approve(ctx context.Context, repositoryID int64, number int, a Approval, d audit.Decision) error {
+func (db *DB) Approve(ctx context.Context, repositoryID int64, number int, a control.Approval, d audit.Decision) error {
 	return db.InTx(ctx, func(tx *sql.Tx) error {
 		if err := recordDecision(ctx, tx, d, number); err != nil {
 			return err
@@ -171,16 +147,16 @@ func (db *DB) Approve(ctx context.Context, repositoryID int64, number int, a App
 
 // Approvals lists a pull request's approvals, newest first (of any head:
 // the caller tells current from void).
-func (db *DB) Approvals(ctx context.Context, repositoryID int64, number int) ([]Approval, error) {
+func (db *DB) Approvals(ctx context.Context, repositoryID int64, number int) ([]control.Approval, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT approved_by, head_sha, at FROM approvals
 		WHERE repository_id = $1 AND number = $2 ORDER BY at DESC`, repositoryID, number)
 	if err != nil {
 		return nil, fmt.Errorf("list approvals: %w", err)
 	}
 	defer rows.Close()
-	var out []Approval
+	var out []control.Approval
 	for rows.Next() {
-		var a Approval
+		var a control.Approval
 		if err := rows.Scan(&a.By, &a.HeadSHA, &a.At); err != nil {
 			return nil, fmt.Errorf("list approvals: %w", err)
 		}

@@ -6,92 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/ferry-ci/ferry/internal/deploy"
+	"github.com/ferry-ci/ferry/internal/policy"
+	"github.com/ferry-ci/ferry/internal/rollout"
 )
-
-// Deploy statuses.
-const (
-	DeployQueued     = "queued"
-	DeployRunning    = "running"
-	DeploySucceeded  = "succeeded"
-	DeployFailed     = "failed"
-	DeploySuperseded = "superseded"
-)
-
-// HoldCause is why a running or queued deploy waits.
-type HoldCause string
-
-// Hold causes ("" = not held).
-const (
-	HoldNone       HoldCause = ""
-	HoldQueue      HoldCause = "queue"      // another deploy to the environment goes first
-	HoldPaused     HoldCause = "paused"     // a person paused ferry
-	HoldFrozen     HoldCause = "frozen"     // a freeze window of the policy
-	HoldAnalysis   HoldCause = "analysis"   // no metrics, or recommend-only: a human decides
-	HoldMigrations HoldCause = "migrations" // the metrics say roll back, but the deploy adds migrations
-)
-
-// EndCause is how a deploy ended.
-type EndCause string
-
-// End causes ("" = not ended).
-const (
-	EndNone              EndCause = ""
-	EndCompleted         EndCause = "completed"
-	EndRolledBackAuto    EndCause = "rolled-back-auto"    // the metrics condemned it
-	EndRolledBackRequest EndCause = "rolled-back-request" // a person asked
-	EndStepFailed        EndCause = "step-failed"         // a step did not settle (deadline, bad pods)
-	EndGate              EndCause = "gate"                // refused when it was to start (approval, checks, allow rules)
-	EndGaveUp            EndCause = "gave-up"             // ferry could not finish it
-	EndNothingToRollBack EndCause = "nothing-to-roll-back"
-)
-
-// RolledBack reports whether the deploy ended rolled back.
-func (c EndCause) RolledBack() bool { return c == EndRolledBackAuto || c == EndRolledBackRequest }
-
-// Deploy is one deploy (or rollback) of a commit to an environment.
-type Deploy struct {
-	ID                 string
-	RepositoryID       int64
-	Repository         string
-	InstallationID     int64
-	Environment        string
-	Kind               string // deploy, rollback
-	SHA, Ref           string
-	Number             int
-	Actor              string
-	Strategy           string
-	Reasons            string
-	Status             string
-	Step               int
-	Env                []byte // the environment as the request saw it
-	Plan               []byte
-	KnownGood          []byte
-	Message            string
-	GitHubDeploymentID int64
-	RollbackBy         string // a person asked to roll this deploy back
-	HoldCause          HoldCause
-	// NeedsForce: a migration hold; only a forced rollback lifts it, and
-	// no later hold clears it.
-	NeedsForce bool
-	EndCause   EndCause
-	Approval   []byte // JSON: why a human must approve; empty when no one needs to
-	CreatedAt  time.Time
-	StartedAt  time.Time // zero until started
-	FinishedAt time.Time // zero until finished
-}
-
-// Terminal reports whether the deploy has ended.
-func (d Deploy) Terminal() bool {
-	return d.Status == DeploySucceeded || d.Status == DeployFailed || d.Status == DeploySuperseded
-}
 
 const deployColumns = `id, repository_id, repository, installation_id, environment, kind, sha, ref, number, actor, strategy,
 	reasons, status, step, env, plan, known_good, message, github_deployment_id, rollback_by, created_at, started_at, finished_at,
 	hold_cause, needs_force, end_cause, approval`
 
-func scanDeploy(row interface{ Scan(...any) error }) (Deploy, error) {
+func scanDeploy(row interface{ Scan(...any) error }) (deploy.Deploy, error) {
 	var (
-		d                 Deploy
+		d                 deploy.Deploy
 		env, plan, known  string
 		hold, end, appr   string
 		started, finished sql.NullTime
@@ -103,7 +30,7 @@ func scanDeploy(row interface{ Scan(...any) error }) (Deploy, error) {
 		return d, err
 	}
 	d.Env, d.Plan, d.KnownGood, d.CreatedAt = []byte(env), []byte(plan), []byte(known), d.CreatedAt.UTC()
-	d.HoldCause, d.EndCause, d.Approval = HoldCause(hold), EndCause(end), []byte(appr)
+	d.HoldCause, d.EndCause, d.Approval = deploy.HoldCause(hold), deploy.EndCause(end), []byte(appr)
 	if started.Valid {
 		d.StartedAt = started.Time.UTC()
 	}
@@ -116,14 +43,14 @@ func scanDeploy(row interface{ Scan(...any) error }) (Deploy, error) {
 // CreateDeploy records a queued deploy and, in the same transaction,
 // whatever enqueue writes (its job). created is false when a deploy with
 // this id exists (a retry): nothing is written then.
-func (db *DB) CreateDeploy(ctx context.Context, d Deploy, enqueue func(tx *sql.Tx) error) (created bool, err error) {
+func (db *DB) CreateDeploy(ctx context.Context, d deploy.Deploy, enqueue func(tx *sql.Tx) error) (created bool, err error) {
 	err = db.InTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO deploys (id, repository_id, repository, installation_id, environment, kind, sha, ref, number, actor,
 			                     strategy, reasons, status, created_at, env, approval)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (id) DO NOTHING`,
-			d.ID, d.RepositoryID, d.Repository, d.InstallationID, d.Environment, d.Kind, d.SHA, d.Ref, d.Number, d.Actor,
-			d.Strategy, d.Reasons, DeployQueued, d.CreatedAt.UTC(), string(d.Env), string(d.Approval))
+			d.ID, d.RepositoryID, d.Repository, d.InstallationID, d.Environment, string(d.Kind), d.SHA, d.Ref, d.Number, d.Actor,
+			string(d.Strategy), d.Reasons, string(deploy.Queued), d.CreatedAt.UTC(), string(d.Env), string(d.Approval))
 		if err != nil {
 			return fmt.Errorf("create deploy %s: %w", d.ID, err)
 		}
@@ -138,26 +65,26 @@ func (db *DB) CreateDeploy(ctx context.Context, d Deploy, enqueue func(tx *sql.T
 }
 
 // GetDeploy loads a deploy.
-func (db *DB) GetDeploy(ctx context.Context, id string) (Deploy, error) {
+func (db *DB) GetDeploy(ctx context.Context, id string) (deploy.Deploy, error) {
 	d, err := scanDeploy(db.sql.QueryRowContext(ctx, `SELECT `+deployColumns+` FROM deploys WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Deploy{}, fmt.Errorf("deploy %s: %w", id, ErrNotFound)
+		return deploy.Deploy{}, fmt.Errorf("deploy %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return Deploy{}, fmt.Errorf("get deploy %s: %w", id, err)
+		return deploy.Deploy{}, fmt.Errorf("get deploy %s: %w", id, err)
 	}
 	return d, nil
 }
 
 // Deploys lists an environment's deploys, newest first.
-func (db *DB) Deploys(ctx context.Context, repositoryID int64, environment string) ([]Deploy, error) {
+func (db *DB) Deploys(ctx context.Context, repositoryID int64, environment string) ([]deploy.Deploy, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT `+deployColumns+` FROM deploys
 		WHERE repository_id = $1 AND environment = $2 ORDER BY created_at DESC, id DESC`, repositoryID, environment)
 	if err != nil {
 		return nil, fmt.Errorf("list deploys: %w", err)
 	}
 	defer rows.Close()
-	var out []Deploy
+	var out []deploy.Deploy
 	for rows.Next() {
 		d, err := scanDeploy(rows)
 		if err != nil {
@@ -170,10 +97,10 @@ func (db *DB) Deploys(ctx context.Context, repositoryID int64, environment strin
 
 // StartDeploy fixes a deploy's plan and what ran before it, and marks it
 // running (once: a retry keeps the first plan).
-func (db *DB) StartDeploy(ctx context.Context, id, strategy, reasons string, plan, knownGood []byte, at time.Time) error {
+func (db *DB) StartDeploy(ctx context.Context, id string, strategy policy.Strategy, reasons string, plan, knownGood []byte, at time.Time) error {
 	return db.exec(ctx, "start deploy "+id, `UPDATE deploys SET status = $1, plan = $2, known_good = $3, started_at = $4,
 		strategy = $5, reasons = $6 WHERE id = $7 AND status = $8`,
-		DeployRunning, string(plan), string(knownGood), at.UTC(), strategy, reasons, id, DeployQueued)
+		string(deploy.Running), string(plan), string(knownGood), at.UTC(), string(strategy), reasons, id, string(deploy.Queued))
 }
 
 // SetDeployGitHub records the GitHub deployment of a deploy.
@@ -190,23 +117,23 @@ func (db *DB) SetDeployMessage(ctx context.Context, id, msg string) error {
 // HoldDeploy records why the deploy waits. A migrations hold also marks the
 // deploy as needing force to roll back, for good: a later hold of another
 // cause changes the message and cause, never that.
-func (db *DB) HoldDeploy(ctx context.Context, id string, cause HoldCause, msg string) error {
+func (db *DB) HoldDeploy(ctx context.Context, id string, cause deploy.HoldCause, msg string) error {
 	return db.exec(ctx, "hold deploy "+id, `UPDATE deploys SET message = $1, hold_cause = $2,
-		needs_force = (needs_force OR $3) WHERE id = $4`, msg, string(cause), cause == HoldMigrations, id)
+		needs_force = (needs_force OR $3) WHERE id = $4`, msg, string(cause), cause == deploy.HoldMigrations, id)
 }
 
 // FinishDeploy ends a deploy.
-func (db *DB) FinishDeploy(ctx context.Context, id, status string, cause EndCause, message string, at time.Time) error {
+func (db *DB) FinishDeploy(ctx context.Context, id string, status deploy.Status, cause deploy.EndCause, message string, at time.Time) error {
 	return db.exec(ctx, "finish deploy "+id, `UPDATE deploys SET status = $1, end_cause = $2, message = $3, finished_at = $4,
-		hold_cause = '' WHERE id = $5`, status, string(cause), message, at.UTC(), id)
+		hold_cause = '' WHERE id = $5`, string(status), string(cause), message, at.UTC(), id)
 }
 
 // StepApplying records that step n is about to act and returns how often
 // it has been sent (1 the first time).
-func (db *DB) StepApplying(ctx context.Context, id string, n int, kind, note string, at time.Time) (applies int, err error) {
+func (db *DB) StepApplying(ctx context.Context, id string, n int, kind rollout.StepKind, note string, at time.Time) (applies int, err error) {
 	err = db.InTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO deploy_steps (deploy_id, n, kind, note, applied_at) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (deploy_id, n) DO UPDATE SET applies = deploy_steps.applies + 1`, id, n, kind, note, at.UTC())
+			ON CONFLICT (deploy_id, n) DO UPDATE SET applies = deploy_steps.applies + 1`, id, n, string(kind), note, at.UTC())
 		if err != nil {
 			return fmt.Errorf("step %d of %s: %w", n, id, err)
 		}
@@ -215,28 +142,18 @@ func (db *DB) StepApplying(ctx context.Context, id string, n int, kind, note str
 	return applies, err
 }
 
-// DeployStep is a step as recorded.
-type DeployStep struct {
-	N         int
-	Kind      string
-	Note      string
-	AppliedAt time.Time
-	DoneAt    time.Time
-	Applies   int
-}
-
 // DeploySteps lists a deploy's recorded steps in order.
-func (db *DB) DeploySteps(ctx context.Context, id string) ([]DeployStep, error) {
+func (db *DB) DeploySteps(ctx context.Context, id string) ([]deploy.StepRecord, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT n, kind, note, applied_at, done_at, applies FROM deploy_steps
 		WHERE deploy_id = $1 ORDER BY n`, id)
 	if err != nil {
 		return nil, fmt.Errorf("deploy steps: %w", err)
 	}
 	defer rows.Close()
-	var out []DeployStep
+	var out []deploy.StepRecord
 	for rows.Next() {
 		var (
-			s    DeployStep
+			s    deploy.StepRecord
 			done sql.NullTime
 		)
 		if err := rows.Scan(&s.N, &s.Kind, &s.Note, &s.AppliedAt, &done, &s.Applies); err != nil {

@@ -5,29 +5,14 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/ferry-ci/ferry/internal/install"
 )
-
-// Installation is a GitHub App installation as ferry knows it.
-type Installation struct {
-	ID           int64
-	AccountLogin string
-	AccountType  string // User or Organization
-	Suspended    bool
-	Deleted      bool
-}
-
-// Repository is a repository an installation gives ferry access to.
-type Repository struct {
-	ID             int64
-	InstallationID int64
-	FullName       string
-	Private        bool
-}
 
 // SaveInstallation records an installation (again active if it was deleted)
 // and adds repos to it, in one transaction. Handlers call it for any event
 // about an installation because it may predate ferry's database.
-func (db *DB) SaveInstallation(ctx context.Context, inst Installation, repos []Repository, at time.Time) error {
+func (db *DB) SaveInstallation(ctx context.Context, inst install.Installation, repos []install.Repository, at time.Time) error {
 	return db.InTx(ctx, func(tx *sql.Tx) error {
 		if err := upsertInstallation(ctx, tx, inst, at); err != nil {
 			return err
@@ -54,7 +39,7 @@ func (db *DB) RemoveRepositories(ctx context.Context, installationID int64, ids 
 // DeleteInstallation marks an installation uninstalled and all its
 // repositories removed (recording it first if ferry never saw it). Rows
 // stay: later records refer to them.
-func (db *DB) DeleteInstallation(ctx context.Context, inst Installation, at time.Time) error {
+func (db *DB) DeleteInstallation(ctx context.Context, inst install.Installation, at time.Time) error {
 	return db.InTx(ctx, func(tx *sql.Tx) error {
 		if err := upsertInstallation(ctx, tx, inst, at); err != nil {
 			return err
@@ -87,7 +72,7 @@ func (db *DB) SetInstallationSuspended(ctx context.Context, id int64, suspended 
 }
 
 // Installations lists every installation ferry knows, deleted ones included.
-func (db *DB) Installations(ctx context.Context) ([]Installation, error) {
+func (db *DB) Installations(ctx context.Context) ([]install.Installation, error) {
 	rows, err := db.sql.QueryContext(ctx, `
 		SELECT id, account_login, account_type, suspended_at IS NOT NULL, deleted_at IS NOT NULL
 		FROM installations ORDER BY id`)
@@ -95,9 +80,9 @@ func (db *DB) Installations(ctx context.Context) ([]Installation, error) {
 		return nil, fmt.Errorf("list installations: %w", err)
 	}
 	defer rows.Close()
-	var out []Installation
+	var out []install.Installation
 	for rows.Next() {
-		var i Installation
+		var i install.Installation
 		if err := rows.Scan(&i.ID, &i.AccountLogin, &i.AccountType, &i.Suspended, &i.Deleted); err != nil {
 			return nil, fmt.Errorf("list installations: %w", err)
 		}
@@ -107,7 +92,7 @@ func (db *DB) Installations(ctx context.Context) ([]Installation, error) {
 }
 
 // Repositories lists the repositories an installation currently gives access to.
-func (db *DB) Repositories(ctx context.Context, installationID int64) ([]Repository, error) {
+func (db *DB) Repositories(ctx context.Context, installationID int64) ([]install.Repository, error) {
 	rows, err := db.sql.QueryContext(ctx, `
 		SELECT id, installation_id, full_name, private FROM repositories
 		WHERE installation_id = $1 AND removed_at IS NULL ORDER BY full_name`, installationID)
@@ -115,9 +100,9 @@ func (db *DB) Repositories(ctx context.Context, installationID int64) ([]Reposit
 		return nil, fmt.Errorf("list repositories of %d: %w", installationID, err)
 	}
 	defer rows.Close()
-	var out []Repository
+	var out []install.Repository
 	for rows.Next() {
-		var r Repository
+		var r install.Repository
 		if err := rows.Scan(&r.ID, &r.InstallationID, &r.FullName, &r.Private); err != nil {
 			return nil, fmt.Errorf("list repositories of %d: %w", installationID, err)
 		}
@@ -126,7 +111,7 @@ func (db *DB) Repositories(ctx context.Context, installationID int64) ([]Reposit
 	return out, rows.Err()
 }
 
-func upsertInstallation(ctx context.Context, q Querier, inst Installation, at time.Time) error {
+func upsertInstallation(ctx context.Context, q Querier, inst install.Installation, at time.Time) error {
 	_, err := q.ExecContext(ctx, `
 		INSERT INTO installations (id, account_login, account_type, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $4)
@@ -139,7 +124,7 @@ func upsertInstallation(ctx context.Context, q Querier, inst Installation, at ti
 	return nil
 }
 
-func upsertRepositories(ctx context.Context, q Querier, installationID int64, repos []Repository, at time.Time) error {
+func upsertRepositories(ctx context.Context, q Querier, installationID int64, repos []install.Repository, at time.Time) error {
 	for _, r := range repos {
 		// A repository transferred between accounts moves installation.
 		_, err := q.ExecContext(ctx, `

@@ -1,4 +1,4 @@
-package orchestrator_test
+package riskagent_test
 
 import (
 	"fmt"
@@ -14,7 +14,7 @@ import (
 	"github.com/ferry-ci/ferry/internal/git"
 	"github.com/ferry-ci/ferry/internal/github"
 	"github.com/ferry-ci/ferry/internal/githubsim"
-	"github.com/ferry-ci/ferry/internal/orchestrator"
+	"github.com/ferry-ci/ferry/internal/riskagent"
 )
 
 func gitCmd(t *testing.T, dir string, args ...string) string {
@@ -79,14 +79,10 @@ func TestHugePullRequestReadWithGit(t *testing.T) {
 	}
 	n := sim.AddPullRequest(repo, githubsim.PullRequest{Title: "Generated", HeadSHA: head, BaseSHA: base, Files: listed})
 	cache := &git.Cache{Dir: t.TempDir()}
-	o, err := orchestrator.New(orchestrator.Config{Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }, Git: cache},
-		func(int64) orchestrator.GitHub { return app.Installation(inst) }, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := orchestrator.Subject{ID: "d-1", InstallationID: inst, RepositoryID: 9, Owner: owner, Repo: name, Number: n,
+	o := newAgent(t, app, db, cache)
+	s := riskagent.Subject{ID: "d-1", InstallationID: inst, RepositoryID: 9, Owner: owner, Repo: name, Number: n,
 		BaseRef: "main", BaseSHA: base, HeadSHA: head, EventAt: now, CloneURL: sim.CloneURL(repo)}
-	if err := o.PullRequest(ctx, s); err != nil {
+	if err := o.PullRequest(ctx, s, basePolicy(t, app, s)); err != nil {
 		t.Fatal(err)
 	}
 	row, err := db.GetAssessment(ctx, "d-1")
@@ -108,7 +104,7 @@ func TestHugePullRequestReadWithGit(t *testing.T) {
 
 	// git unreachable: the listed part is assessed, marked partial.
 	s.ID, s.CloneURL, s.EventAt = "d-2", "http://127.0.0.1:1/acme/api.git", now.Add(time.Minute)
-	if err := o.PullRequest(ctx, s); err != nil {
+	if err := o.PullRequest(ctx, s, basePolicy(t, app, s)); err != nil {
 		t.Fatal(err)
 	}
 	row, err = db.GetAssessment(ctx, "d-2")
@@ -120,7 +116,7 @@ func TestHugePullRequestReadWithGit(t *testing.T) {
 	// migration past them is not read, and the assessment says partial.
 	sim.SetFile(repo, base, ".github/ferry.yml", "version: 1\nlimits: {max_files: 3000}\n")
 	s.ID, s.CloneURL, s.EventAt = "d-3", sim.CloneURL(repo), now.Add(2*time.Minute)
-	if err := o.PullRequest(ctx, s); err != nil {
+	if err := o.PullRequest(ctx, s, basePolicy(t, app, s)); err != nil {
 		t.Fatal(err)
 	}
 	row, err = db.GetAssessment(ctx, "d-3")

@@ -1,4 +1,4 @@
-package orchestrator_test
+package riskagent_test
 
 import (
 	"bufio"
@@ -18,11 +18,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-ci/ferry/internal/assessment"
 	"github.com/ferry-ci/ferry/internal/dbtest"
 	"github.com/ferry-ci/ferry/internal/git"
 	"github.com/ferry-ci/ferry/internal/github"
 	"github.com/ferry-ci/ferry/internal/githubsim"
-	"github.com/ferry-ci/ferry/internal/orchestrator"
+	"github.com/ferry-ci/ferry/internal/policy"
+	"github.com/ferry-ci/ferry/internal/riskagent"
 	"github.com/ferry-ci/ferry/internal/store"
 )
 
@@ -75,7 +77,7 @@ func TestAttack_HugeForkPR(t *testing.T) {
 	n := sim.AddPullRequest(repo, githubsim.PullRequest{Title: "Vendor everything", User: "mallory", HeadRepo: "mallory/api",
 		Head: "main", HeadSHA: head, BaseSHA: base, Files: listed})
 	job := attackSpec{SimURL: sim.URL(), AppID: sim.AppID(), PrivateKey: sim.PrivateKeyPEM(), BotLogin: sim.BotLogin(),
-		DB: dbURL, Cache: t.TempDir(), Subject: orchestrator.Subject{ID: "d-1", InstallationID: inst, RepositoryID: 9,
+		DB: dbURL, Cache: t.TempDir(), Subject: riskagent.Subject{ID: "d-1", InstallationID: inst, RepositoryID: 9,
 			Owner: owner, Repo: name, Number: n, BaseRef: "main", BaseSHA: base, HeadSHA: head, EventAt: now, CloneURL: sim.CloneURL(repo)}}
 	res := runAttackJob(t, job)
 	t.Logf("huge fork pull request (%d files, %d MiB of text): %s; heap peak +%d MiB, RSS %d → peak %d MiB",
@@ -111,12 +113,7 @@ func TestAttack_HugeForkPR(t *testing.T) {
 			t.Fatal(err)
 		}
 		cache := &git.Cache{Dir: t.TempDir()} // cold: the fetch has everything to do
-		o, err := orchestrator.New(orchestrator.Config{Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }, Git: cache},
-			func(int64) orchestrator.GitHub { return app.Installation(inst) }, db)
-		if err != nil {
-			t.Fatal(err)
-		}
-		attackCancel(t, o, cache, job.Subject, db)
+		attackCancel(t, newAgent(t, app, db, cache), cache, job.Subject, db)
 	})
 }
 
@@ -125,7 +122,7 @@ type attackSpec struct {
 	SimURL, BotLogin, DB, Cache string
 	AppID                       int64
 	PrivateKey                  []byte
-	Subject                     orchestrator.Subject
+	Subject                     riskagent.Subject
 }
 
 // attackResult is what the job process measured.
@@ -175,13 +172,10 @@ func attackJob(t *testing.T, specJSON string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := orchestrator.New(orchestrator.Config{Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now },
-		Git: &git.Cache{Dir: spec.Cache}}, func(int64) orchestrator.GitHub { return app.Installation(inst) }, db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	o := newAgent(t, app, db, &git.Cache{Dir: spec.Cache})
+	pol := basePolicy(t, app, spec.Subject)
 	m := startMeasure()
-	err = o.PullRequest(ctx, spec.Subject)
+	err = o.PullRequest(ctx, spec.Subject, pol)
 	var res attackResult
 	res.Took, res.HeapGrowth, res.RSSGrowth = m.stop()
 	res.RSSStart = m.rss0
@@ -194,12 +188,13 @@ func attackJob(t *testing.T, specJSON string) {
 
 // attackCancel cancels the job once the fetch is under way: it returns
 // promptly with the cancellation, and nothing is stored.
-func attackCancel(t *testing.T, o *orchestrator.Orchestrator, cache *git.Cache, s orchestrator.Subject, db *store.DB) {
+func attackCancel(t *testing.T, o *riskagent.Agent, cache *git.Cache, s riskagent.Subject, db *store.DB) {
 	s.ID, s.EventAt = "d-2", now.Add(time.Minute)
 	jobCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- o.PullRequest(jobCtx, s) }()
+	pol := policy.Loaded{State: policy.Absent, Policy: policy.Default()}
+	go func() { done <- o.PullRequest(jobCtx, s, pol) }()
 	deadline := time.Now().Add(attackMaxTime)
 	for {
 		if _, err := os.Stat(filepath.Join(cache.Dir, "9", "objects")); err == nil || time.Now().After(deadline) {
@@ -218,7 +213,7 @@ func attackCancel(t *testing.T, o *orchestrator.Orchestrator, cache *git.Cache, 
 	case <-time.After(attackMaxCancel):
 		t.Fatalf("the job ran on %s after its cancellation", attackMaxCancel)
 	}
-	if _, err := db.GetAssessment(ctx, "d-2"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := db.GetAssessment(ctx, "d-2"); !errors.Is(err, assessment.ErrNotFound) {
 		t.Errorf("a cancelled job stored an assessment: %v", err)
 	}
 }

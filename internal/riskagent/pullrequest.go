@@ -1,4 +1,4 @@
-package orchestrator
+package riskagent
 
 import (
 	"context"
@@ -8,25 +8,25 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/ferry-ci/ferry/internal/assessment"
 	"github.com/ferry-ci/ferry/internal/change"
 	"github.com/ferry-ci/ferry/internal/git"
 	"github.com/ferry-ci/ferry/internal/logctx"
 	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/render"
 	"github.com/ferry-ci/ferry/internal/risk"
-	"github.com/ferry-ci/ferry/internal/store"
 )
 
-// PullRequest assesses a pull request's head and publishes the result. It
-// is idempotent: a subject already published is left alone, a partly
-// published one is finished.
-func (o *Orchestrator) PullRequest(ctx context.Context, s Subject) error {
+// PullRequest assesses a pull request's head under pol (the policy at its
+// base) and publishes the result. It is idempotent: a subject already
+// published is left alone, a partly published one is finished.
+func (o *Agent) PullRequest(ctx context.Context, s Subject, pol policy.Loaded) error {
 	ctx = logctx.With(ctx, slog.Int("pr", s.Number), slog.String("head", s.HeadSHA))
-	row, err := o.store.GetAssessment(ctx, s.ID)
+	row, err := o.deps.Assessments.GetAssessment(ctx, s.ID)
 	if err == nil && row.Published {
 		return nil
 	}
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err != nil && !errors.Is(err, assessment.ErrNotFound) {
 		return err
 	}
 	prev, perr := o.previous(ctx, s)
@@ -46,34 +46,34 @@ func (o *Orchestrator) PullRequest(ctx context.Context, s Subject) error {
 		}
 		return o.publishPullRequest(ctx, s, row, rec)
 	}
-	rec, err := o.decidePullRequest(ctx, s)
+	rec, err := o.decidePullRequest(ctx, s, pol)
 	if err != nil {
 		return err
 	}
 	rec.Previous = previousView(prev)
-	row, rec, err = o.save(ctx, s, "pull_request", rec)
+	row, rec, err = o.save(ctx, s, assessment.PullRequest, rec)
 	if err != nil {
 		return err
 	}
 	return o.publishPullRequest(ctx, s, row, rec)
 }
 
-func (o *Orchestrator) decidePullRequest(ctx context.Context, s Subject) (record, error) {
-	gh := o.github(s.InstallationID)
-	p, rec, err := o.loadPolicy(ctx, gh, s)
-	if err != nil || rec.Problems != nil {
-		return rec, err
+func (o *Agent) decidePullRequest(ctx context.Context, s Subject, pol policy.Loaded) (record, error) {
+	rec := recordOf(pol)
+	if !pol.Usable() {
+		return rec, nil
 	}
+	gh := o.deps.Changes(s.InstallationID)
 	ch, err := gh.PullRequestChange(ctx, s.Owner, s.Repo, s.Number, s.BaseSHA, s.HeadSHA)
 	if err != nil {
 		return rec, err
 	}
-	if ch.Truncated && o.cfg.Git != nil && s.CloneURL != "" {
-		if ch, err = o.readWithGit(ctx, gh, s, ch, p.Limits); err != nil {
+	if ch.Truncated && o.deps.Git != nil && s.CloneURL != "" {
+		if ch, err = o.readWithGit(ctx, gh, s, ch, pol.Policy.Limits); err != nil {
 			return rec, err
 		}
 	}
-	err = o.assess(ctx, s, ch, p, risk.PullRequest, &rec)
+	err = o.assess(ctx, s, ch, pol.Policy, risk.PullRequest, &rec)
 	return rec, err
 }
 
@@ -82,12 +82,12 @@ func (o *Orchestrator) decidePullRequest(ctx context.Context, s Subject) (record
 // own). What git leaves out — past a limit, or when it fails — is made up
 // from the listed part, and the change stays marked partial (no fast
 // path): safe, rather than nothing. Only a cancelled job stops here.
-func (o *Orchestrator) readWithGit(ctx context.Context, gh GitHub, s Subject, listed change.Change, lim policy.Limits) (change.Change, error) {
+func (o *Agent) readWithGit(ctx context.Context, gh Changes, s Subject, listed change.Change, lim policy.Limits) (change.Change, error) {
 	user, pass, err := gh.GitCredentials(ctx)
 	if err == nil {
 		pr := git.PullRequest{URL: s.CloneURL, Username: user, Password: pass, Number: s.Number, BaseRef: s.BaseRef, HeadSHA: s.HeadSHA}
 		var read change.Change
-		if read, err = o.cfg.Git.PullRequestChange(ctx, strconv.FormatInt(s.RepositoryID, 10), pr, gitLimits(lim)); err == nil {
+		if read, err = o.deps.Git.PullRequestChange(ctx, strconv.FormatInt(s.RepositoryID, 10), pr, gitLimits(lim)); err == nil {
 			o.cfg.Logger.InfoContext(ctx, "read a truncated pull request with git", "files", len(read.Files), "partial", read.Truncated)
 			return withListed(read, listed), nil
 		}
@@ -131,8 +131,8 @@ func withListed(read, listed change.Change) change.Change {
 	return read
 }
 
-func (o *Orchestrator) publishPullRequest(ctx context.Context, s Subject, row store.Assessment, rec record) error {
-	gh := o.github(s.InstallationID)
+func (o *Agent) publishPullRequest(ctx context.Context, s Subject, row assessment.Record, rec record) error {
+	gh := o.deps.Publisher(s.InstallationID)
 	ctl, err := o.control(ctx, s)
 	if err != nil {
 		return err
@@ -141,7 +141,7 @@ func (o *Orchestrator) publishPullRequest(ctx context.Context, s Subject, row st
 	if err != nil {
 		return err
 	}
-	if err := o.store.RecordDecision(ctx, decision(row, rec), s.Number); err != nil {
+	if err := o.deps.Audit.RecordDecision(ctx, decision(row, rec), s.Number); err != nil {
 		return err // recorded on every attempt: the insert is keyed, a retry adds nothing
 	}
 	if ctl.Paused != nil {
@@ -167,7 +167,7 @@ func (o *Orchestrator) publishPullRequest(ctx context.Context, s Subject, row st
 	if err := o.syncLabels(ctx, gh, s, level, rec.Previous); err != nil {
 		return err
 	}
-	if err := o.store.PublishAssessment(ctx, row.ID, commentID, o.cfg.Now()); err != nil {
+	if err := o.deps.Publications.PublishAssessment(ctx, row.ID, commentID, o.cfg.Now()); err != nil {
 		return err
 	}
 	o.logPublished(ctx, rec)
@@ -175,7 +175,7 @@ func (o *Orchestrator) publishPullRequest(ctx context.Context, s Subject, row st
 }
 
 // syncLabels leaves exactly one risk label on the pull request.
-func (o *Orchestrator) syncLabels(ctx context.Context, gh GitHub, s Subject, level risk.Level, prev *render.Previous) error {
+func (o *Agent) syncLabels(ctx context.Context, gh Publisher, s Subject, level risk.Level, prev *render.Previous) error {
 	want := LabelPrefix + string(level)
 	for _, l := range []risk.Level{risk.Low, risk.Medium, risk.High} {
 		label := LabelPrefix + string(l)
@@ -192,7 +192,7 @@ func (o *Orchestrator) syncLabels(ctx context.Context, gh GitHub, s Subject, lev
 	return gh.AddLabels(ctx, s.Owner, s.Repo, s.Number, want)
 }
 
-func (o *Orchestrator) logPublished(ctx context.Context, rec record) {
+func (o *Agent) logPublished(ctx context.Context, rec record) {
 	if rec.Assessment == nil {
 		o.cfg.Logger.InfoContext(ctx, "policy invalid; reported", "problems", len(rec.Problems))
 		return
@@ -203,8 +203,8 @@ func (o *Orchestrator) logPublished(ctx context.Context, rec record) {
 
 // PublishWaiting publishes what waited while the repository was paused:
 // the latest unpublished assessment of each pull request and push.
-func (o *Orchestrator) PublishWaiting(ctx context.Context, repositoryID int64) error {
-	rows, err := o.store.WaitingAssessments(ctx, repositoryID)
+func (o *Agent) PublishWaiting(ctx context.Context, repositoryID int64) error {
+	rows, err := o.deps.Assessments.WaitingAssessments(ctx, repositoryID)
 	if err != nil {
 		return err
 	}
@@ -216,7 +216,7 @@ func (o *Orchestrator) PublishWaiting(ctx context.Context, repositoryID int64) e
 			continue
 		}
 		if row.Number == 0 {
-			errs = append(errs, o.Push(ctx, rec.Subject, nil))
+			errs = append(errs, o.publishPush(ctx, rec.Subject, row, rec))
 			continue
 		}
 		errs = append(errs, o.publishPullRequest(ctx, rec.Subject, row, rec))

@@ -1,13 +1,13 @@
-package orchestrator
+package riskagent
 
 import (
 	"context"
 	"fmt"
 
-	"github.com/ferry-ci/ferry/internal/github"
+	"github.com/ferry-ci/ferry/internal/assessment"
+	"github.com/ferry-ci/ferry/internal/forge"
 	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/render"
-	"github.com/ferry-ci/ferry/internal/store"
 )
 
 // maxAnnotations bounds one check run's annotations (GitHub takes 50 per
@@ -17,15 +17,15 @@ const maxAnnotations = 150
 // Buttons on the check run; a press arrives as check_run requested_action
 // with the identifier and goes through the same gate as the command.
 var (
-	buttonApprove  = github.Action{Label: "Approve", Description: "Approve this head commit", Identifier: "approve"}
-	buttonReassess = github.Action{Label: "Re-assess", Description: "Assess this pull request again", Identifier: "risk"}
-	buttonPause    = github.Action{Label: "Pause ferry", Description: "Stop ferry's automated actions", Identifier: "pause"}
+	buttonApprove  = forge.Button{Label: "Approve", Description: "Approve this head commit", Identifier: "approve"}
+	buttonReassess = forge.Button{Label: "Re-assess", Description: "Assess this pull request again", Identifier: "risk"}
+	buttonPause    = forge.Button{Label: "Pause ferry", Description: "Stop ferry's automated actions", Identifier: "pause"}
 )
 
 // control reads what people did about a pull request: a pause, approvals.
-func (o *Orchestrator) control(ctx context.Context, s Subject) (render.Control, error) {
+func (o *Agent) control(ctx context.Context, s Subject) (render.Control, error) {
 	var c render.Control
-	p, err := o.store.Paused(ctx, s.RepositoryID, "")
+	p, err := o.deps.Control.Paused(ctx, s.RepositoryID, "")
 	if err != nil {
 		return c, err
 	}
@@ -35,7 +35,7 @@ func (o *Orchestrator) control(ctx context.Context, s Subject) (render.Control, 
 	if s.Number == 0 {
 		return c, nil
 	}
-	approvals, err := o.store.Approvals(ctx, s.RepositoryID, s.Number)
+	approvals, err := o.deps.Control.Approvals(ctx, s.RepositoryID, s.Number)
 	if err != nil {
 		return c, err
 	}
@@ -50,13 +50,13 @@ func (o *Orchestrator) control(ctx context.Context, s Subject) (render.Control, 
 }
 
 // present renders the comment body and the check run of a record.
-func (o *Orchestrator) present(s Subject, rec record, ctl render.Control) (string, github.CheckRun, error) {
-	run := github.CheckRun{Name: CheckName, HeadSHA: s.HeadSHA, Status: "completed", ExternalID: s.ID}
+func (o *Agent) present(s Subject, rec record, ctl render.Control) (string, forge.CheckRun, error) {
+	run := forge.CheckRun{Name: CheckName, HeadSHA: s.HeadSHA, Status: "completed", ExternalID: s.ID}
 	if rec.Assessment == nil {
 		body, err := o.render.InvalidPolicy(render.InvalidPolicyView{Path: policy.Path, Ref: s.BaseRef, Problems: rec.Problems})
 		run.Conclusion, run.Title, run.Summary = "failure", policy.Path+" is not valid", body
 		for _, p := range rec.Problems {
-			run.Annotations = append(run.Annotations, github.Annotation{Path: policy.Path, StartLine: max(p.Line, 1),
+			run.Annotations = append(run.Annotations, forge.Annotation{Path: policy.Path, StartLine: max(p.Line, 1),
 				Level: "failure", Title: "invalid policy", Message: p.Message})
 		}
 		return body, run, err
@@ -71,9 +71,9 @@ func (o *Orchestrator) present(s Subject, rec record, ctl render.Control) (strin
 	}
 	if s.Number > 0 {
 		if plan.Approval && len(ctl.Approved) == 0 {
-			run.Actions = append(run.Actions, buttonApprove)
+			run.Buttons = append(run.Buttons, buttonApprove)
 		}
-		run.Actions = append(run.Actions, buttonReassess, buttonPause)
+		run.Buttons = append(run.Buttons, buttonReassess, buttonPause)
 	}
 	run.Title = fmt.Sprintf("%s risk (%d/100)", a.Level, a.Score)
 	for _, r := range a.Reasons {
@@ -85,7 +85,7 @@ func (o *Orchestrator) present(s Subject, rec record, ctl render.Control) (strin
 			if e.Note != "" {
 				msg += ": " + e.Note
 			}
-			run.Annotations = append(run.Annotations, github.Annotation{Path: e.Path, StartLine: e.Line, EndLine: e.Line,
+			run.Annotations = append(run.Annotations, forge.Annotation{Path: e.Path, StartLine: e.Line, EndLine: e.Line,
 				Level: "warning", Title: fmt.Sprintf("%s (+%g)", r.Rule, r.Weight), Message: msg})
 		}
 	}
@@ -96,7 +96,7 @@ func (o *Orchestrator) present(s Subject, rec record, ctl render.Control) (strin
 // coming is recorded first; if an attempt died between GitHub's answer and
 // recording the id, the run is found by its external id (the assessment's)
 // and brought up to date instead of created again.
-func (o *Orchestrator) checkRun(ctx context.Context, gh GitHub, s Subject, row store.Assessment, run github.CheckRun) error {
+func (o *Agent) checkRun(ctx context.Context, gh Publisher, s Subject, row assessment.Record, run forge.CheckRun) error {
 	id := row.CheckRunID
 	var err error
 	if id == 0 && row.CheckRunStarted {
@@ -109,13 +109,13 @@ func (o *Orchestrator) checkRun(ctx context.Context, gh GitHub, s Subject, row s
 		if err := gh.UpdateCheckRun(ctx, s.Owner, s.Repo, id, run); err != nil {
 			return err
 		}
-		return o.store.SetCheckRun(ctx, row.ID, id)
+		return o.deps.Publications.SetCheckRun(ctx, row.ID, id)
 	}
-	if err := o.store.CheckRunStarting(ctx, row.ID); err != nil {
+	if err := o.deps.Publications.CheckRunStarting(ctx, row.ID); err != nil {
 		return err
 	}
 	if id, err = gh.CreateCheckRun(ctx, s.Owner, s.Repo, run); err != nil {
 		return err
 	}
-	return o.store.SetCheckRun(ctx, row.ID, id)
+	return o.deps.Publications.SetCheckRun(ctx, row.ID, id)
 }

@@ -1,11 +1,12 @@
-// Package orchestrator is ferry's risk agent: for a pull request or a push
-// to the default branch it reads the change and the policy (from the base,
-// so a change cannot loosen its own policy), scores the risk, routes it,
-// stores the assessment, and then publishes it — the check run ferry/risk,
-// and on pull requests one sticky comment and a risk label. The stored row
-// comes first and carries the ids of what was published, so a retried job
-// updates rather than duplicates.
-package orchestrator
+// Package riskagent is ferry's risk agent: for a pull request or a push to
+// the default branch it reads the change, scores its risk under the policy
+// the application read (at the base: a change cannot loosen its own
+// policy), routes it, stores the assessment, and then publishes it — the
+// check run ferry/risk, and on pull requests one sticky comment and a risk
+// label. The stored row comes first and carries the ids of what was
+// published, so a retried job updates rather than duplicates. The route it
+// stores is what the deploy agent later follows.
+package riskagent
 
 import (
 	"context"
@@ -15,29 +16,33 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ferry-ci/ferry/internal/assessment"
 	"github.com/ferry-ci/ferry/internal/audit"
 	"github.com/ferry-ci/ferry/internal/change"
+	"github.com/ferry-ci/ferry/internal/control"
+	"github.com/ferry-ci/ferry/internal/forge"
 	"github.com/ferry-ci/ferry/internal/git"
-	"github.com/ferry-ci/ferry/internal/github"
 	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/render"
 	"github.com/ferry-ci/ferry/internal/risk"
 	"github.com/ferry-ci/ferry/internal/route"
-	"github.com/ferry-ci/ferry/internal/store"
 )
 
-// GitHub is what the orchestrator needs from one installation's client.
-type GitHub interface {
-	FileContent(ctx context.Context, owner, repo, path, ref string) ([]byte, error)
+// Changes reads what a change is from one installation's GitHub.
+type Changes interface {
 	PullRequestChange(ctx context.Context, owner, repo string, number int, base, head string) (change.Change, error)
 	CompareChange(ctx context.Context, owner, repo, base, head string) (change.Change, error)
+	GitCredentials(ctx context.Context) (user, password string, err error)
+}
+
+// Publisher shows an assessment on one installation's GitHub.
+type Publisher interface {
 	UpsertComment(ctx context.Context, owner, repo string, number int, key, body string) (int64, error)
-	CreateCheckRun(ctx context.Context, owner, repo string, r github.CheckRun) (int64, error)
-	UpdateCheckRun(ctx context.Context, owner, repo string, id int64, r github.CheckRun) error
+	CreateCheckRun(ctx context.Context, owner, repo string, r forge.CheckRun) (int64, error)
+	UpdateCheckRun(ctx context.Context, owner, repo string, id int64, r forge.CheckRun) error
 	FindCheckRun(ctx context.Context, owner, repo, ref, name, externalID string) (int64, error)
 	AddLabels(ctx context.Context, owner, repo string, number int, labels ...string) error
 	RemoveLabel(ctx context.Context, owner, repo string, number int, label string) error
-	GitCredentials(ctx context.Context) (user, password string, err error)
 }
 
 // Git reads a whole change with git, for pull requests larger than the
@@ -46,21 +51,37 @@ type Git interface {
 	PullRequestChange(ctx context.Context, key string, pr git.PullRequest, lim git.Limits) (change.Change, error)
 }
 
-// Store keeps assessments and the history pushes teach.
-type Store interface {
-	GetAssessment(ctx context.Context, id string) (store.Assessment, error)
-	SaveAssessment(ctx context.Context, a store.Assessment) (store.Assessment, error)
-	LatestAssessment(ctx context.Context, repositoryID int64, number int, except string) (store.Assessment, error)
-	AssessmentOf(ctx context.Context, repositoryID int64, number int, head string) (store.Assessment, error)
+// Assessments keeps assessments.
+type Assessments interface {
+	GetAssessment(ctx context.Context, id string) (assessment.Record, error)
+	SaveAssessment(ctx context.Context, a assessment.Record) (assessment.Record, error)
+	LatestAssessment(ctx context.Context, repositoryID int64, number int, except string) (assessment.Record, error)
+	AssessmentOf(ctx context.Context, repositoryID int64, number int, head string) (assessment.Record, error)
+	WaitingAssessments(ctx context.Context, repositoryID int64) ([]assessment.Record, error)
+}
+
+// Publications records what was published for an assessment, intent first.
+type Publications interface {
 	CheckRunStarting(ctx context.Context, id string) error
 	SetCheckRun(ctx context.Context, id string, checkRunID int64) error
 	PublishAssessment(ctx context.Context, id string, commentID int64, at time.Time) error
-	RecordPathEvents(ctx context.Context, repositoryID int64, events []store.PathEvent) error
+}
+
+// History is what pushes to the default branch taught.
+type History interface {
+	RecordPathEvents(ctx context.Context, repositoryID int64, events []assessment.PathEvent) error
 	History(ctx context.Context, repositoryID int64, paths []string, since time.Time) (risk.History, error)
-	Paused(ctx context.Context, repositoryID int64, environment string) (*store.Pause, error)
-	Approvals(ctx context.Context, repositoryID int64, number int) ([]store.Approval, error)
+}
+
+// Control is what people decided about a pull request.
+type Control interface {
+	Paused(ctx context.Context, repositoryID int64, environment string) (*control.Pause, error)
+	Approvals(ctx context.Context, repositoryID int64, number int) ([]control.Approval, error)
+}
+
+// Audit keeps the agent's decisions.
+type Audit interface {
 	RecordDecision(ctx context.Context, d audit.Decision, number int) error
-	WaitingAssessments(ctx context.Context, repositoryID int64) ([]store.Assessment, error)
 }
 
 // Names ferry publishes under.
@@ -71,31 +92,38 @@ const (
 	LabelPrefix = "risk: "
 )
 
-// Config configures the orchestrator.
+// Config configures the agent.
 type Config struct {
 	Logger *slog.Logger
 	Now    func() time.Time
 	// HistoryWindow is how far back incidents count (default a year; they
 	// decay with a 90-day half-life anyway).
 	HistoryWindow time.Duration
-	// Git, when set, reads pull requests the API truncates; without it
-	// they are assessed on the files listed and marked partial.
-	Git Git
-	// Policy is the server operator's say over what a policy may ask.
-	Policy policy.Options
 }
 
-// Orchestrator assesses and publishes.
-type Orchestrator struct {
+// Deps are the agent's collaborators.
+type Deps struct {
+	Changes   func(installationID int64) Changes
+	Publisher func(installationID int64) Publisher
+	// Git, when set, reads pull requests the API truncates; without it
+	// they are assessed on the files listed and marked partial.
+	Git          Git
+	Assessments  Assessments
+	Publications Publications
+	History      History
+	Control      Control
+	Audit        Audit
+}
+
+// Agent assesses and publishes.
+type Agent struct {
 	cfg    Config
-	github func(installationID int64) GitHub
-	store  Store
+	deps   Deps
 	render *render.Renderer
 }
 
-// New returns the orchestrator; clients gives the GitHub client of an
-// installation.
-func New(cfg Config, clients func(installationID int64) GitHub, st Store) (*Orchestrator, error) {
+// New returns the agent.
+func New(cfg Config, deps Deps) (*Agent, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -109,7 +137,7 @@ func New(cfg Config, clients func(installationID int64) GitHub, st Store) (*Orch
 	if err != nil {
 		return nil, err
 	}
-	return &Orchestrator{cfg: cfg, github: clients, store: st, render: r}, nil
+	return &Agent{cfg: cfg, deps: deps, render: r}, nil
 }
 
 // Subject is what is assessed: a pull request (Number > 0) or a push.
@@ -140,34 +168,20 @@ type record struct {
 	Previous     *render.Previous `json:"previous,omitempty"`
 }
 
-// loadPolicy reads the policy at the base commit. A missing file means the
-// defaults; an invalid one is returned as problems, not an error.
-func (o *Orchestrator) loadPolicy(ctx context.Context, gh GitHub, s Subject) (policy.Policy, record, error) {
-	data, err := gh.FileContent(ctx, s.Owner, s.Repo, policy.Path, s.BaseSHA)
-	if github.Classify(err) == github.KindNotFound {
-		return policy.Default(), record{PolicySource: "defaults"}, nil
-	}
-	if err != nil {
-		return policy.Policy{}, record{}, fmt.Errorf("read policy: %w", err)
-	}
-	rec := record{PolicySource: fmt.Sprintf("%s at %s", policy.Path, s.BaseRef)}
-	p, err := policy.ParseWith(data, o.cfg.Policy)
-	var invalid *policy.InvalidError
-	if errors.As(err, &invalid) {
-		rec.Problems = invalid.Problems
-		return policy.Policy{}, rec, nil
-	}
-	return p, rec, err
+// recordOf starts the record of an assessment under pol: an invalid
+// policy is kept as its problems, and nothing is assessed.
+func recordOf(pol policy.Loaded) record {
+	return record{PolicySource: pol.Source(), Problems: pol.Problems}
 }
 
 // assess scores a change and fills the record.
-func (o *Orchestrator) assess(ctx context.Context, s Subject, ch change.Change, p policy.Policy, kind risk.Kind, rec *record) error {
+func (o *Agent) assess(ctx context.Context, s Subject, ch change.Change, p policy.Policy, kind risk.Kind, rec *record) error {
 	paths := make([]string, len(ch.Files))
 	for i, f := range ch.Files {
 		paths[i] = f.Path
 	}
 	now := o.cfg.Now()
-	hist, err := o.store.History(ctx, s.RepositoryID, paths, now.Add(-o.cfg.HistoryWindow))
+	hist, err := o.deps.History.History(ctx, s.RepositoryID, paths, now.Add(-o.cfg.HistoryWindow))
 	if err != nil {
 		return err
 	}
@@ -179,12 +193,12 @@ func (o *Orchestrator) assess(ctx context.Context, s Subject, ch change.Change, 
 
 // save stores the assessment row (or finds the one an earlier attempt
 // stored) before anything is published.
-func (o *Orchestrator) save(ctx context.Context, s Subject, kind string, rec record) (store.Assessment, record, error) {
-	row := store.Assessment{ID: s.ID, RepositoryID: s.RepositoryID, Repository: s.fullName(), Number: s.Number, Kind: kind,
-		BaseSHA: s.BaseSHA, HeadSHA: s.HeadSHA, Level: store.LevelInvalidPolicy, PolicySource: rec.PolicySource,
+func (o *Agent) save(ctx context.Context, s Subject, kind assessment.Kind, rec record) (assessment.Record, record, error) {
+	row := assessment.Record{ID: s.ID, RepositoryID: s.RepositoryID, Repository: s.fullName(), Number: s.Number, Kind: kind,
+		BaseSHA: s.BaseSHA, HeadSHA: s.HeadSHA, Level: assessment.LevelInvalidPolicy, PolicySource: rec.PolicySource,
 		EventAt: s.EventAt, CreatedAt: o.cfg.Now()}
 	if a := rec.Assessment; a != nil {
-		row.Level, row.Score = string(a.Level), a.Score
+		row.Level, row.Score = a.Level, a.Score
 		for _, r := range a.Reasons {
 			row.Rules = append(row.Rules, r.Rule)
 		}
@@ -192,17 +206,17 @@ func (o *Orchestrator) save(ctx context.Context, s Subject, kind string, rec rec
 	var err error
 	rec.Subject = s
 	if row.Result, err = json.Marshal(rec); err != nil {
-		return store.Assessment{}, record{}, fmt.Errorf("encode assessment: %w", err)
+		return assessment.Record{}, record{}, fmt.Errorf("encode assessment: %w", err)
 	}
-	stored, err := o.store.SaveAssessment(ctx, row)
+	stored, err := o.deps.Assessments.SaveAssessment(ctx, row)
 	if err != nil {
-		return store.Assessment{}, record{}, err
+		return assessment.Record{}, record{}, err
 	}
 	return stored, rec, decode(stored, &rec)
 }
 
 // decision is the audit record of an assessment and its route.
-func decision(row store.Assessment, rec record) audit.Decision {
+func decision(row assessment.Record, rec record) audit.Decision {
 	subject := audit.PullRequestSubject(row.Number, row.HeadSHA)
 	if row.Number == 0 {
 		subject = audit.PushSubject(row.HeadSHA)
@@ -239,7 +253,7 @@ func decision(row store.Assessment, rec record) audit.Decision {
 	return d
 }
 
-func decode(row store.Assessment, rec *record) error {
+func decode(row assessment.Record, rec *record) error {
 	if err := json.Unmarshal(row.Result, rec); err != nil {
 		return fmt.Errorf("decode assessment %s: %w", row.ID, err)
 	}
@@ -247,9 +261,9 @@ func decode(row store.Assessment, rec *record) error {
 }
 
 // previous is the last assessment of the same pull request to compare with.
-func (o *Orchestrator) previous(ctx context.Context, s Subject) (*store.Assessment, error) {
-	prev, err := o.store.LatestAssessment(ctx, s.RepositoryID, s.Number, s.ID)
-	if errors.Is(err, store.ErrNotFound) {
+func (o *Agent) previous(ctx context.Context, s Subject) (*assessment.Record, error) {
+	prev, err := o.deps.Assessments.LatestAssessment(ctx, s.RepositoryID, s.Number, s.ID)
+	if errors.Is(err, assessment.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
@@ -258,26 +272,26 @@ func (o *Orchestrator) previous(ctx context.Context, s Subject) (*store.Assessme
 	return &prev, nil
 }
 
-func previousView(p *store.Assessment) *render.Previous {
-	if p == nil || p.Level == store.LevelInvalidPolicy {
+func previousView(p *assessment.Record) *render.Previous {
+	if p == nil || p.Level == assessment.LevelInvalidPolicy {
 		return nil
 	}
-	return &render.Previous{Head: p.HeadSHA, Level: risk.Level(p.Level), Score: p.Score, Rules: p.Rules}
+	return &render.Previous{Head: p.HeadSHA, Level: p.Level, Score: p.Score, Rules: p.Rules}
 }
 
 // Proposal is how an assessment routes a commit's deploy.
 type Proposal struct {
-	Assessed  bool          // false: ferry has not assessed this commit (nothing else is set)
-	Strategy  string        // the route's deploy strategy
-	Watch     time.Duration // how long to watch after the rollout
-	NeedHuman []string      // why a human must approve (none: nobody needs to)
+	Assessed  bool            // false: ferry has not assessed this commit (nothing else is set)
+	Strategy  policy.Strategy // the route's deploy strategy
+	Watch     time.Duration   // how long to watch after the rollout
+	NeedHuman []string        // why a human must approve (none: nobody needs to)
 }
 
 // ProposedDeploy is how the latest assessment of a commit — the head of a
 // pull request (number > 0) or a push — routes its deploy.
-func (o *Orchestrator) ProposedDeploy(ctx context.Context, repositoryID int64, number int, sha string) (Proposal, error) {
-	row, err := o.store.AssessmentOf(ctx, repositoryID, number, sha)
-	if errors.Is(err, store.ErrNotFound) {
+func (o *Agent) ProposedDeploy(ctx context.Context, repositoryID int64, number int, sha string) (Proposal, error) {
+	row, err := o.deps.Assessments.AssessmentOf(ctx, repositoryID, number, sha)
+	if errors.Is(err, assessment.ErrNotFound) {
 		return Proposal{}, nil
 	}
 	if err != nil {

@@ -1,4 +1,4 @@
-package orchestrator_test
+package riskagent_test
 
 import (
 	"context"
@@ -9,10 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-ci/ferry/internal/assessment"
 	"github.com/ferry-ci/ferry/internal/dbtest"
+	"github.com/ferry-ci/ferry/internal/git"
 	"github.com/ferry-ci/ferry/internal/github"
 	"github.com/ferry-ci/ferry/internal/githubsim"
-	"github.com/ferry-ci/ferry/internal/orchestrator"
+	"github.com/ferry-ci/ferry/internal/policy"
+	"github.com/ferry-ci/ferry/internal/riskagent"
 	"github.com/ferry-ci/ferry/internal/store"
 )
 
@@ -43,11 +46,11 @@ var docsOnly = []githubsim.File{{Filename: "docs/guide.md", Status: "modified", 
 type world struct {
 	sim  *githubsim.Sim
 	db   *store.DB
-	st   orchestrator.Store
-	orch *orchestrator.Orchestrator
+	gh   *github.App
+	orch *riskagent.Agent
 }
 
-func setup(t *testing.T, db *store.DB, wrap func(orchestrator.Store) orchestrator.Store) *world {
+func setup(t *testing.T, db *store.DB, wrap func(riskagent.Publications) riskagent.Publications) *world {
 	t.Helper()
 	sim := githubsim.New(t, githubsim.Config{})
 	sim.AddInstallation(inst, owner)
@@ -57,19 +60,57 @@ func setup(t *testing.T, db *store.DB, wrap func(orchestrator.Store) orchestrato
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st orchestrator.Store = db
+	var pubs riskagent.Publications = db
 	if wrap != nil {
-		st = wrap(st)
+		pubs = wrap(pubs)
 	}
-	clients := func(id int64) orchestrator.GitHub { return app.Installation(id) }
-	o, err := orchestrator.New(orchestrator.Config{Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}, clients, st)
+	o, err := riskagent.New(riskagent.Config{Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}, riskagent.Deps{
+		Changes:     func(id int64) riskagent.Changes { return app.Installation(id) },
+		Publisher:   func(id int64) riskagent.Publisher { return app.Installation(id) },
+		Assessments: db, Publications: pubs, History: db, Control: db, Audit: db})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &world{sim: sim, db: db, st: st, orch: o}
+	return &world{sim: sim, db: db, gh: app, orch: o}
 }
 
-func (w *world) subject(t *testing.T, id string, number int, at time.Time) orchestrator.Subject {
+// policy reads the policy at the subject's base commit, as the application
+// does before it asks the agent.
+func (w *world) policy(t testing.TB, s riskagent.Subject) policy.Loaded {
+	return basePolicy(t, w.gh, s)
+}
+
+func basePolicy(t testing.TB, gh *github.App, s riskagent.Subject) policy.Loaded {
+	t.Helper()
+	data, err := gh.Installation(inst).FileContent(ctx, owner, name, policy.Path, s.BaseSHA)
+	if err != nil && github.Classify(err) != github.KindNotFound {
+		t.Fatal(err)
+	}
+	return policy.Load(data, err == nil, s.BaseRef, policy.Options{})
+}
+
+// newAgent is the risk agent on the real store and GitHub adapter, with
+// git for huge pull requests.
+func newAgent(t testing.TB, gh *github.App, db *store.DB, cache *git.Cache) *riskagent.Agent {
+	t.Helper()
+	o, err := riskagent.New(riskagent.Config{Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}, riskagent.Deps{
+		Changes:     func(int64) riskagent.Changes { return gh.Installation(inst) },
+		Publisher:   func(int64) riskagent.Publisher { return gh.Installation(inst) },
+		Git:         cache,
+		Assessments: db, Publications: db, History: db, Control: db, Audit: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// assess asks the agent to assess a pull request under its base's policy.
+func (w *world) assess(t testing.TB, s riskagent.Subject) error {
+	t.Helper()
+	return w.orch.PullRequest(ctx, s, w.policy(t, s))
+}
+
+func (w *world) subject(t *testing.T, id string, number int, at time.Time) riskagent.Subject {
 	t.Helper()
 	var pr githubsim.PullRequest
 	for _, p := range w.sim.PullRequests(repo) {
@@ -77,14 +118,14 @@ func (w *world) subject(t *testing.T, id string, number int, at time.Time) orche
 			pr = p
 		}
 	}
-	return orchestrator.Subject{ID: id, InstallationID: inst, RepositoryID: 1, Owner: owner, Repo: name, Number: number,
+	return riskagent.Subject{ID: id, InstallationID: inst, RepositoryID: 1, Owner: owner, Repo: name, Number: number,
 		BaseRef: pr.Base, BaseSHA: pr.BaseSHA, HeadSHA: pr.HeadSHA, EventAt: at, Labels: w.sim.Labels(repo, number)}
 }
 
 func (w *world) risk(number int) []githubsim.Comment {
 	var out []githubsim.Comment
 	for _, c := range w.sim.Comments(repo, number) {
-		if strings.HasPrefix(c.Body, github.Marker(orchestrator.CommentKey)) {
+		if strings.HasPrefix(c.Body, github.Marker(riskagent.CommentKey)) {
 			out = append(out, c)
 		}
 	}
@@ -110,7 +151,7 @@ func TestPullRequestLifecycle(t *testing.T) {
 		w := setup(t, db, nil)
 		n := w.sim.AddPullRequest(repo, githubsim.PullRequest{Title: "Drop sessions", Files: risky})
 		s := w.subject(t, "d-1", n, now)
-		if err := w.orch.PullRequest(ctx, s); err != nil {
+		if err := w.assess(t, s); err != nil {
 			t.Fatal(err)
 		}
 		comments := w.risk(n)
@@ -130,7 +171,7 @@ func TestPullRequestLifecycle(t *testing.T) {
 
 		head2 := strings.Repeat("b", 40)
 		w.sim.SetPullRequestHead(repo, n, head2, docsOnly, nil)
-		if err := w.orch.PullRequest(ctx, w.subject(t, "d-2", n, now.Add(time.Minute))); err != nil {
+		if err := w.assess(t, w.subject(t, "d-2", n, now.Add(time.Minute))); err != nil {
 			t.Fatal(err)
 		}
 		comments = w.risk(n)
@@ -165,10 +206,10 @@ func hasAnnotation(cr githubsim.CheckRun, path string, line int) bool {
 	return false
 }
 
-func levels(rows []store.Assessment) []string {
+func levels(rows []assessment.Record) []string {
 	var out []string
 	for _, r := range rows {
-		s := r.ID + " " + r.Level
+		s := r.ID + " " + string(r.Level)
 		if r.Published {
 			s += " published"
 		}
@@ -180,7 +221,7 @@ func levels(rows []store.Assessment) []string {
 // failOnce fails the first SetCheckRun: the check run exists on GitHub but
 // ferry crashed before recording its id.
 type failOnce struct {
-	orchestrator.Store
+	riskagent.Publications
 	failed bool
 }
 
@@ -189,7 +230,7 @@ func (f *failOnce) SetCheckRun(ctx context.Context, id string, checkRunID int64)
 		f.failed = true
 		return errors.New("crash before recording the check run")
 	}
-	return f.Store.SetCheckRun(ctx, id, checkRunID)
+	return f.Publications.SetCheckRun(ctx, id, checkRunID)
 }
 
 // TestRetriesPublishOnce: a job retried after dying between creating the
@@ -197,14 +238,14 @@ func (f *failOnce) SetCheckRun(ctx context.Context, id string, checkRunID int64)
 // a job run again after it finished does nothing.
 func TestRetriesPublishOnce(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *store.DB) {
-		w := setup(t, db, func(s orchestrator.Store) orchestrator.Store { return &failOnce{Store: s} })
+		w := setup(t, db, func(s riskagent.Publications) riskagent.Publications { return &failOnce{Publications: s} })
 		n := w.sim.AddPullRequest(repo, githubsim.PullRequest{Title: "Drop sessions", Files: risky})
 		s := w.subject(t, "d-1", n, now)
-		if err := w.orch.PullRequest(ctx, s); err == nil {
+		if err := w.assess(t, s); err == nil {
 			t.Fatal("the injected crash did not surface")
 		}
 		for range 2 {
-			if err := w.orch.PullRequest(ctx, s); err != nil {
+			if err := w.assess(t, s); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -233,7 +274,7 @@ func TestInvalidPolicy(t *testing.T) {
 		n := w.sim.AddPullRequest(repo, githubsim.PullRequest{Title: "x", Files: docsOnly})
 		s := w.subject(t, "d-1", n, now)
 		w.sim.SetFile(repo, s.BaseSHA, ".github/ferry.yml", "version: 1\nrisk:\n  thresholds:\n    medium: 30\n  treshold: 3\n")
-		if err := w.orch.PullRequest(ctx, s); err != nil {
+		if err := w.assess(t, s); err != nil {
 			t.Fatal(err)
 		}
 		runs := runsOn(w.sim, s.HeadSHA)
@@ -259,7 +300,7 @@ func TestPolicyFromBase(t *testing.T) {
 		s := w.subject(t, "d-1", n, now)
 		w.sim.SetFile(repo, s.BaseSHA, ".github/ferry.yml",
 			"version: 1\nrisk:\n  high_risk_conclusion: action_required\n  require_human:\n    - \"db/**\"\n")
-		if err := w.orch.PullRequest(ctx, s); err != nil {
+		if err := w.assess(t, s); err != nil {
 			t.Fatal(err)
 		}
 		runs := runsOn(w.sim, s.HeadSHA)
@@ -280,10 +321,10 @@ func TestStaleEventIgnored(t *testing.T) {
 		n := w.sim.AddPullRequest(repo, githubsim.PullRequest{Title: "x", Files: docsOnly})
 		old := w.subject(t, "d-old", n, now)
 		w.sim.SetPullRequestHead(repo, n, strings.Repeat("c", 40), docsOnly, nil)
-		if err := w.orch.PullRequest(ctx, w.subject(t, "d-new", n, now.Add(time.Minute))); err != nil {
+		if err := w.assess(t, w.subject(t, "d-new", n, now.Add(time.Minute))); err != nil {
 			t.Fatal(err)
 		}
-		if err := w.orch.PullRequest(ctx, old); err != nil {
+		if err := w.assess(t, old); err != nil {
 			t.Fatal(err)
 		}
 		if runs := runsOn(w.sim, old.HeadSHA); len(runs) != 0 {
@@ -301,12 +342,12 @@ func TestPushLearnsHistory(t *testing.T) {
 		before, after := strings.Repeat("1", 40), strings.Repeat("2", 40)
 		w.sim.AddComparison(repo, before, after, []githubsim.File{{Filename: "internal/billing/charge.go", Status: "modified",
 			Additions: 1, Deletions: 3, Patch: "@@ -1,3 +1,1 @@\n-a\n-b\n-c\n+d"}}, nil)
-		push := orchestrator.Subject{ID: "p-1", InstallationID: inst, RepositoryID: 1, Owner: owner, Repo: name,
+		push := riskagent.Subject{ID: "p-1", InstallationID: inst, RepositoryID: 1, Owner: owner, Repo: name,
 			BaseRef: "main", BaseSHA: before, HeadSHA: after, EventAt: now}
-		commits := []orchestrator.PushCommit{{SHA: after, At: now.Add(-time.Hour), Paths: []string{"internal/billing/charge.go"},
+		commits := []riskagent.PushCommit{{SHA: after, At: now.Add(-time.Hour), Paths: []string{"internal/billing/charge.go"},
 			Message: "Revert \"Charge twice\"\n\nThis reverts commit 0123456789abcdef0123456789abcdef01234567."}}
 		for range 2 { // a redelivered push changes nothing
-			if err := w.orch.Push(ctx, push, commits); err != nil {
+			if err := w.orch.Push(ctx, push, commits, w.policy(t, push)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -318,7 +359,7 @@ func TestPushLearnsHistory(t *testing.T) {
 		}
 		n := w.sim.AddPullRequest(repo, githubsim.PullRequest{Title: "Charge again", Files: []githubsim.File{{
 			Filename: "internal/billing/charge.go", Status: "modified", Additions: 3, Patch: "@@ -1,1 +1,4 @@\n d\n+a\n+b\n+c"}}})
-		if err := w.orch.PullRequest(ctx, w.subject(t, "d-1", n, now)); err != nil {
+		if err := w.assess(t, w.subject(t, "d-1", n, now)); err != nil {
 			t.Fatal(err)
 		}
 		c := w.risk(n)
@@ -340,14 +381,14 @@ func TestRetryOfOlderHeadPublishesNothing(t *testing.T) {
 	n := w.sim.AddPullRequest(repo, githubsim.PullRequest{Title: "Drop sessions", Files: risky})
 	old := w.subject(t, "d-old", n, now)
 	w.sim.Inject(githubsim.Fault{Method: "POST", Path: `/check-runs$`, Status: 502})
-	if err := w.orch.PullRequest(ctx, old); err == nil {
+	if err := w.assess(t, old); err == nil {
 		t.Fatal("the injected failure did not surface")
 	}
 	w.sim.SetPullRequestHead(repo, n, strings.Repeat("b", 40), docsOnly, nil)
-	if err := w.orch.PullRequest(ctx, w.subject(t, "d-new", n, now.Add(time.Minute))); err != nil {
+	if err := w.assess(t, w.subject(t, "d-new", n, now.Add(time.Minute))); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.orch.PullRequest(ctx, old); err != nil { // the retry
+	if err := w.assess(t, old); err != nil { // the retry
 		t.Fatal(err)
 	}
 	if runs := runsOn(w.sim, old.HeadSHA); len(runs) != 0 {
