@@ -40,12 +40,14 @@ test: lint
 	FERRY_TEST_POSTGRES="$$pg" FERRY_TEST_KUBECONFIG="$$kc" FERRY_TEST_PROMETHEUS="$$pr" \
 	$(GO) tool gotestsum --format testname -- -count=1 -timeout 30m ./...
 
-## lint: gofmt, go vet, staticcheck
+## lint: gofmt, go vet, staticcheck, exhaustive
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
+	@# every switch over one of ferry's enums (strategies, step kinds, states, verdicts, kinds) names every value
+	$(GO) tool exhaustive -typeignore '^(go.yaml.in|github.com/sergi|github.com/riverqueue)/' ./...
 
 ## bench: whole-system webhook throughput and ack latency (bare HMAC handler, SQLite, PostgreSQL),
 ## PR opened → check run, comment and label published (p50/p99), merge → first canary step and ferry's

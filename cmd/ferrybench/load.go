@@ -8,6 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -15,9 +18,9 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/ferry-ci/ferry/internal/event"
-	"github.com/ferry-ci/ferry/internal/fixture"
 )
 
 type payload struct {
@@ -25,15 +28,51 @@ type payload struct {
 	body  []byte
 }
 
-// loadPayloads returns every fixture a correct server accepts.
-func loadPayloads() []payload {
-	var out []payload
-	for _, w := range fixture.Webhooks() {
-		if !fixture.Malformed[w.Path()] {
-			out = append(out, payload{event: w.Event, body: w.Payload})
+// loadPayloads reads every real payload under dir (EVENT/NAME.payload.json):
+// read from disk, so no test code reaches this binary.
+func loadPayloads(dir string) ([]payload, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*", "*.payload.json"))
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("no payloads under %s (run from the repository's root, or set -fixtures): %v", dir, err)
+	}
+	out := make([]payload, 0, len(files))
+	for _, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, payload{event: filepath.Base(filepath.Dir(f)), body: body})
+	}
+	return out, nil
+}
+
+// createDatabase makes a fresh database on a PostgreSQL server (admin is
+// its admin URL) and returns its URL and how to drop it.
+func createDatabase(admin, name string) (dsn string, drop func(), err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return "", nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", nil, fmt.Errorf("create database %s: %w", name, err)
+	}
+	u, err := url.Parse(admin)
+	if err != nil {
+		return "", nil, err
+	}
+	u.Path = "/" + name
+	drop = func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if c, err := pgx.Connect(ctx, admin); err == nil {
+			_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			c.Close(ctx)
 		}
 	}
-	return out
+	return u.String(), drop, nil
 }
 
 // unique makes request n's body differ from every other one by trailing

@@ -21,8 +21,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/ferry-ci/ferry/internal/dbtest"
 )
 
 func main() {
@@ -41,6 +39,7 @@ func main() {
 
 type options struct {
 	ferry       string
+	fixtures    string
 	postgres    string
 	duration    time.Duration
 	warmup      time.Duration
@@ -50,12 +49,16 @@ type options struct {
 func run() error {
 	var o options
 	flag.StringVar(&o.ferry, "ferry", "bin/ferry", "path to the ferry binary")
+	flag.StringVar(&o.fixtures, "fixtures", "internal/fixture/testdata/webhooks", "real webhook payloads (EVENT/NAME.payload.json)")
 	flag.StringVar(&o.postgres, "postgres", os.Getenv("FERRY_TEST_POSTGRES"), "PostgreSQL admin URL (a fresh database is made); empty skips PostgreSQL")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "measured load per target")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load before each measurement")
 	flag.IntVar(&o.concurrency, "concurrency", 16, "concurrent clients")
 	flag.Parse()
-	payloads := loadPayloads()
+	payloads, err := loadPayloads(o.fixtures)
+	if err != nil {
+		return err
+	}
 	secret := "ferrybench-webhook-secret" // ferry serve wants at least 16 bytes
 	fmt.Printf("ferrybench: %d fixture payloads, %d clients, %s per target after %s warm-up, loopback\n\n",
 		len(payloads), o.concurrency, o.duration, o.warmup)
@@ -85,7 +88,7 @@ func run() error {
 			name string
 			cmd  func() (*exec.Cmd, func(), error)
 		}{"ferry, PostgreSQL", func() (*exec.Cmd, func(), error) {
-			dsn, drop, err := dbtest.CreateDatabase(o.postgres, fmt.Sprintf("ferrybench_%d", time.Now().UnixNano()))
+			dsn, drop, err := createDatabase(o.postgres, fmt.Sprintf("ferrybench_%d", time.Now().UnixNano()))
 			if err != nil {
 				return nil, nil, err
 			}

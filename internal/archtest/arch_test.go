@@ -85,17 +85,57 @@ func imports(t *testing.T, dir string) []string {
 	return out
 }
 
-// TestBinaryHasNoTestCode: the simulator (with GitHub's 13 MB description)
-// and the fixtures never reach the ferry binary.
-func TestBinaryHasNoTestCode(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "../../cmd/ferry").CombinedOutput()
+// sdks are the libraries that speak to the outside world; only adapters
+// (and cmd/, which wires them) may import them. Agents and decisions speak
+// ferry's own types.
+var sdks = []string{
+	"github.com/google/go-github", "github.com/bradleyfalzon/ghinstallation", "k8s.io/client-go", "k8s.io/api",
+	"k8s.io/apimachinery", "github.com/riverqueue/river", "database/sql", "github.com/go-git/go-git",
+	"github.com/sashabaranov/go-openai", "github.com/prometheus/client_golang", "github.com/jackc/pgx",
+	"modernc.org/sqlite",
+}
+
+// adapters may import SDKs: the edges of DESIGN.md §2, and the test-only
+// helpers that start real components.
+var adapters = map[string]bool{
+	"github": true, "webhook": true, "jobs": true, "store": true, "git": true, "kube": true, "prom": true, "llm": true,
+	"notify": true, "githubsim": true, "dbtest": true, "kubetest": true, "promtest": true,
+}
+
+func TestSDKsOnlyInAdapters(t *testing.T) {
+	entries, err := os.ReadDir("..")
 	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, out)
+		t.Fatal(err)
 	}
-	for _, dep := range strings.Fields(string(out)) {
-		for _, banned := range []string{module + "internal/githubsim", module + "internal/fixture", module + "internal/dbtest", module + "internal/kubetest", module + "internal/promtest", module + "internal/testenv", module + "internal/mdtest", "github.com/getkin/kin-openapi", "github.com/yuin/goldmark"} {
-			if dep == banned || strings.HasPrefix(dep, banned+"/") {
-				t.Errorf("cmd/ferry depends on %s", dep)
+	for _, e := range entries {
+		if !e.IsDir() || adapters[e.Name()] || e.Name() == "archtest" {
+			continue
+		}
+		for _, imp := range imports(t, filepath.Join("..", e.Name())) {
+			for _, sdk := range sdks {
+				if imp == sdk || strings.HasPrefix(imp, sdk+"/") {
+					t.Errorf("internal/%s imports %s: only adapters speak to SDKs (DESIGN.md §2)", e.Name(), imp)
+				}
+			}
+		}
+	}
+}
+
+// TestBinaryHasNoTestCode: the simulator (with GitHub's 13 MB description),
+// the fixtures and the other test helpers never reach a binary ferry ships.
+func TestBinaryHasNoTestCode(t *testing.T) {
+	for _, cmd := range []string{"../../cmd/ferry", "../../cmd/ferrybench"} {
+		out, err := exec.Command("go", "list", "-deps", cmd).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list: %v\n%s", err, out)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			for _, banned := range []string{module + "internal/githubsim", module + "internal/fixture", module + "internal/dbtest",
+				module + "internal/kubetest", module + "internal/promtest", module + "internal/testenv", module + "internal/mdtest",
+				"github.com/getkin/kin-openapi", "github.com/yuin/goldmark"} {
+				if dep == banned || strings.HasPrefix(dep, banned+"/") {
+					t.Errorf("%s depends on %s", cmd, dep)
+				}
 			}
 		}
 	}

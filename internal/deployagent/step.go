@@ -255,6 +255,7 @@ func (a *Agent) run(ctx context.Context, d deploy.Deploy, p plan) (time.Duration
 		case rollout.Failed:
 			a.retireCanaries(ctx, kube, p)
 			return 0, a.finish(ctx, d, p, deploy.Failed, deploy.EndStepFailed, fmt.Sprintf("step %d (%s) failed: %s", n+1, s.Note, why))
+		case rollout.Done:
 		}
 		if err := a.stepLog.StepDone(ctx, d.ID, n, a.cfg.Now()); err != nil {
 			return 0, err
@@ -325,6 +326,7 @@ func (a *Agent) watch(ctx context.Context, d deploy.Deploy, p plan, kube Kube, s
 		}
 		wait, err := a.hold(ctx, d, deploy.HoldAnalysis, msg)
 		return wait, true, err
+	case rollout.Continue:
 	}
 	return 0, false, nil
 }
@@ -362,6 +364,7 @@ func (a *Agent) waitStep(ctx context.Context, d deploy.Deploy, n, total int, s r
 		return env.Analysis.Interval, nil // the next check
 	case rollout.Pause:
 		return min(s.Pause, a.cfg.Poll*5), nil
+	case rollout.WaitRollout, rollout.SetImage, rollout.EnsureCopy, rollout.Scale, rollout.SwitchService:
 	}
 	return a.cfg.Poll, nil
 }

@@ -56,6 +56,7 @@ func Authorize(f Facts) Refusal {
 			"approve it: deploy it from its pull request", why))
 	case PRClosed:
 		return Refusal(fmt.Sprintf("#%d was closed without merging: ferry does not deploy it where a human must approve", f.Number))
+	case PRMerged: // its head is fixed: an approval of it stands
 	case PROpen:
 		if f.Head != "" && f.Head != f.SHA {
 			return Refusal(fmt.Sprintf("%s is no longer the head of #%d (commits were pushed since): its approval is void; "+

@@ -158,6 +158,7 @@ func (c *Cluster) Apply(ctx context.Context, ns string, s rollout.Step) error {
 		return err
 	case rollout.SwitchService:
 		return c.switchService(ctx, ns, s.Service, s.Track)
+	case rollout.WaitRollout, rollout.Pause, rollout.Analyze:
 	}
 	return nil
 }

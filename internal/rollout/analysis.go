@@ -179,6 +179,7 @@ func Judge(p AnalysisPolicy, ms []Measurement, prev State) Verdict {
 			holds = append(holds, m.Why+" (policy: no data holds; low traffic is not health)")
 		case Inconclusive:
 			inconclusive = true
+		case Pass:
 		}
 	}
 	st.Inconclusive = 0

@@ -242,6 +242,9 @@ func Settle(s Step, st Status, elapsed, deadline time.Duration) (verdict Settled
 		return Wait, fmt.Sprintf("%s left", (s.Pause - elapsed).Round(time.Second))
 	case WaitRollout:
 		return settleRollout(s, st, elapsed, deadline)
+	case SetImage, EnsureCopy, Scale, SwitchService:
+		// Acting steps have done their work once applied; the wait for
+		// the rollout is its own step.
 	}
 	return Done, ""
 }

@@ -68,12 +68,8 @@ func TestIngest_AllFixtures(t *testing.T) {
 		for i, w := range fixture.Webhooks() {
 			id := fmt.Sprintf("delivery-%03d", i)
 			code := post(h, w.Event, id, w.Payload)
-			if fixture.Malformed[w.Path()] {
-				if code != http.StatusBadRequest {
-					t.Errorf("%s: status %d, want 400 (timestamps are not RFC 3339)", w.Path(), code)
-				}
-				continue
-			}
+			// Even a payload go-github cannot parse (fixture.Malformed) is
+			// kept: the adapter parses it once, when its job runs.
 			if code != http.StatusAccepted {
 				t.Errorf("%s: status %d, want 202", w.Path(), code)
 				continue
