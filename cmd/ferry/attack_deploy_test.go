@@ -8,6 +8,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/ferry-ci/ferry/internal/dbtest"
 	"github.com/ferry-ci/ferry/internal/deploy"
@@ -29,6 +30,26 @@ func envPolicy(context, ns string, extra ...string) string {
 		p += "    " + e + "\n"
 	}
 	return p
+}
+
+// clusterAndSim is a namespace on the test control plane running
+// Deployment api (2 pods of v0), and the simulator with acme/api.
+func clusterAndSim(t *testing.T) (kubernetes.Interface, string, *githubsim.Sim, int64) {
+	t.Helper()
+	cs := kubetest.Client(t)
+	ns := kubetest.Namespace(t, cs)
+	kubetest.App(t, cs, ns, "api", "ghcr.io/acme/api:v0", 2)
+	sim, repoID := newSim(t)
+	return cs, ns, sim, repoID
+}
+
+// startDeploying starts ferry as the simulator's App on SQLite with the
+// test cluster and one --deploy-allow rule; it returns the database.
+func startDeploying(t *testing.T, sim *githubsim.Sim, allow string) string {
+	t.Helper()
+	dsn := dbtest.SQLiteURL(t)
+	startWithSim(t, sim, "--database="+dsn, "--kubeconfig="+kubetest.Kubeconfig(t), "--deploy-allow="+allow)
+	return dsn
 }
 
 // TestAttack_DeployWithoutAllowRule: an installed repository's policy
@@ -75,16 +96,12 @@ func TestAttack_DeployWithoutAllowRule(t *testing.T) {
 // production. The deploy is refused and explained; staging, inside the
 // rule, deploys.
 func TestAttack_DeployOutsideAllowedNamespace(t *testing.T) {
-	cs := kubetest.Client(t)
-	ns := kubetest.Namespace(t, cs)
-	kubetest.App(t, cs, ns, "api", "ghcr.io/acme/api:v0", 2)
-	sim, repoID := newSim(t)
+	cs, ns, sim, repoID := clusterAndSim(t)
 	sim.SetPermission("acme/api", "max", "maintain")
 	sim.SetFile("acme/api", "main", ".github/ferry.yml", envPolicy("", "kube-system", "needs_human: false")+
 		"  staging:\n    namespace: "+ns+"\n    needs_human: false\n    deployments: [{name: api}]\n"+
 		"    image: \"ghcr.io/acme/api:{{ .ShortSHA }}\"\n    strategy: rolling\n")
-	dsn := dbtest.SQLiteURL(t)
-	startWithSim(t, sim, "--database="+dsn, "--kubeconfig="+kubetest.Kubeconfig(t), "--deploy-allow=acme/api=/"+ns)
+	dsn := startDeploying(t, sim, "acme/api=/"+ns)
 	n := sim.AddPullRequest("acme/api", githubsim.PullRequest{Title: "Docs", Files: docsChange})
 	sim.OpenPullRequest("acme/api", n)
 
@@ -114,16 +131,12 @@ func TestAttack_DeployOutsideAllowedNamespace(t *testing.T) {
 // until the commit's required checks (here the policy's) are green; then
 // it deploys. A push voids the approval.
 func TestAttack_DeployNeedsApproval(t *testing.T) {
-	cs := kubetest.Client(t)
-	ns := kubetest.Namespace(t, cs)
-	kubetest.App(t, cs, ns, "api", "ghcr.io/acme/api:v0", 2)
-	sim, repoID := newSim(t)
+	_, ns, sim, repoID := clusterAndSim(t)
 	for login, role := range map[string]string{"max": "maintain", "rev": "write", "alice": "write"} {
 		sim.SetPermission("acme/api", login, role)
 	}
 	sim.SetFile("acme/api", "main", ".github/ferry.yml", "required_checks: [ci/test]\n"+envPolicy("", ns))
-	dsn := dbtest.SQLiteURL(t)
-	startWithSim(t, sim, "--database="+dsn, "--kubeconfig="+kubetest.Kubeconfig(t), "--deploy-allow=*=*")
+	dsn := startDeploying(t, sim, "*=*")
 	n := sim.AddPullRequest("acme/api", githubsim.PullRequest{Title: "Docs", User: "alice", Files: docsChange})
 	sim.OpenPullRequest("acme/api", n)
 	head := sim.PullRequests("acme/api")[0].HeadSHA
@@ -168,16 +181,12 @@ func TestAttack_DeployNeedsApproval(t *testing.T) {
 // must come from someone who neither wrote nor pushed the head. Carol's
 // approval counts, and bob's deploy goes ahead.
 func TestAttack_SelfApprovalByPusher(t *testing.T) {
-	cs := kubetest.Client(t)
-	ns := kubetest.Namespace(t, cs)
-	kubetest.App(t, cs, ns, "api", "ghcr.io/acme/api:v0", 2)
-	sim, repoID := newSim(t)
+	_, ns, sim, repoID := clusterAndSim(t)
 	for login, role := range map[string]string{"bob": "maintain", "carol": "write", "alice": "write"} {
 		sim.SetPermission("acme/api", login, role)
 	}
 	sim.SetFile("acme/api", "main", ".github/ferry.yml", envPolicy("", ns))
-	dsn := dbtest.SQLiteURL(t)
-	startWithSim(t, sim, "--database="+dsn, "--kubeconfig="+kubetest.Kubeconfig(t), "--deploy-allow=*=*")
+	dsn := startDeploying(t, sim, "*=*")
 	n := sim.AddPullRequest("acme/api", githubsim.PullRequest{Title: "Docs", User: "alice", Files: docsChange})
 	sim.OpenPullRequest("acme/api", n)
 	head := strings.Repeat("b", 40)
@@ -208,14 +217,10 @@ func TestAttack_SelfApprovalByPusher(t *testing.T) {
 // deploys nothing while CI (GitHub Actions) still runs; CI green deploys
 // it — once.
 func TestAttack_AutoDeployBeforeCI(t *testing.T) {
-	cs := kubetest.Client(t)
-	ns := kubetest.Namespace(t, cs)
-	kubetest.App(t, cs, ns, "api", "ghcr.io/acme/api:v0", 2)
-	sim, repoID := newSim(t)
+	_, ns, sim, repoID := clusterAndSim(t)
 	sim.SetFile("acme/api", "main", ".github/ferry.yml", "version: 1\nenvironments:\n  staging:\n    namespace: "+ns+
 		"\n    deployments: [{name: api}]\n    image: \"ghcr.io/acme/api:{{ .ShortSHA }}\"\n    auto_deploy: true\n    strategy: rolling\n")
-	dsn := dbtest.SQLiteURL(t)
-	startWithSim(t, sim, "--database="+dsn, "--kubeconfig="+kubetest.Kubeconfig(t), "--deploy-allow=*=*")
+	dsn := startDeploying(t, sim, "*=*")
 	before, merged := sim.Ref("acme/api", "heads/main"), strings.Repeat("a", 40)
 	sim.AddComparison("acme/api", before, merged, docsChange, nil)
 	sim.SetBranch("acme/api", "main", merged)

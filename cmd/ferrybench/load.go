@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,7 +17,6 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/ferry-ci/ferry/internal/event"
 )
@@ -44,35 +42,6 @@ func loadPayloads(dir string) ([]payload, error) {
 		out = append(out, payload{event: filepath.Base(filepath.Dir(f)), body: body})
 	}
 	return out, nil
-}
-
-// createDatabase makes a fresh database on a PostgreSQL server (admin is
-// its admin URL) and returns its URL and how to drop it.
-func createDatabase(admin, name string) (dsn string, drop func(), err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		return "", nil, fmt.Errorf("connect to PostgreSQL: %w", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", nil, fmt.Errorf("create database %s: %w", name, err)
-	}
-	u, err := url.Parse(admin)
-	if err != nil {
-		return "", nil, err
-	}
-	u.Path = "/" + name
-	drop = func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if c, err := pgx.Connect(ctx, admin); err == nil {
-			_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			c.Close(ctx)
-		}
-	}
-	return u.String(), drop, nil
 }
 
 // unique makes request n's body differ from every other one by trailing

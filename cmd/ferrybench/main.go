@@ -21,6 +21,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/ferry-ci/ferry/internal/store"
 )
 
 func main() {
@@ -47,14 +49,7 @@ type options struct {
 }
 
 func run() error {
-	var o options
-	flag.StringVar(&o.ferry, "ferry", "bin/ferry", "path to the ferry binary")
-	flag.StringVar(&o.fixtures, "fixtures", "internal/fixture/testdata/webhooks", "real webhook payloads (EVENT/NAME.payload.json)")
-	flag.StringVar(&o.postgres, "postgres", os.Getenv("FERRY_TEST_POSTGRES"), "PostgreSQL admin URL (a fresh database is made); empty skips PostgreSQL")
-	flag.DurationVar(&o.duration, "duration", 10*time.Second, "measured load per target")
-	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load before each measurement")
-	flag.IntVar(&o.concurrency, "concurrency", 16, "concurrent clients")
-	flag.Parse()
+	o := parseOptions()
 	payloads, err := loadPayloads(o.fixtures)
 	if err != nil {
 		return err
@@ -62,41 +57,17 @@ func run() error {
 	secret := "ferrybench-webhook-secret" // ferry serve wants at least 16 bytes
 	fmt.Printf("ferrybench: %d fixture payloads, %d clients, %s per target after %s warm-up, loopback\n\n",
 		len(payloads), o.concurrency, o.duration, o.warmup)
-
 	dir, err := os.MkdirTemp("", "ferrybench")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	self, err := os.Executable()
+	ts, err := targets(o, secret, dir)
 	if err != nil {
 		return err
 	}
-	targets := []struct {
-		name string
-		cmd  func() (*exec.Cmd, func(), error)
-	}{
-		{"bare HMAC + 202", func() (*exec.Cmd, func(), error) {
-			return exec.Command(self, "bare-server", "--secret", secret), func() {}, nil
-		}},
-		{"ferry, SQLite", func() (*exec.Cmd, func(), error) {
-			return ferryCmd(o.ferry, secret, "sqlite:"+filepath.Join(dir, "bench.db")), func() {}, nil
-		}},
-	}
-	if o.postgres != "" {
-		targets = append(targets, struct {
-			name string
-			cmd  func() (*exec.Cmd, func(), error)
-		}{"ferry, PostgreSQL", func() (*exec.Cmd, func(), error) {
-			dsn, drop, err := createDatabase(o.postgres, fmt.Sprintf("ferrybench_%d", time.Now().UnixNano()))
-			if err != nil {
-				return nil, nil, err
-			}
-			return ferryCmd(o.ferry, secret, dsn), drop, nil
-		}})
-	}
 	var results []result
-	for _, t := range targets {
+	for _, t := range ts {
 		cmd, cleanup, err := t.cmd()
 		if err != nil {
 			return fmt.Errorf("%s: %w", t.name, err)
@@ -110,6 +81,51 @@ func run() error {
 	}
 	report(os.Stdout, results)
 	return nil
+}
+
+func parseOptions() options {
+	var o options
+	flag.StringVar(&o.ferry, "ferry", "bin/ferry", "path to the ferry binary")
+	flag.StringVar(&o.fixtures, "fixtures", "internal/fixture/testdata/webhooks", "real webhook payloads (EVENT/NAME.payload.json)")
+	flag.StringVar(&o.postgres, "postgres", os.Getenv("FERRY_TEST_POSTGRES"), "PostgreSQL admin URL (a fresh database is made); empty skips PostgreSQL")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "measured load per target")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load before each measurement")
+	flag.IntVar(&o.concurrency, "concurrency", 16, "concurrent clients")
+	flag.Parse()
+	return o
+}
+
+// target is a server to load: how to start it, and what to clean up after.
+type target struct {
+	name string
+	cmd  func() (*exec.Cmd, func(), error)
+}
+
+// targets are the bare HMAC handler, ferry on SQLite and, given a server,
+// ferry on PostgreSQL.
+func targets(o options, secret, dir string) ([]target, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	out := []target{
+		{"bare HMAC + 202", func() (*exec.Cmd, func(), error) {
+			return exec.Command(self, "bare-server", "--secret", secret), func() {}, nil
+		}},
+		{"ferry, SQLite", func() (*exec.Cmd, func(), error) {
+			return ferryCmd(o.ferry, secret, "sqlite:"+filepath.Join(dir, "bench.db")), func() {}, nil
+		}},
+	}
+	if o.postgres != "" {
+		out = append(out, target{"ferry, PostgreSQL", func() (*exec.Cmd, func(), error) {
+			dsn, drop, err := store.CreatePostgresDatabase(o.postgres, fmt.Sprintf("ferrybench_%d", time.Now().UnixNano()))
+			if err != nil {
+				return nil, nil, err
+			}
+			return ferryCmd(o.ferry, secret, dsn), drop, nil
+		}})
+	}
+	return out, nil
 }
 
 func ferryCmd(bin, secret, dsn string) *exec.Cmd {

@@ -8,14 +8,11 @@ package dbtest
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/ferry-ci/ferry/internal/jobs"
 	"github.com/ferry-ci/ferry/internal/store"
@@ -74,28 +71,5 @@ func PostgresURL(t testing.TB) string {
 // CreateDatabase makes an empty database on the server at admin and returns
 // its address and a function that drops it (connections and all).
 func CreateDatabase(admin, name string) (dsn string, drop func(), err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		return "", nil, fmt.Errorf("connect to %s: %w", EnvPostgres, err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", nil, fmt.Errorf("create database %s: %w", name, err)
-	}
-	u, err := url.Parse(admin)
-	if err != nil {
-		return "", nil, err
-	}
-	u.Path = "/" + name
-	drop = func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if c, err := pgx.Connect(ctx, admin); err == nil {
-			_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			c.Close(ctx)
-		}
-	}
-	return u.String(), drop, nil
+	return store.CreatePostgresDatabase(admin, name)
 }
