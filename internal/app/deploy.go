@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/ferry-ci/ferry/internal/audit"
 	"github.com/ferry-ci/ferry/internal/command"
@@ -126,6 +127,15 @@ func (a *App) status(ctx context.Context, _ event.Delivery, e any) error {
 	return nil
 }
 
+func autoDeploys(p policy.Policy) bool {
+	for _, env := range p.Environments {
+		if env.AutoDeploy {
+			return true
+		}
+	}
+	return false
+}
+
 // autoDeploy deploys sha if it is the tip of the repository's default
 // branch, ferry assessed it, and CI is green on it (the agent checks).
 func (a *App) autoDeploy(ctx context.Context, repo ghadapter.Repo, branch, sha string) error {
@@ -150,16 +160,21 @@ func (a *App) autoDeploy(ctx context.Context, repo ghadapter.Repo, branch, sha s
 		}
 		return classify(err)
 	}
+	if !autoDeploys(pol.Policy) {
+		return nil
+	}
 	req := deployagent.Request{InstallationID: repo.InstallationID, RepositoryID: repo.ID, Owner: repo.Owner, Repo: repo.Name,
 		SHA: sha, Ref: def, DefaultBranch: def, Actor: audit.Ferry}
 	p, err := a.assessor.ProposedDeploy(ctx, repo.ID, 0, sha)
 	if err != nil {
 		return err
 	}
-	req.Proposed, req.Watch, req.NeedHuman = p.Strategy, p.Watch, p.NeedHuman
 	if !p.Assessed {
-		req.NeedHuman = []string{"ferry has not assessed " + audit.Short(sha)}
+		// CI can finish before ferry's job for the push has run: ask again
+		// later (a retry), never deploy a commit ferry has not assessed.
+		return fmt.Errorf("auto-deploy of %s waits for ferry's assessment of its push", audit.Short(sha))
 	}
+	req.Proposed, req.Watch, req.NeedHuman = p.Strategy, p.Watch, p.NeedHuman
 	// Keyed by the commit: every suite completing asks again, once.
 	deployed, waiting, err := a.deployer.AutoDeploy(ctx, req, pol.Policy, "auto-"+sha)
 	if waiting != "" {
