@@ -36,6 +36,7 @@ type CLI struct {
 	Migrate   MigrateCmd   `cmd:"" help:"Apply database migrations and exit."`
 	Deliver   DeliverCmd   `cmd:"" help:"Send a signed webhook delivery to a running ferry (for trying it out)."`
 	Calibrate CalibrateCmd `cmd:"" help:"Replay a history through the risk model: recall of reverted commits, fast-path share, AUC."`
+	Changelog ChangelogCmd `cmd:"" help:"Print the next release's notes and version for a local clone (markdown or json)."`
 	Audit     AuditCmd     `cmd:"" help:"List ferry's decisions (assessments, commands, approvals, pauses) with their reasons."`
 	Version   VersionCmd   `cmd:"" help:"Print the version."`
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/ferry-ci/ferry/internal/kube"
 	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/prom"
+	"github.com/ferry-ci/ferry/internal/releaseagent"
 	"github.com/ferry-ci/ferry/internal/riskagent"
 	"github.com/ferry-ci/ferry/internal/store"
 	"github.com/ferry-ci/ferry/internal/webhook"
@@ -223,7 +224,23 @@ func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic,
 		return nil, none, nil, queue, settingError("github-private-key-file", "FERRY_GITHUB_PRIVATE_KEY_FILE", "%v", err)
 	}
 	recovery := app.NewRecovery(app.RecoveryConfig{Logger: log}, gh, db)
-	assessor, err := s.riskAgent(log, db, gh)
+	cache, err := s.gitCache()
+	if err != nil {
+		return nil, none, nil, queue, err
+	}
+	assessor, err := riskagent.New(riskagent.Config{Logger: log}, riskagent.Deps{
+		Changes:     func(id int64) riskagent.Changes { return gh.Installation(id) },
+		Publisher:   func(id int64) riskagent.Publisher { return gh.Installation(id) },
+		Git:         cache,
+		Assessments: db, Publications: db, History: db, Control: db, Audit: db,
+	})
+	if err != nil {
+		return nil, none, nil, queue, err
+	}
+	releaser, err := releaseagent.New(releaseagent.Config{Logger: log}, releaseagent.Deps{
+		GitHub:  func(id int64) releaseagent.GitHub { return gh.Installation(id) },
+		History: cache, Releases: db, Signals: db, Control: db, Audit: db,
+	})
 	if err != nil {
 		return nil, none, nil, queue, err
 	}
@@ -231,28 +248,25 @@ func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic,
 	if err != nil {
 		return nil, none, nil, queue, err
 	}
-	deps := app.Deps{Assessor: assessor, Control: db, Audit: db, Deployer: deployer, Heads: db,
+	deps := app.Deps{Assessor: assessor, Control: db, Audit: db, Deployer: deployer, Heads: db, Releaser: releaser,
 		GitHub: func(id int64) app.CommandGitHub { return gh.Installation(id) }}
 	periodic := []jobs.Periodic{{Name: "recover-deliveries", Every: s.RecoverEvery, Run: recovery.Run}}
 	return periodic, deps, map[string]jobs.Step{deployagent.StepName: {Run: deployer.Step, GiveUp: deployer.GiveUp}}, queue, nil
 }
 
-// riskAgent is the risk agent, with a git cache for huge pull requests.
-func (s *ServeCmd) riskAgent(log *slog.Logger, db *store.DB, gh *github.App) (*riskagent.Agent, error) {
-	cache := s.GitCacheDir
-	if cache == "" {
-		dir, err := os.UserCacheDir()
+// gitCache is where ferry keeps the repositories it reads with git: huge
+// pull requests (the risk agent) and default-branch histories (the
+// release agent), one cache under one quota.
+func (s *ServeCmd) gitCache() (*git.Cache, error) {
+	dir := s.GitCacheDir
+	if dir == "" {
+		base, err := os.UserCacheDir()
 		if err != nil {
 			return nil, settingError("git-cache-dir", "FERRY_GIT_CACHE_DIR", "no default (%v): set one", err)
 		}
-		cache = filepath.Join(dir, "ferry", "git")
+		dir = filepath.Join(base, "ferry", "git")
 	}
-	return riskagent.New(riskagent.Config{Logger: log}, riskagent.Deps{
-		Changes:     func(id int64) riskagent.Changes { return gh.Installation(id) },
-		Publisher:   func(id int64) riskagent.Publisher { return gh.Installation(id) },
-		Git:         &git.Cache{Dir: cache, MaxBytes: s.GitCacheQuota},
-		Assessments: db, Publications: db, History: db, Control: db, Audit: db,
-	})
+	return &git.Cache{Dir: dir, MaxBytes: s.GitCacheQuota}, nil
 }
 
 // deployer is the deploy agent. Without --deploy-allow rules it deploys

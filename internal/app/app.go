@@ -45,6 +45,7 @@ type Deps struct {
 	Audit         Audit
 	Deployer      Deployer // nil: deploy and rollback answer "no deploy target configured"
 	Heads         Heads    // nil: who pushed a head is not recorded (the head commit's authors stand in)
+	Releaser      Releaser // nil: no release pull requests; /ferry changelog answers it is not running
 }
 
 // App dispatches deliveries to handlers.
@@ -58,6 +59,7 @@ type App struct {
 	audit         Audit
 	deployer      Deployer
 	heads         Heads
+	releaser      Releaser
 	appID         int64
 	policyOptions policy.Options
 	perms         *permissionCache
@@ -83,7 +85,7 @@ func New(cfg Config, deps Deps) *App {
 		cfg.Now = time.Now
 	}
 	a := &App{log: cfg.Logger, now: cfg.Now, installations: deps.Installations, assessor: deps.Assessor,
-		github: deps.GitHub, control: deps.Control, audit: deps.Audit, deployer: deps.Deployer, heads: deps.Heads, appID: cfg.AppID,
+		github: deps.GitHub, control: deps.Control, audit: deps.Audit, deployer: deps.Deployer, heads: deps.Heads, releaser: deps.Releaser, appID: cfg.AppID,
 		policyOptions: cfg.Policy, perms: newPermissionCache(cfg.Now), render: mustRender()}
 	a.routes = map[route]handler{
 		{"ping", anyAction}:                          a.ping,
@@ -99,6 +101,9 @@ func New(cfg Config, deps Deps) *App {
 		a.routeRisk()
 		if a.github != nil && a.control != nil && a.audit != nil {
 			a.routeCommands()
+		}
+		if a.releaser != nil {
+			a.routes[route{"pull_request", "closed"}] = a.pullRequestClosed
 		}
 		if a.deployer != nil {
 			a.routes[route{"check_suite", "completed"}] = a.checkSuiteCompleted

@@ -31,7 +31,7 @@ func (a *App) issueComment(ctx context.Context, d event.Delivery, e any) error {
 	}
 	r := request{delivery: d.ID, installation: c.Repo.InstallationID, repoID: c.Repo.ID, owner: c.Repo.Owner, repo: c.Repo.Name,
 		number: c.Number, isPR: c.IsPR, actor: c.Author.Login, bot: c.Author.Bot, commentID: c.ID, at: c.CreatedAt,
-		branch: c.Repo.DefaultBranch}
+		branch: c.Repo.DefaultBranch, cloneURL: c.Repo.CloneURL, htmlURL: c.Repo.HTMLURL}
 	if c.Action == "edited" {
 		// An edit could turn an old, approved comment into a new command.
 		return a.refuseAll(ctx, r, cmds, "edited comments never act")
@@ -74,7 +74,8 @@ func (a *App) checkRunAction(ctx context.Context, d event.Delivery, e any) error
 		return nil // another app's button
 	}
 	r := request{delivery: d.ID, installation: b.Repo.InstallationID, repoID: b.Repo.ID, owner: b.Repo.Owner, repo: b.Repo.Name,
-		actor: b.Sender.Login, bot: b.Sender.Bot, headSHA: b.HeadSHA, at: d.ReceivedAt, branch: b.Repo.DefaultBranch}
+		actor: b.Sender.Login, bot: b.Sender.Bot, headSHA: b.HeadSHA, at: d.ReceivedAt, branch: b.Repo.DefaultBranch,
+		cloneURL: b.Repo.CloneURL, htmlURL: b.Repo.HTMLURL}
 	cmd := command.Command{Spec: spec, Flags: map[string]bool{}, Line: 1, Text: "button: " + spec.Verb}
 	if len(b.PullRequests) == 0 {
 		// GitHub lists the pull requests whose head is the run's commit:

@@ -58,6 +58,8 @@ type request struct {
 	headSHA      string // a button's check run is bound to this head
 	at           time.Time
 	branch       string // the default branch, where the policy is read
+	cloneURL     string // the repository's, for agents that read its history
+	htmlURL      string
 }
 
 func (r request) fullName() string { return r.owner + "/" + r.repo }

@@ -94,7 +94,10 @@ func (a *App) push(ctx context.Context, d event.Delivery, e any) error {
 			return classify(err)
 		}
 	}
-	return classify(a.assessor.Push(ctx, s, commits, pol))
+	if err := a.assessor.Push(ctx, s, commits, pol); err != nil || a.releaser == nil {
+		return classify(err)
+	}
+	return classify(a.updateRelease(ctx, d, p))
 }
 
 // classify marks errors retrying cannot fix (GitHub said not found,

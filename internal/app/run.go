@@ -179,11 +179,13 @@ func (a *App) execute(ctx context.Context, r request, pr *forge.PullRequest, acc
 		}
 		return out, err
 	case "resume":
-		return a.resume(ctx, r, d)
+		return a.resume(ctx, r, acc.policy, d)
 	case "deploy", "rollback":
 		return a.deploy(ctx, r, pr, acc.policy, d, c)
 	case "feedback":
 		return a.feedback(ctx, r, c)
+	case "changelog":
+		return a.changelog(ctx, r, pr, acc.policy)
 	}
 	return outcome{}, event.Permanent(fmt.Errorf("command %q has no handler", c.Verb()))
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/ferry-ci/ferry/internal/command"
 	"github.com/ferry-ci/ferry/internal/control"
 	"github.com/ferry-ci/ferry/internal/forge"
+	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/render"
 )
 
@@ -85,7 +86,7 @@ func (a *App) pause(ctx context.Context, r request, d audit.Decision, c command.
 	return outcome{output: d.Output}, nil
 }
 
-func (a *App) resume(ctx context.Context, r request, d audit.Decision) (outcome, error) {
+func (a *App) resume(ctx context.Context, r request, pol policy.Loaded, d audit.Decision) (outcome, error) {
 	d.Kind, d.Subject, d.Output = audit.KindResume, "repository", "resume requested"
 	resumed, err := a.control.Resume(ctx, r.repoID, control.AllEnvironments, d, r.number)
 	if err != nil {
@@ -95,6 +96,13 @@ func (a *App) resume(ctx context.Context, r request, d audit.Decision) (outcome,
 	// already gone but publishing failed the first time.
 	if err := a.assessor.PublishWaiting(ctx, r.repoID); err != nil {
 		return outcome{}, err
+	}
+	if a.releaser != nil {
+		// Release pull requests skipped while paused catch up; merges
+		// recorded meanwhile are tagged and published.
+		if err := a.releaser.Update(ctx, releaseRepoOf(r), pol); err != nil {
+			return outcome{}, err
+		}
 	}
 	if !resumed {
 		return outcome{output: "nothing was paused", reply: render.ReplyPart{Note: "ferry was not paused here"}}, nil

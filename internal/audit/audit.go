@@ -25,6 +25,7 @@ const (
 	KindDeploy     Kind = "deploy"   // a deploy asked for, refused, or not started
 	KindRollback   Kind = "rollback" // a rollback, by ferry or on request
 	KindHold       Kind = "hold"     // a deploy held for a human instead of rolled back
+	KindRelease    Kind = "release"  // a release pull request proposed, or a release tagged and published
 )
 
 // Ferry is the actor of ferry's own decisions.

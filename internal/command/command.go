@@ -60,7 +60,7 @@ var Specs = []Spec{
 	{Verb: "deploy", Usage: "deploy <env> [--hotfix]", Help: "deploy this pull request's head to an environment (--hotfix: all pods at once, where policy allows)", Min: Maintain, NeedsPR: true, MinArgs: 1, MaxArgs: 1, Flags: []string{"--hotfix"}},
 	{Verb: "rollback", Usage: "rollback <env> [--force]", Help: "restore the environment's previous known-good version", Min: Maintain, NeedsPR: true, MinArgs: 1, MaxArgs: 1, Flags: []string{"--force"}},
 	{Verb: "feedback", Usage: "feedback right|wrong <decision-id>", Help: "say whether one of ferry's decisions (a rollback, say) was right", Min: Write, MinArgs: 2, MaxArgs: 2},
-	{Verb: "changelog", Usage: "changelog", Help: "draft release notes", Min: Write, Reserved: true, Available: "the release agent"},
+	{Verb: "changelog", Usage: "changelog", Help: "preview this pull request's changelog entry", Min: Write, NeedsPR: true},
 	{Verb: "test", Usage: "test", Help: "generate tests for this change", Min: Write, NeedsPR: true, Reserved: true, Available: "the test agent"},
 	{Verb: "optimize-dockerfile", Usage: "optimize-dockerfile", Help: "propose a faster, smaller Dockerfile", Min: Write, Reserved: true, Available: "the build agent"},
 	{Verb: "quarantine", Usage: "quarantine <test>", Help: "quarantine a flaky test", Min: Maintain, MinArgs: 1, MaxArgs: 1, Reserved: true, Available: "the test agent"},

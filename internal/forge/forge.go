@@ -4,12 +4,17 @@
 // statuses. The github adapter maps them to and from GitHub's API.
 package forge
 
-import "time"
+import (
+	"errors"
+	"strings"
+	"time"
+)
 
 // PullRequest is what ferry needs to know about a pull request to act on
 // a command about it.
 type PullRequest struct {
 	Number    int
+	Title     string
 	State     string // open, closed
 	Merged    bool
 	Author    string
@@ -21,6 +26,9 @@ type PullRequest struct {
 	UpdatedAt time.Time
 	Labels    []string
 	CloneURL  string
+	// MergeCommitSHA is, once merged, the commit the merge made on the
+	// base branch (the merge, squash or last rebased commit).
+	MergeCommitSHA string
 }
 
 // CheckRun is what ferry shows in a check run.
@@ -68,3 +76,45 @@ type DeploymentStatus struct {
 	EnvironmentURL string
 	LogURL         string
 }
+
+// Proposal is a change ferry offers as its own pull request (an optimized
+// Dockerfile, release notes, a production deploy).
+type Proposal struct {
+	Branch  string            // ferry's branch, e.g. ferry/release
+	Base    string            // the branch to merge into
+	Message string            // commit message
+	Title   string            // pull request title
+	Body    string            // pull request body; on an update only the part between BodyStart and BodyEnd is ferry's
+	Files   map[string]string // path → new content
+}
+
+// BodyStart and BodyEnd mark ferry's part of a proposal's body; what a
+// person writes around it is kept when ferry updates the pull request.
+const (
+	BodyStart = "<!-- ferry:generated -->"
+	BodyEnd   = "<!-- ferry:end -->"
+)
+
+// MergeBody is the body of an updated proposal: old with ferry's part
+// replaced by the one in generated. Where either has no marked part,
+// generated replaces old whole.
+func MergeBody(old, generated string) string {
+	oi, oj := strings.Index(old, BodyStart), strings.Index(old, BodyEnd)
+	gi, gj := strings.Index(generated, BodyStart), strings.Index(generated, BodyEnd)
+	if oi < 0 || oj < oi || gi < 0 || gj < gi {
+		return generated
+	}
+	return old[:oi] + generated[gi:gj] + old[oj:]
+}
+
+// Release is a GitHub Release to publish for a tag.
+type Release struct {
+	Tag        string
+	Name       string
+	Body       string // Markdown notes
+	Prerelease bool
+}
+
+// ErrTagElsewhere is a tag that exists and names another commit: ferry
+// never moves a tag.
+var ErrTagElsewhere = errors.New("the tag exists and names another commit")

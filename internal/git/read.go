@@ -7,7 +7,6 @@ import (
 	"sort"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 
@@ -64,64 +63,11 @@ type treeDiff struct {
 	full bool // stopped at max: there is more
 }
 
+// walk lists what differs between the trees from and to under prefix.
 func (d *treeDiff) walk(prefix string, from, to plumbing.Hash) error {
-	if err := d.ctx.Err(); err != nil {
-		return err
-	}
-	a, err := d.tree(from)
-	if err != nil {
-		return err
-	}
-	b, err := d.tree(to)
-	if err != nil {
-		return err
-	}
-	old := make(map[string]*object.TreeEntry, len(a))
-	for i := range a {
-		old[a[i].Name] = &a[i]
-	}
-	for i := range b {
-		e := &b[i]
-		o := old[e.Name]
-		delete(old, e.Name)
-		if o != nil && o.Hash == e.Hash && o.Mode == e.Mode {
-			continue
-		}
-		if err := d.pair(prefix+e.Name, o, e); err != nil {
-			return err
-		}
-	}
-	for i := range a {
-		if o := old[a[i].Name]; o != nil {
-			if err := d.pair(prefix+o.Name, o, nil); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// pair records one entry that differs; a directory on either side is
-// walked, and a file replaced by a directory (or the reverse) is both.
-func (d *treeDiff) pair(path string, from, to *object.TreeEntry) error {
-	fromDir, toDir := from != nil && from.Mode == filemode.Dir, to != nil && to.Mode == filemode.Dir
-	if !fromDir && !toDir {
+	return diffTrees(d.tree, prefix, from, to, func(path string, from, to *object.TreeEntry) error {
 		return d.add(delta{path: path, from: from, to: to})
-	}
-	var fh, th plumbing.Hash
-	if fromDir {
-		fh, from = from.Hash, nil
-	}
-	if toDir {
-		th, to = to.Hash, nil
-	}
-	if err := d.walk(path+"/", fh, th); err != nil {
-		return err
-	}
-	if from != nil || to != nil {
-		return d.add(delta{path: path, from: from, to: to})
-	}
-	return nil
+	})
 }
 
 func (d *treeDiff) add(x delta) error {
@@ -134,6 +80,9 @@ func (d *treeDiff) add(x delta) error {
 }
 
 func (d *treeDiff) tree(h plumbing.Hash) ([]object.TreeEntry, error) {
+	if err := d.ctx.Err(); err != nil {
+		return nil, err
+	}
 	if h.IsZero() {
 		return nil, nil
 	}

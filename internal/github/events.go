@@ -18,6 +18,7 @@ type Repo struct {
 	Owner, Name    string
 	DefaultBranch  string
 	CloneURL       string
+	HTMLURL        string // https://github.com/OWNER/NAME, for links
 	InstallationID int64
 }
 
@@ -157,7 +158,7 @@ func repoOf(r *gh.Repository, inst *gh.Installation) Repo {
 		owner = r.GetOwner().GetName()
 	}
 	return Repo{ID: r.GetID(), Owner: owner, Name: r.GetName(), DefaultBranch: r.GetDefaultBranch(),
-		CloneURL: r.GetCloneURL(), InstallationID: inst.GetID()}
+		CloneURL: r.GetCloneURL(), HTMLURL: r.GetHTMLURL(), InstallationID: inst.GetID()}
 }
 
 func actorOf(u *gh.User) Actor {
@@ -186,10 +187,11 @@ func pullRequestChange(e *gh.PullRequestEvent) PullRequestChange {
 }
 
 func pullRequestOf(p *gh.PullRequest) forge.PullRequest {
-	out := forge.PullRequest{Number: p.GetNumber(), State: p.GetState(), Merged: p.GetMerged(), Author: p.GetUser().GetLogin(),
+	// List endpoints' pull requests have no "merged", only merged_at.
+	out := forge.PullRequest{Number: p.GetNumber(), State: p.GetState(), Merged: p.GetMerged() || p.MergedAt != nil, Author: p.GetUser().GetLogin(),
 		HeadSHA: p.GetHead().GetSHA(), HeadRef: p.GetHead().GetRef(), HeadRepo: p.GetHead().GetRepo().GetFullName(),
 		BaseRef: p.GetBase().GetRef(), BaseSHA: p.GetBase().GetSHA(), UpdatedAt: p.GetUpdatedAt().Time,
-		CloneURL: p.GetBase().GetRepo().GetCloneURL()}
+		CloneURL: p.GetBase().GetRepo().GetCloneURL(), Title: p.GetTitle(), MergeCommitSHA: p.GetMergeCommitSHA()}
 	for _, l := range p.Labels {
 		out.Labels = append(out.Labels, l.GetName())
 	}

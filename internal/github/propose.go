@@ -6,23 +6,14 @@ import (
 	"sort"
 
 	gh "github.com/google/go-github/v60/github"
-)
 
-// Proposal is a change ferry offers as its own pull request (an optimized
-// Dockerfile, release notes, a production deploy).
-type Proposal struct {
-	Branch  string            // ferry's branch, e.g. ferry/release-notes
-	Base    string            // the branch to merge into
-	Message string            // commit message
-	Title   string            // pull request title
-	Body    string            // pull request body
-	Files   map[string]string // path → new content
-}
+	"github.com/ferry-ci/ferry/internal/forge"
+)
 
 // Propose commits the files on top of Base onto Branch (created, or moved
 // there) through the Git Data API and opens the pull request — or updates
 // the one already open for Branch, never opening a second.
-func (c *Client) Propose(ctx context.Context, owner, repo string, p Proposal) (number int, created bool, err error) {
+func (c *Client) Propose(ctx context.Context, owner, repo string, p forge.Proposal) (number int, created bool, err error) {
 	unlock := c.app.locks.Lock(fmt.Sprintf("propose %d %s/%s %s", c.id, owner, repo, p.Branch))
 	defer unlock()
 	base, _, err := c.gh.Git.GetRef(ctx, owner, repo, "heads/"+p.Base)
@@ -43,7 +34,7 @@ func (c *Client) Propose(ctx context.Context, owner, repo string, p Proposal) (n
 	return c.openOrUpdatePull(ctx, owner, repo, p)
 }
 
-func (c *Client) commitFiles(ctx context.Context, owner, repo string, parent *gh.Commit, p Proposal) (string, error) {
+func (c *Client) commitFiles(ctx context.Context, owner, repo string, parent *gh.Commit, p forge.Proposal) (string, error) {
 	paths := make([]string, 0, len(p.Files))
 	for path := range p.Files {
 		paths = append(paths, path)
@@ -83,7 +74,7 @@ func (c *Client) pointBranch(ctx context.Context, owner, repo, branch, sha strin
 	return nil
 }
 
-func (c *Client) openOrUpdatePull(ctx context.Context, owner, repo string, p Proposal) (int, bool, error) {
+func (c *Client) openOrUpdatePull(ctx context.Context, owner, repo string, p forge.Proposal) (int, bool, error) {
 	open, _, err := c.gh.PullRequests.List(ctx, owner, repo, &gh.PullRequestListOptions{
 		State: "open", Head: owner + ":" + p.Branch, Base: p.Base})
 	if err != nil {
@@ -92,6 +83,8 @@ func (c *Client) openOrUpdatePull(ctx context.Context, owner, repo string, p Pro
 	body := Truncate(p.Body, MaxText)
 	if len(open) > 0 {
 		n := open[0].GetNumber()
+		// A person's words around ferry's part of the body stay.
+		body = Truncate(forge.MergeBody(open[0].GetBody(), p.Body), MaxText)
 		_, _, err := c.gh.PullRequests.Edit(ctx, owner, repo, n, &gh.PullRequest{Title: gh.String(p.Title), Body: &body})
 		if err != nil {
 			return 0, false, fmt.Errorf("update pull request #%d: %w", n, err)

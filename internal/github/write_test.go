@@ -1,6 +1,7 @@
 package github_test
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -260,7 +261,7 @@ func TestDeployments(t *testing.T) {
 
 func TestProposeOpensThenUpdates(t *testing.T) {
 	sim, _, c := setup(t, githubsim.Config{})
-	p := github.Proposal{Branch: "ferry/dockerfile", Base: "main", Message: "build: reorder layers", Title: "Optimize Dockerfile",
+	p := forge.Proposal{Branch: "ferry/dockerfile", Base: "main", Message: "build: reorder layers", Title: "Optimize Dockerfile",
 		Body: "why", Files: map[string]string{"Dockerfile": "FROM scratch\n"}}
 	n1, created, err := c.Propose(ctx, owner, name, p)
 	if err != nil || !created {
@@ -406,5 +407,38 @@ func TestPrimaryRateLimitIsClassified(t *testing.T) {
 	}
 	if len(sim.Calls()) != calls {
 		t.Fatal("a request was sent while the primary limit was exhausted")
+	}
+}
+
+// TestReleaseOperations: a tag is made once and never moved; a release is
+// found by its tag; a commit names its pull requests.
+func TestReleaseOperations(t *testing.T) {
+	sim, _, c := setup(t, githubsim.Config{})
+	main := sim.Ref(repo, "heads/main")
+	if err := c.CreateTag(ctx, owner, name, "v1.0.0", main); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CreateTag(ctx, owner, name, "v1.0.0", main); err != nil {
+		t.Fatalf("the same tag again: %v", err)
+	}
+	sim.AddCommit(repo, strings.Repeat("9", 40), main)
+	if err := c.CreateTag(ctx, owner, name, "v1.0.0", strings.Repeat("9", 40)); !errors.Is(err, forge.ErrTagElsewhere) {
+		t.Fatalf("moving a tag: %v", err)
+	}
+	if id, err := c.FindRelease(ctx, owner, name, "v1.0.0"); err != nil || id != 0 {
+		t.Fatalf("no release yet: %d %v", id, err)
+	}
+	id, err := c.CreateRelease(ctx, owner, name, forge.Release{Tag: "v1.0.0", Name: "v1.0.0", Body: "notes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found, err := c.FindRelease(ctx, owner, name, "v1.0.0"); err != nil || found != id {
+		t.Fatalf("found %d, %v; want %d", found, err, id)
+	}
+	n := sim.AddPullRequest(repo, githubsim.PullRequest{Title: "Rebased"})
+	sim.SetPullRequestCommits(repo, n, strings.Repeat("8", 40))
+	prs, err := c.CommitPullRequests(ctx, owner, name, strings.Repeat("8", 40))
+	if err != nil || len(prs) != 1 || prs[0].Number != n {
+		t.Fatalf("pulls %+v %v", prs, err)
 	}
 }

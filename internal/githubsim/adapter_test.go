@@ -106,7 +106,7 @@ func adapterCalls(ctx context.Context, sim *githubsim.Sim, app *github.App, c *g
 		}},
 		{"deployment", func() error { return deploymentCalls(ctx, c, head) }},
 		{"proposal, then its update", func() error {
-			p := github.Proposal{Branch: "ferry/deploy-production", Base: "main",
+			p := forge.Proposal{Branch: "ferry/deploy-production", Base: "main",
 				Message: "deploy", Title: "Deploy", Body: "why", Files: map[string]string{"deploy/prod.txt": head}}
 			if _, _, err := c.Propose(ctx, "acme", "api", p); err != nil {
 				return err

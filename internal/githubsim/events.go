@@ -149,6 +149,7 @@ func (s *Sim) pullRequestEvent(action, repo string, number int, sender string, e
 func (s *Sim) repoPart(repoObj map[string]any, r *Repo) map[string]any {
 	repoObj["id"], repoObj["name"], repoObj["full_name"], repoObj["default_branch"] = r.ID, r.Name, r.FullName(), r.DefaultBranch
 	repoObj["owner"].(map[string]any)["login"] = r.Owner
+	repoObj["html_url"] = "https://github.com/" + r.FullName()
 	if r.gitDir != "" {
 		repoObj["clone_url"] = s.CloneURL(r.FullName())
 	}

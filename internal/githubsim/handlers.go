@@ -1,8 +1,10 @@
 package githubsim
 
+import "maps"
+
 // handlers maps GitHub's operationIds to the simulator's implementation.
 func handlers() map[string]handler {
-	return map[string]handler{
+	h := map[string]handler{
 		"meta/root":                                  getRoot,
 		"repos/get":                                  getRepo,
 		"repos/get-content":                          getContent,
@@ -29,12 +31,6 @@ func handlers() map[string]handler {
 		"repos/create-deployment":                    createDeployment,
 		"repos/list-deployments":                     listDeployments,
 		"repos/create-deployment-status":             createDeploymentStatus,
-		"git/get-ref":                                getRef,
-		"git/get-commit":                             getGitCommit,
-		"git/create-tree":                            createTree,
-		"git/create-commit":                          createGitCommit,
-		"git/create-ref":                             createRef,
-		"git/update-ref":                             updateRef,
 		"apps/list-installations":                    listInstallations,
 		"apps/create-installation-access-token":      createAccessToken,
 		"apps/list-repos-accessible-to-installation": listInstallationRepos,
@@ -47,7 +43,6 @@ func handlers() map[string]handler {
 		"issues/get-label":                           getLabel,
 		"issues/update-label":                        updateLabel,
 		"issues/delete-label":                        deleteLabel,
-		"git/delete-ref":                             deleteRef,
 		"apps/get-authenticated":                     getAuthenticatedApp,
 		"repos/get-branch":                           getBranch,
 		"repos/get-status-checks-protection":         getStatusChecksProtection,
@@ -59,5 +54,30 @@ func handlers() map[string]handler {
 		"repos/list-commit-statuses-for-ref":         listStatuses,
 		"repos/create-commit-status":                 createStatus,
 		"issues/get-comment":                         getComment,
+	}
+	maps.Copy(h, gitHandlers())
+	maps.Copy(h, releaseHandlers())
+	return h
+}
+
+// gitHandlers are the Git Data API's: refs, commits and trees.
+func gitHandlers() map[string]handler {
+	return map[string]handler{
+		"git/get-ref":       getRef,
+		"git/get-commit":    getGitCommit,
+		"git/create-tree":   createTree,
+		"git/create-commit": createGitCommit,
+		"git/create-ref":    createRef,
+		"git/update-ref":    updateRef,
+		"git/delete-ref":    deleteRef,
+	}
+}
+
+// releaseHandlers are the operations of releases and their pull requests.
+func releaseHandlers() map[string]handler {
+	return map[string]handler{
+		"repos/create-release":                            createRelease,
+		"repos/get-release-by-tag":                        getReleaseByTag,
+		"repos/list-pull-requests-associated-with-commit": listCommitPulls,
 	}
 }

@@ -173,6 +173,11 @@ func (c *call) pullObject(tmpl map[string]any, r *Repo, p *PullRequest) map[stri
 	c.sim.mergeState(tmpl, p)
 	// Review requests are not modelled: none, rather than the example's.
 	tmpl["requested_reviewers"], tmpl["requested_teams"] = []any{}, []any{}
+	labels := []any{} // the pull request's own, not the example's
+	for _, l := range r.labels[p.Number] {
+		labels = append(labels, c.sim.labelObject(r, r.ensureLabel(l)))
+	}
+	tmpl["labels"] = labels
 	for _, side := range []struct{ name, ref, sha string }{{"head", p.Head, p.HeadSHA}, {"base", p.Base, p.BaseSHA}} {
 		if m, ok := tmpl[side.name].(map[string]any); ok {
 			m["ref"], m["sha"], m["label"] = side.ref, side.sha, r.Owner+":"+side.ref

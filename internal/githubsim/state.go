@@ -38,6 +38,8 @@ type Repo struct {
 	statuses      []*CommitStatus
 	protection    map[string]*protection // branch → its protection; absent: unprotected
 	deployments   []*Deployment
+	releases      []*Release
+	associated    map[string][]int  // commit → pull requests (SetPullRequestCommits)
 	collaborators map[string]string // login → admin|maintain|write|triage|read
 	issues        map[int]*Issue
 	nextNumber    int

@@ -80,6 +80,7 @@ type raw struct {
 	Environments   map[string]rawEnvironment `json:"environments"`
 	Limits         *rawLimits                `json:"limits"`
 	RequiredChecks []string                  `json:"required_checks"`
+	Release        *rawRelease               `json:"release"`
 }
 
 // Parse reads a policy file with the server's default options.
@@ -222,6 +223,7 @@ func build(r raw, o Options) (Policy, []Problem) {
 	p.Limits = limits(r.Limits)
 	p.RequiredChecks = r.RequiredChecks
 	var probs []Problem
+	p.Release, probs = release(r.Release)
 	if t := r.Risk.Thresholds; t != nil {
 		if t.Medium != nil {
 			p.Thresholds.Medium = *t.Medium

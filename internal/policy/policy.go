@@ -29,6 +29,8 @@ type Policy struct {
 	// or where a human approves, when branch protection's list is not
 	// readable (none: every check suite of another app).
 	RequiredChecks []string
+	// Release is how ferry keeps the release pull request.
+	Release Release
 	// Limits bound what ferry reads with git of a huge pull request.
 	Limits Limits
 }
@@ -90,7 +92,8 @@ func Default() Policy {
 		WorkingHours: WorkingHours{Location: time.UTC,
 			Days:  []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday},
 			Start: 9 * time.Hour, End: 18 * time.Hour},
-		Limits: DefaultLimits(),
+		Limits:  DefaultLimits(),
+		Release: Release{Components: []ReleaseComponent{defaultComponent("", "", nil, "")}},
 	}
 }
 

@@ -232,3 +232,33 @@ environments:
 		t.Fatalf("the operator's allowance: %v", err)
 	}
 }
+
+func TestRelease(t *testing.T) {
+	p, err := Parse([]byte(`version: 1
+release:
+  enabled: true
+  components:
+    - {name: api, paths: ["services/api/**"], version_files: [services/api/VERSION]}
+    - {name: web, paths: ["web/**"], tag_pattern: "web@{version}", changelog: web/CHANGELOG.md}
+  sections: {labels: {bug: Bug fixes}}
+  prerelease: rc
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := p.Release
+	if !r.Enabled || len(r.Components) != 2 || r.Prerelease != "rc" || r.Labels["bug"] != "Bug fixes" {
+		t.Fatalf("release %+v", r)
+	}
+	api, web := r.Components[0], r.Components[1]
+	if api.TagPattern != "api-v{version}" || api.Changelog != "services/api/CHANGELOG.md" || !api.Paths[0].Match("services/api/main.go") ||
+		api.Branch() != "ferry/release/api" || web.TagPattern != "web@{version}" {
+		t.Fatalf("components %+v", r.Components)
+	}
+	if d := Default().Release; d.Enabled || len(d.Components) != 1 || d.Components[0].TagPattern != "v{version}" || d.Components[0].Branch() != "ferry/release" {
+		t.Fatalf("default %+v", d)
+	}
+	if _, err := Parse([]byte("version: 1\nrelease: {tag_pattern: v1}\n")); !IsInvalid(err) {
+		t.Fatalf("a tag pattern without {version}: %v", err)
+	}
+}

@@ -217,11 +217,12 @@ type ReplyPart struct {
 	Help        []command.Spec  // the command table
 	Decision    *audit.Decision // the evidence behind a decision (private reasons left out)
 	Note        string          // anything else worth saying (plain text)
+	Changelog   []ReleaseView   // a pull request's changelog entry, per component
 }
 
 // Empty reports whether the part says nothing.
 func (p ReplyPart) Empty() bool {
-	return p.Refused == "" && p.Failed == "" && p.Deploy == nil && p.RollingBack == nil && p.Help == nil && p.Decision == nil && p.Note == ""
+	return p.Refused == "" && p.Failed == "" && p.Deploy == nil && p.RollingBack == nil && p.Help == nil && p.Decision == nil && p.Note == "" && p.Changelog == nil
 }
 
 // Reply renders a reply. Every value a person or a repository controls is

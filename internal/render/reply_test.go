@@ -10,6 +10,7 @@ import (
 	"github.com/ferry-ci/ferry/internal/deploy"
 	"github.com/ferry-ci/ferry/internal/mdtest"
 	"github.com/ferry-ci/ferry/internal/policy"
+	"github.com/ferry-ci/ferry/internal/release"
 )
 
 func TestReplyGolden(t *testing.T) {
@@ -23,7 +24,14 @@ func TestReplyGolden(t *testing.T) {
 		Kind: audit.KindDeploy, Actor: "max", InputsDigest: "sha256:0011223344556677", Output: "refused: ferry's operator has not allowed it",
 		Reasons: []audit.Reason{{Rule: "destructive-sql", Weight: 30, Summary: "destructive SQL on 1 line", Evidence: []string{"db/migrate/1.sql:1"}},
 			{Rule: "refused", Summary: "acme/api may not deploy to prod-eu/kube-system", Private: true}}}
+	feat := release.Entry{SHA: "9f3c2a1b7e6d5c4b3a2918f7e6d5c4b3a2918f7e", PR: 42, Type: "feat", Scope: "api", Subject: "page through `orders` <b>fast</b>",
+		Authors: []release.Credit{{Name: "octo-cat", Login: true}}, Risk: "medium"}
+	preview := []ReleaseView{
+		NewReleaseView(release.Notes{Bump: release.BumpMinor, Sections: []release.Section{{Key: "feat", Title: "Features", Entries: []release.Entry{feat}}}}),
+		NewReleaseView(release.Notes{Component: "web", Bump: release.BumpNone, Skipped: []release.Skipped{{SHA: feat.SHA, Reason: release.SkipLabel, Why: "labelled skip-changelog"}}}),
+	}
 	for name, v := range map[string]ReplyView{
+		"reply-changelog": {Actor: "max", Parts: []ReplyPart{{Changelog: preview}}},
 		"reply-refused": {Actor: "max", Parts: []ReplyPart{{Refused: "/ferry pause needs maintain permission; you have write"},
 			{Refused: `unknown command "</details>": try /ferry help`}}},
 		"reply-deploy":  {Actor: "max", Parts: []ReplyPart{{Deploy: &d}, {RollingBack: &d}}},
