@@ -251,7 +251,9 @@ func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic,
 	deps := app.Deps{Assessor: assessor, Control: db, Audit: db, Deployer: deployer, Heads: db, Releaser: releaser,
 		GitHub: func(id int64) app.CommandGitHub { return gh.Installation(id) }}
 	periodic := []jobs.Periodic{{Name: "recover-deliveries", Every: s.RecoverEvery, Run: recovery.Run}}
-	return periodic, deps, map[string]jobs.Step{deployagent.StepName: {Run: deployer.Step, GiveUp: deployer.GiveUp}}, queue, nil
+	steps := map[string]jobs.Step{deployagent.StepName: {Run: deployer.Step, GiveUp: deployer.GiveUp},
+		deployagent.GateStepName: {Run: deployer.GateStep}}
+	return periodic, deps, steps, queue, nil
 }
 
 // gitCache is where ferry keeps the repositories it reads with git: huge
@@ -294,6 +296,7 @@ func (s *ServeCmd) deployer(log *slog.Logger, db *store.DB, gh *github.App, queu
 		Clusters:  s.clusters(),
 		Scheduler: func() deployagent.Scheduler { return *queue },
 		Deploys:   db, Progress: db, Steps: db, Control: db, Audit: db,
+		Gates: db, Reviewer: func(id int64) deployagent.Reviewer { return gh.Installation(id) },
 	}), nil
 }
 

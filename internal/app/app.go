@@ -108,6 +108,7 @@ func New(cfg Config, deps Deps) *App {
 		if a.deployer != nil {
 			a.routes[route{"check_suite", "completed"}] = a.checkSuiteCompleted
 			a.routes[route{"status", anyAction}] = a.status
+			a.routes[route{"deployment_protection_rule", "requested"}] = a.gateRequested
 		}
 	}
 	return a

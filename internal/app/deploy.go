@@ -22,6 +22,7 @@ type Deployer interface {
 	Request(ctx context.Context, r deployagent.Request) (deploy.Deploy, error)
 	AutoDeploy(ctx context.Context, r deployagent.Request, p policy.Policy, idPrefix string) ([]deploy.Deploy, string, error)
 	RollbackRunning(ctx context.Context, repositoryID int64, environment, by string, force bool) (deploy.Deploy, error)
+	Gate(ctx context.Context, g deploy.Gate, r deployagent.GateRequest) error
 }
 
 // deploy runs /ferry deploy and /ferry rollback: the environment comes from
@@ -32,6 +33,10 @@ func (a *App) deploy(ctx context.Context, r request, pr *forge.PullRequest, pol 
 	env, ok := pol.Policy.Environments[name]
 	if a.deployer == nil || !ok {
 		return refused("no deploy target configured for " + name + " (environments: in " + policy.Path + " on the default branch)"), nil
+	}
+	if !env.Deploys() {
+		return refused("ferry does not deploy to " + name + " itself (no namespace in " + policy.Path +
+			"): it gates the deployments GitHub makes there, as a deployment protection rule"), nil
 	}
 	req := deployagent.Request{ID: d.ID, InstallationID: r.installation, RepositoryID: r.repoID, Owner: r.owner, Repo: r.repo,
 		// The head the person saw when they asked, not whatever was pushed since.
@@ -129,7 +134,7 @@ func (a *App) status(ctx context.Context, _ event.Delivery, e any) error {
 
 func autoDeploys(p policy.Policy) bool {
 	for _, env := range p.Environments {
-		if env.AutoDeploy {
+		if env.AutoDeploy && env.Deploys() {
 			return true
 		}
 	}

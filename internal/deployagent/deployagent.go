@@ -54,6 +54,7 @@ type GitHub interface {
 // or neither (created is false when the deploy exists: a retry).
 type Scheduler interface {
 	CreateDeploy(ctx context.Context, d deploy.Deploy, step, key, serial string) (created bool, err error)
+	CreateGate(ctx context.Context, g deploy.Gate, step, key string) (created bool, err error)
 }
 
 // Deploys reads deploys.
@@ -122,6 +123,10 @@ type Deps struct {
 	Steps     Steps
 	Control   Control
 	Audit     Audit
+	// Gates and Reviewer answer GitHub's deployment protection rule
+	// requests (nil: ferry is no protection rule).
+	Gates    Gates
+	Reviewer func(installationID int64) Reviewer
 }
 
 // Agent deploys.
@@ -136,6 +141,8 @@ type Agent struct {
 	stepLog   Steps
 	control   Control
 	audit     Audit
+	gates     Gates
+	reviewer  func(installationID int64) Reviewer
 	render    *render.Renderer
 }
 
@@ -155,7 +162,8 @@ func New(cfg Config, deps Deps) *Agent {
 		panic(err) // the embedded templates are part of the build
 	}
 	return &Agent{cfg: cfg, github: deps.GitHub, ci: deps.CI, clusters: deps.Clusters, scheduler: deps.Scheduler,
-		deploys: deps.Deploys, tracker: deps.Progress, stepLog: deps.Steps, control: deps.Control, audit: deps.Audit, render: r}
+		deploys: deps.Deploys, tracker: deps.Progress, stepLog: deps.Steps, control: deps.Control, audit: deps.Audit,
+		gates: deps.Gates, reviewer: deps.Reviewer, render: r}
 }
 
 // Request asks for a deploy (or rollback) of a commit to an environment.
@@ -329,7 +337,7 @@ func decodePlan(d deploy.Deploy) (plan, error) {
 func (a *Agent) AutoDeploy(ctx context.Context, r Request, p policy.Policy, idPrefix string) (out []deploy.Deploy, waiting string, err error) {
 	var envs []policy.Environment
 	for _, env := range p.Environments {
-		if env.AutoDeploy {
+		if env.AutoDeploy && env.Deploys() {
 			envs = append(envs, env)
 		}
 	}

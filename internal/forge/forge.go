@@ -118,3 +118,7 @@ type Release struct {
 // ErrTagElsewhere is a tag that exists and names another commit: ferry
 // never moves a tag.
 var ErrTagElsewhere = errors.New("the tag exists and names another commit")
+
+// ErrGateClosed is a protection rule answer GitHub refuses because the
+// run has its answer already (or no longer waits).
+var ErrGateClosed = errors.New("the run no longer waits for this answer")

@@ -142,6 +142,8 @@ func ParseEvent(d event.Delivery) (any, error) {
 		cs := e.GetCheckSuite()
 		return CheckSuite{Repo: repoOf(e.GetRepo(), e.GetInstallation()), AppID: cs.GetApp().GetID(),
 			HeadBranch: cs.GetHeadBranch(), HeadSHA: cs.GetHeadSHA(), Conclusion: cs.GetConclusion()}, nil
+	case *gh.DeploymentProtectionRuleEvent:
+		return gateRequested(e), nil
 	case *gh.StatusEvent:
 		s := Status{Repo: repoOf(e.GetRepo(), e.GetInstallation()), SHA: e.GetSHA(), State: e.GetState()}
 		for _, b := range e.Branches {

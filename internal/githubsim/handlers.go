@@ -79,5 +79,6 @@ func releaseHandlers() map[string]handler {
 		"repos/create-release":                            createRelease,
 		"repos/get-release-by-tag":                        getReleaseByTag,
 		"repos/list-pull-requests-associated-with-commit": listCommitPulls,
+		"actions/review-custom-gates-for-run":             reviewGate,
 	}
 }

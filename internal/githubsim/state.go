@@ -40,6 +40,7 @@ type Repo struct {
 	deployments   []*Deployment
 	releases      []*Release
 	associated    map[string][]int  // commit → pull requests (SetPullRequestCommits)
+	gates         []*GateRun        // deployment protection rule requests sent (RequestGate)
 	collaborators map[string]string // login → admin|maintain|write|triage|read
 	issues        map[int]*Issue
 	nextNumber    int

@@ -81,3 +81,9 @@ func (q *Queue) enqueueStep(ctx context.Context, tx *sql.Tx, name, key, serial s
 func (q *Queue) CreateDeploy(ctx context.Context, d deploy.Deploy, step, key, serial string) (created bool, err error) {
 	return q.db.CreateDeploy(ctx, d, func(tx *sql.Tx) error { return q.enqueueStep(ctx, tx, step, key, serial) })
 }
+
+// CreateGate records a protection rule request and the job that answers it
+// in one transaction: both or neither.
+func (q *Queue) CreateGate(ctx context.Context, g deploy.Gate, step, key string) (created bool, err error) {
+	return q.db.CreateGate(ctx, g, func(tx *sql.Tx) error { return q.enqueueStep(ctx, tx, step, key, "") })
+}

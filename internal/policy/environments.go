@@ -84,6 +84,11 @@ func (e Environment) Frozen(t time.Time) (Freeze, bool) {
 	return Freeze{}, false
 }
 
+// Deploys reports whether ferry deploys there itself (Kubernetes); an
+// environment without a namespace is one ferry only gates (deployment
+// protection rules: GitHub Actions deploys, ferry decides).
+func (e Environment) Deploys() bool { return e.Namespace != "" }
+
 // Allows reports whether the environment permits a strategy.
 func (e Environment) Allows(strategy Strategy) bool { return slices.Contains(e.Strategies, strategy) }
 

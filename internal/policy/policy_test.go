@@ -262,3 +262,17 @@ release:
 		t.Fatalf("a tag pattern without {version}: %v", err)
 	}
 }
+
+func TestGateOnlyEnvironment(t *testing.T) {
+	p, err := Parse([]byte("version: 1\nenvironments:\n  production: {needs_human: true, freeze: [{from: 2026-12-24T00:00:00Z, to: 2026-12-27T00:00:00Z}]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := p.Environments["production"]; e.Deploys() || !e.NeedsHuman || len(e.Freezes) != 1 {
+		t.Fatalf("gate-only environment %+v", e)
+	}
+	// Half a deploy target is a mistake, not a gate.
+	if _, err := Parse([]byte("version: 1\nenvironments:\n  staging: {namespace: web}\n")); !IsInvalid(err) {
+		t.Fatalf("a namespace without deployments and image: %v", err)
+	}
+}
