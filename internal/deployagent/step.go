@@ -378,13 +378,15 @@ func (a *Agent) finish(ctx context.Context, d deploy.Deploy, p plan, status depl
 	if err := a.status(ctx, d, state, msg, p.Env.URL); err != nil {
 		return err
 	}
-	if err := a.tracker.FinishDeploy(ctx, d.ID, status, cause, msg, a.cfg.Now()); err != nil {
-		return err
-	}
+	// Judged before the deploy is marked ended: a crash in between retries
+	// both, and whoever sees the deploy ended sees the judgement too.
 	if status == deploy.Succeeded && d.Kind == deploy.KindDeploy {
 		if err := a.judgeEarlierRollback(ctx, d); err != nil {
 			return err
 		}
+	}
+	if err := a.tracker.FinishDeploy(ctx, d.ID, status, cause, msg, a.cfg.Now()); err != nil {
+		return err
 	}
 	a.cfg.Logger.InfoContext(ctx, "deploy ended", "status", status, "message", msg)
 	a.report(ctx, d.ID)
