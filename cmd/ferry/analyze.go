@@ -59,7 +59,7 @@ func (a *AnalyzeCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	past, err := repo.FirstParent(base, a.History, false, nil)
+	past, err := recentHistory(e.ctx, repo, base, a.History)
 	if err != nil {
 		return err
 	}

@@ -55,25 +55,9 @@ func (c *CalibrateCmd) Run(e *env) error {
 	if c.Format == "json" {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(reportJSON{Report: r, AUC: finite(r.AUC), AUCFixFollowup: finite(r.AUCFixFollowup)})
+		return enc.Encode(r)
 	}
-	return printReport(e.stdout, r, p)
-}
-
-// reportJSON is the report as JSON. An AUC is undefined (NaN) when a
-// history has no positives or no negatives, e.g. no reverts at all; JSON
-// cannot carry NaN, so it is null. These fields shadow the embedded ones.
-type reportJSON struct {
-	calibrate.Report
-	AUC            *float64 `json:"auc"`
-	AUCFixFollowup *float64 `json:"auc_fix_followup"`
-}
-
-func finite(f float64) *float64 {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return nil
-	}
-	return &f
+	return printReport(e.stdout, r, p, c.FastPath)
 }
 
 func readCommits(path string) ([]calibrate.Commit, error) {
@@ -98,7 +82,7 @@ func readCommits(path string) ([]calibrate.Commit, error) {
 	return out, nil
 }
 
-func printReport(w io.Writer, r calibrate.Report, p policy.Policy) error {
+func printReport(w io.Writer, r calibrate.Report, p policy.Policy, target float64) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "commits\t%d\n", r.Commits)
 	fmt.Fprintf(tw, "reverted later\t%d\n", r.Reverted)
@@ -106,12 +90,24 @@ func printReport(w io.Writer, r calibrate.Report, p policy.Policy) error {
 	for _, l := range []risk.Level{risk.Low, risk.Medium, risk.High} {
 		fmt.Fprintf(tw, "%s\t%d (%.1f%%)\n", l, r.Levels[l], 100*float64(r.Levels[l])/float64(max(1, r.Commits)))
 	}
-	fmt.Fprintf(tw, "thresholds\tmedium %d, high %d\n", p.Thresholds.Medium, p.Thresholds.High)
-	fmt.Fprintf(tw, "fast-path share\t%.3f\n", r.FastPathShare)
-	fmt.Fprintf(tw, "recall of reverted at medium+\t%.3f\n", r.RecallMediumPlus)
-	fmt.Fprintf(tw, "ROC AUC (reverted)\t%.3f\n", r.AUC)
-	fmt.Fprintf(tw, "ROC AUC (fix follow-ups)\t%.3f\n", r.AUCFixFollowup)
-	fmt.Fprintf(tw, "suggested for %.0f%% fast path\tmedium %d, high %d (recall %.3f)\n",
+	fmt.Fprintf(tw, "model share of the scores\t%.2f\n", r.ModelShare)
+	fmt.Fprintf(tw, "\tferry (%.0f%% target)\trules (medium %d, high %d)\tlines added (baseline)\n", 100*target, p.Thresholds.Medium, p.Thresholds.High)
+	row := func(name string, f func(calibrate.Figures) float64) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, figure(f(r.Figures)), figure(f(r.Rules)), figure(f(r.Baseline)))
+	}
+	row("fast-path share", func(f calibrate.Figures) float64 { return float64(f.FastPathShare) })
+	row("recall of reverted at medium+", func(f calibrate.Figures) float64 { return float64(f.RecallMediumPlus) })
+	row("ROC AUC (reverted)", func(f calibrate.Figures) float64 { return float64(f.AUC) })
+	row("ROC AUC (fix follow-ups)", func(f calibrate.Figures) float64 { return float64(f.AUCFixFollowup) })
+	fmt.Fprintf(tw, "rules: suggested for %.0f%% fast path\tmedium %d, high %d (recall %.3f)\n",
 		100*r.Suggested.FastPathShare, r.Suggested.Medium, r.Suggested.High, r.Suggested.RecallMediumPlus)
 	return tw.Flush()
+}
+
+// figure prints a figure, "n/a" when undefined (no reverts, say).
+func figure(f float64) string {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.3f", f)
 }

@@ -232,7 +232,7 @@ func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic,
 		Changes:     func(id int64) riskagent.Changes { return gh.Installation(id) },
 		Publisher:   func(id int64) riskagent.Publisher { return gh.Installation(id) },
 		Git:         cache,
-		Assessments: db, Publications: db, History: db, Control: db, Audit: db,
+		Assessments: db, Publications: db, History: db, Control: db, Audit: db, Models: db, Histories: cache,
 	})
 	if err != nil {
 		return nil, none, nil, queue, err

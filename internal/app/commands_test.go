@@ -303,7 +303,7 @@ func TestPauseHoldsAndResumePublishes(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *store.DB) {
 		w := newWorld(t, db)
 		w.deliver(t, "pull_request", w.sim.PullRequestPayload("opened", repo, w.n))
-		if got := w.sim.Labels(repo, w.n); !slices.Equal(got, []string{"risk: medium"}) {
+		if got := w.sim.Labels(repo, w.n); !slices.Equal(got, []string{"risk: high"}) {
 			t.Fatalf("labels %v", got)
 		}
 		w.comment(t, "max", "/ferry pause release freeze", "created")
@@ -317,7 +317,7 @@ func TestPauseHoldsAndResumePublishes(t *testing.T) {
 		if runs := w.runsOn(head2); len(runs) != 0 {
 			t.Fatalf("check run while paused: %+v", runs)
 		}
-		if got := w.sim.Labels(repo, w.n); !slices.Equal(got, []string{"risk: medium"}) {
+		if got := w.sim.Labels(repo, w.n); !slices.Equal(got, []string{"risk: high"}) {
 			t.Fatalf("labels changed while paused: %v", got)
 		}
 

@@ -67,7 +67,7 @@ func (a *App) assess(ctx context.Context, s riskagent.Subject) error {
 func subjectOf(id string, r ghadapter.Repo, pr forge.PullRequest) riskagent.Subject {
 	return riskagent.Subject{ID: id, InstallationID: r.InstallationID, RepositoryID: r.ID, Owner: r.Owner, Repo: r.Name,
 		Number: pr.Number, BaseRef: pr.BaseRef, BaseSHA: pr.BaseSHA, HeadSHA: pr.HeadSHA, EventAt: pr.UpdatedAt,
-		Labels: pr.Labels, CloneURL: r.CloneURL}
+		Labels: pr.Labels, CloneURL: r.CloneURL, Title: pr.Title}
 }
 
 // push assesses pushes to the default branch (under the policy at the

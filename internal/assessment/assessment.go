@@ -55,3 +55,16 @@ type PathEvent struct {
 
 // ErrNotFound is an assessment that is not there.
 var ErrNotFound = errors.New("assessment not found")
+
+// Model is a repository's stored risk model: the learner's state, and the
+// version each save advances (two jobs never overwrite each other's
+// learning: a save from a stale load fails with ErrStaleModel).
+type Model struct {
+	State   []byte
+	Version int64 // 0: none stored yet
+	Changes int   // changes learned from
+	HeadSHA string
+}
+
+// ErrStaleModel: the model changed since it was loaded; load it again.
+var ErrStaleModel = errors.New("risk model changed since it was loaded")

@@ -32,7 +32,7 @@ func TestAUC(t *testing.T) {
 		{"ties count half", []float64{1, 2, 2, 3}, []bool{false, true, false, true}, 0.875},
 	}
 	for _, tt := range tests {
-		if got := auc(mk(tt.points, tt.pos), isPos); math.Abs(got-tt.want) > 1e-9 {
+		if got := auc(mk(tt.points, tt.pos), func(s scored) float64 { return s.points }, isPos); math.Abs(got-tt.want) > 1e-9 {
 			t.Errorf("%s: auc %.4f, want %.4f", tt.name, got, tt.want)
 		}
 	}

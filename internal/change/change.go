@@ -5,6 +5,7 @@ package change
 
 import (
 	"bufio"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -40,6 +41,7 @@ type Commit struct {
 	SHA     string
 	Subject string
 	Author  string
+	Email   string // the author's email, lowercased: what the risk model knows authors by
 	Date    time.Time
 }
 
@@ -127,4 +129,26 @@ func Reverts(message string) (sha string, ok bool) {
 		return m[1], true
 	}
 	return "", false
+}
+
+// Entropy of the lines changed across files (one count per file),
+// normalized to 0…1: Hassan's measure of how scattered a change is.
+func Entropy(lines []int) float64 {
+	if len(lines) < 2 {
+		return 0
+	}
+	total := 0.0
+	for _, n := range lines {
+		total += float64(n)
+	}
+	if total == 0 {
+		return 0
+	}
+	h := 0.0
+	for _, n := range lines {
+		if p := float64(n) / total; p > 0 {
+			h -= p * math.Log2(p)
+		}
+	}
+	return h / math.Log2(float64(len(lines)))
 }

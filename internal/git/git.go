@@ -143,7 +143,8 @@ func hunks(fp diff.FilePatch) string {
 func (g *Repo) commitsBetween(base, head *object.Commit, limit int) ([]change.Commit, error) {
 	var out []change.Commit
 	for c := head; c != nil && c.Hash != base.Hash && len(out) < limit; {
-		out = append(out, change.Commit{SHA: c.Hash.String(), Subject: subject(c.Message), Author: c.Author.Name, Date: c.Author.When})
+		out = append(out, change.Commit{SHA: c.Hash.String(), Subject: subject(c.Message), Author: c.Author.Name,
+			Email: strings.ToLower(c.Author.Email), Date: c.Author.When})
 		if c.NumParents() == 0 {
 			break
 		}

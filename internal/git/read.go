@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -127,7 +128,8 @@ func exactRenames(ds []delta) []delta {
 func (g *Repo) commitsUntil(base, head *object.Commit, limit int) []change.Commit {
 	var out []change.Commit
 	for c := head; c.Hash != base.Hash && len(out) < limit; {
-		out = append(out, change.Commit{SHA: c.Hash.String(), Subject: subject(c.Message), Author: c.Author.Name, Date: c.Author.When})
+		out = append(out, change.Commit{SHA: c.Hash.String(), Subject: subject(c.Message), Author: c.Author.Name,
+			Email: strings.ToLower(c.Author.Email), Date: c.Author.When})
 		p, err := c.Parent(0)
 		if err != nil { // no parent, or not fetched
 			break

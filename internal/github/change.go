@@ -51,7 +51,8 @@ func toChange(base, head string, files []*gh.CommitFile, commits []*gh.Repositor
 		}
 		subject, _, _ := strings.Cut(cm.GetCommit().GetMessage(), "\n")
 		ch.Commits = append(ch.Commits, change.Commit{SHA: cm.GetSHA(), Subject: subject, Author: author,
-			Date: cm.GetCommit().GetAuthor().GetDate().Time})
+			Email: strings.ToLower(cm.GetCommit().GetAuthor().GetEmail()),
+			Date:  cm.GetCommit().GetAuthor().GetDate().Time})
 	}
 	if len(ch.Commits) > 0 {
 		ch.Author = ch.Commits[len(ch.Commits)-1].Author

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Repo is a work tree on branch main.
@@ -19,6 +20,9 @@ type Repo struct {
 	n   int
 	// Author is "Name <email>" of the next commits (default Ann).
 	Author string
+	// When, if set, dates the next commits (default: minutes apart on
+	// 2026-11-01).
+	When time.Time
 }
 
 // New makes an empty repository in a temporary directory.
@@ -35,6 +39,9 @@ func (r *Repo) Git(args ...string) string {
 	r.t.Helper()
 	r.n++
 	date := fmt.Sprintf("2026-11-01T%02d:%02d:00Z", 10+r.n/60%10, r.n%60)
+	if !r.When.IsZero() {
+		date = r.When.UTC().Format(time.RFC3339)
+	}
 	name, email, _ := strings.Cut(strings.TrimSuffix(r.Author, ">"), " <")
 	cmd := exec.Command("git", args...)
 	cmd.Dir = r.Dir

@@ -58,6 +58,12 @@ type raw struct {
 			Medium *int `json:"medium"`
 			High   *int `json:"high"`
 		} `json:"thresholds"`
+		FastPathShare *float64 `json:"fast_path_share"`
+		Learning      *struct {
+			Enabled         *bool `json:"enabled"`
+			BackfillCommits *int  `json:"backfill_commits"`
+			BackfillDays    *int  `json:"backfill_days"`
+		} `json:"learning"`
 		Weights map[string]float64 `json:"weights"`
 		Paths   []struct {
 			Glob   string  `json:"glob"`
@@ -224,7 +230,9 @@ func build(r raw, o Options) (Policy, []Problem) {
 	p.RequiredChecks = r.RequiredChecks
 	var probs []Problem
 	p.Release, probs = release(r.Release)
+	learning(&p.Learning, r)
 	if t := r.Risk.Thresholds; t != nil {
+		p.Thresholds.Explicit = true
 		if t.Medium != nil {
 			p.Thresholds.Medium = *t.Medium
 		}
@@ -300,4 +308,22 @@ func workingHours(w *WorkingHours, tz string, days []string, start, end string) 
 		probs = append(probs, Problem{Pointer: "/risk/working_hours", Message: "working_hours: start must be before end"})
 	}
 	return probs
+}
+
+// learning merges the file's risk.learning and fast_path_share.
+func learning(l *Learning, r raw) {
+	if r.Risk.FastPathShare != nil {
+		l.FastPathShare = *r.Risk.FastPathShare
+	}
+	if x := r.Risk.Learning; x != nil {
+		if x.Enabled != nil {
+			l.Enabled = *x.Enabled
+		}
+		if x.BackfillCommits != nil {
+			l.BackfillCommits = *x.BackfillCommits
+		}
+		if x.BackfillDays != nil {
+			l.BackfillDays = *x.BackfillDays
+		}
+	}
 }

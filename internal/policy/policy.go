@@ -15,7 +15,10 @@ const Path = ".github/ferry.yml"
 
 // Policy is a repository's policy, defaults filled in.
 type Policy struct {
-	Thresholds         Thresholds
+	Thresholds Thresholds
+	// Learning is the model learned from the repository's history, and
+	// the fast-path share its levels aim at.
+	Learning           Learning
 	Weights            map[string]float64 // rule → points
 	Paths              []PathRule
 	RequireHuman       []Glob
@@ -44,7 +47,22 @@ type CommandRule struct {
 }
 
 // Thresholds split scores into levels.
-type Thresholds struct{ Medium, High int }
+type Thresholds struct {
+	Medium, High int
+	// Explicit: the policy set them, so they decide levels instead of the
+	// fast-path share.
+	Explicit bool
+}
+
+// Learning is how ferry learns risk from a repository's history.
+type Learning struct {
+	Enabled bool
+	// FastPathShare is the share of changes the learned levels put on the
+	// fast path (default 0.6).
+	FastPathShare float64
+	// BackfillCommits and BackfillDays bound what is read on install.
+	BackfillCommits, BackfillDays int
+}
 
 // PathRule adds points for files matching a glob.
 type PathRule struct {
@@ -87,6 +105,7 @@ func DefaultWeights() map[string]float64 {
 func Default() Policy {
 	return Policy{
 		Thresholds:         Thresholds{Medium: 35, High: 65},
+		Learning:           Learning{Enabled: true, FastPathShare: 0.6, BackfillCommits: 2000, BackfillDays: 730},
 		Weights:            DefaultWeights(),
 		HighRiskConclusion: "neutral",
 		WorkingHours: WorkingHours{Location: time.UTC,

@@ -28,7 +28,7 @@ risk:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Thresholds != (Thresholds{25, 70}) || p.Weight("migration") != 40 || p.Weight("config") != 0 || p.Weight("auth") != 20 {
+	if p.Thresholds != (Thresholds{25, 70, true}) || p.Weight("migration") != 40 || p.Weight("config") != 0 || p.Weight("auth") != 20 {
 		t.Fatalf("thresholds/weights: %+v %v", p.Thresholds, p.Weights)
 	}
 	if !p.Paths[0].Glob.Match("payments/api/charge.go") || p.Paths[0].Rule != "payments" {
@@ -274,5 +274,35 @@ func TestGateOnlyEnvironment(t *testing.T) {
 	// Half a deploy target is a mistake, not a gate.
 	if _, err := Parse([]byte("version: 1\nenvironments:\n  staging: {namespace: web}\n")); !IsInvalid(err) {
 		t.Fatalf("a namespace without deployments and image: %v", err)
+	}
+}
+
+// TestLearningPolicy: the fast-path share and learning bounds are read;
+// explicit thresholds are marked as such; out-of-range values are problems.
+func TestLearningPolicy(t *testing.T) {
+	for _, tt := range []struct {
+		name, yml string
+		want      Learning
+		explicit  bool
+		problem   bool
+	}{
+		{"defaults", "version: 1\n", Learning{Enabled: true, FastPathShare: 0.6, BackfillCommits: 2000, BackfillDays: 730}, false, false},
+		{"share and bounds", "version: 1\nrisk:\n  fast_path_share: 0.75\n  learning: {enabled: false, backfill_commits: 100, backfill_days: 30}\n",
+			Learning{FastPathShare: 0.75, BackfillCommits: 100, BackfillDays: 30}, false, false},
+		{"explicit thresholds", "version: 1\nrisk:\n  thresholds: {medium: 30}\n", Learning{Enabled: true, FastPathShare: 0.6, BackfillCommits: 2000, BackfillDays: 730}, true, false},
+		{"share out of range", "version: 1\nrisk:\n  fast_path_share: 1.5\n", Learning{}, false, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Parse([]byte(tt.yml))
+			if tt.problem {
+				if err == nil {
+					t.Fatalf("accepted: %+v", p.Learning)
+				}
+				return
+			}
+			if err != nil || p.Learning != tt.want || p.Thresholds.Explicit != tt.explicit {
+				t.Fatalf("got %+v explicit %v, %v", p.Learning, p.Thresholds.Explicit, err)
+			}
+		})
 	}
 }

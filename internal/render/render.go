@@ -63,6 +63,8 @@ var funcs = template.FuncMap{
 	},
 	"upper": func(l risk.Level) string { return strings.ToUpper(string(l)) },
 	"sub":   func(a, b int) int { return a - b },
+	// percent is a percentile or share already scaled to 0–100.
+	"percent": func(v float64) string { return fmt.Sprintf("%.0f%%", v) },
 	"points": func(w float64) string {
 		return strconv.FormatFloat(w, 'f', -1, 64)
 	},

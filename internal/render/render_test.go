@@ -67,6 +67,15 @@ func cases() map[string]RiskView {
 			{Path: "deploy/k8s/api.yaml", Status: change.Modified, Additions: 4, Deletions: 2},
 		}, strict, false, nil),
 		"huge": view(huge, policy.Default(), true, nil),
+		"learned": func() RiskView {
+			files := []change.File{{Path: "internal/billing/charge.go", Status: change.Modified, Additions: 40, Deletions: 6}}
+			a := risk.Assess(risk.Input{Change: change.Change{Files: files}, Policy: policy.Default(), Now: now}).WithLearned(risk.Learned{
+				Score: 93, ModelShare: 1, Changes: 1843, Decides: true, FastPathShare: 0.6, Reasons: []risk.LearnedReason{
+					{Summary: "4 reverts in the last year touched", Paths: []string{"internal/billing/charge.go"}},
+					{Summary: "the author's first change under", Paths: []string{"internal/"}},
+					{Summary: "adds 40 lines"}}})
+			return NewRiskView(a, route.Make(a, policy.Default()), "9f3c2a1b7e6d5c4b3a2918f7e6d5c4b3a2918f7e", "defaults", 1, nil)
+		}(),
 		"paused-approved": func() RiskView {
 			v := view([]change.File{{Path: "db/migrate/001_add.sql", Status: change.Added, Additions: 2,
 				Patch: "@@ -0,0 +1,2 @@\n+CREATE TABLE t (id int);\n+DROP TABLE old;"}}, strict, false, nil)

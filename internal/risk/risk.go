@@ -60,6 +60,12 @@ type Assessment struct {
 	FastPath   string   `json:"fast_path,omitempty"`   // "docs-only" or "tests-only" when it applies
 	NeedsHuman []string `json:"needs_human,omitempty"` // require_human globs that matched
 	Truncated  bool     `json:"truncated,omitempty"`   // not every file was seen
+	// Floor is the least level the change has whatever its score: a
+	// destructive schema change is high, any migration at least medium.
+	Floor Level `json:"floor,omitempty"`
+	// Learned is what the repository's own history taught (nil until
+	// it has enough).
+	Learned *Learned `json:"learned,omitempty"`
 }
 
 // History is what went wrong before, keyed by path.
@@ -152,10 +158,50 @@ func Assess(in Input) Assessment {
 	a.Score = int(math.Round(math.Min(100, total)))
 	a.Reasons = reasons
 	a.Level = level(a.Score, in.Policy.Thresholds)
+	a.Floor = floor(p, reasons)
+	a.Level = Max(a.Level, a.Floor)
 	for _, f := range in.Change.Files {
 		a.NeedsHuman = append(a.NeedsHuman, in.Policy.NeedsHuman(f.Path)...)
 	}
 	a.NeedsHuman = unique(a.NeedsHuman)
+	return a
+}
+
+// floor is the least level the rules that fired demand: a destructive
+// schema change (dropping or renaming a column or table, narrowing a type,
+// NOT NULL without a default) is the costliest mistake a deploy can make.
+// The floors hold whatever weights the policy gives the rules.
+func floor(p *prepared, reasons []Reason) Level {
+	destructive := slices.ContainsFunc(reasons, func(r Reason) bool { return r.Rule == "destructive-sql" })
+	if !destructive && p.Policy.Weight("destructive-sql") == 0 {
+		_, destructive = destructiveSQLRule(p)
+	}
+	if destructive {
+		return High
+	}
+	if slices.ContainsFunc(p.all, func(f fileInfo) bool { return f.is(change.Migration) }) {
+		return Medium
+	}
+	return Low
+}
+
+// Rank orders levels: low 0, medium 1, high 2.
+func (l Level) Rank() int {
+	switch l {
+	case High:
+		return 2
+	case Medium:
+		return 1
+	case Low:
+	}
+	return 0
+}
+
+// Max is the higher of two levels.
+func Max(a, b Level) Level {
+	if b.Rank() > a.Rank() {
+		return b
+	}
 	return a
 }
 
@@ -182,26 +228,13 @@ func stats(files []change.File) Stats {
 	return s
 }
 
-// entropy of the lines changed across files, normalized to 0…1 (Hassan's
-// measure of how scattered a change is).
+// entropy of the lines changed across files, normalized to 0…1.
 func entropy(files []change.File) float64 {
-	if len(files) < 2 {
-		return 0
+	lines := make([]int, len(files))
+	for i, f := range files {
+		lines[i] = f.Additions + f.Deletions
 	}
-	total := 0.0
-	for _, f := range files {
-		total += float64(f.Additions + f.Deletions)
-	}
-	if total == 0 {
-		return 0
-	}
-	h := 0.0
-	for _, f := range files {
-		if p := float64(f.Additions+f.Deletions) / total; p > 0 {
-			h -= p * math.Log2(p)
-		}
-	}
-	return h / math.Log2(float64(len(files)))
+	return change.Entropy(lines)
 }
 
 // fastPath: a change of only tests, or only docs, takes the fast path.

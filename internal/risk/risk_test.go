@@ -181,3 +181,32 @@ func TestReasonsSortedByWeight(t *testing.T) {
 		}
 	}
 }
+
+// TestFloors: a one-line destructive migration is high whatever its size
+// or the weights; any migration at least medium.
+func TestFloors(t *testing.T) {
+	zero := policy.Default()
+	zero.Weights = map[string]float64{"migration": 0, "destructive-sql": 0}
+	for _, tt := range []struct {
+		name, path, line string
+		p                policy.Policy
+		want             Level
+	}{
+		{"drop column", "db/migrate/0042_drop_email.sql", "ALTER TABLE users DROP COLUMN email;", policy.Default(), High},
+		{"drop column, weights zero", "db/migrate/0042_drop_email.sql", "ALTER TABLE users DROP COLUMN email;", zero, High},
+		{"type change", "migrations/0007.sql", "ALTER TABLE orders ALTER COLUMN total TYPE integer;", policy.Default(), High},
+		{"not null without default", "migrations/0008.sql", "ALTER TABLE orders ADD COLUMN region text NOT NULL;", policy.Default(), High},
+		{"not null with default", "migrations/0009.sql", "ALTER TABLE orders ADD COLUMN region text NOT NULL DEFAULT 'eu';", policy.Default(), Medium},
+		{"django remove field", "shop/migrations/0012_auto.py", "        migrations.RemoveField(model_name='order', name='note'),", policy.Default(), High},
+		{"additive migration", "db/migrate/0043_add_index.sql", "CREATE INDEX orders_user ON orders (user_id);", policy.Default(), Medium},
+		{"code", "api/orders.go", "func orders() {}", policy.Default(), Low},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := change.Change{Files: []change.File{{Path: tt.path, Status: change.Added, Additions: 1, Patch: "@@ -0,0 +1 @@\n+" + tt.line}}}
+			a := Assess(Input{Change: c, Policy: tt.p, Now: time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)})
+			if a.Level != tt.want {
+				t.Fatalf("level %s (score %d, floor %s), want %s", a.Level, a.Score, a.Floor, tt.want)
+			}
+		})
+	}
+}

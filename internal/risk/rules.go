@@ -67,7 +67,7 @@ var authWords = regexp.MustCompile(`(?i)\b(password|passwd|secret|token|jwt|oaut
 // line without any is skipped without running them.
 var (
 	authHints = []string{"pass", "secret", "token", "jwt", "oauth", "session", "csrf", "permission", "authori", "authenticat", "crypt", "hmac", "private", "acl", "rbac", "admin", "role"}
-	sqlHints  = []string{"drop", "truncate", "alter", "rename", "delete"}
+	sqlHints  = []string{"drop", "truncate", "alter", "rename", "delete", "modify", "not null", "remove", "change"}
 )
 
 // authRule: auth and security paths weigh fully; auth identifiers added
@@ -103,7 +103,15 @@ func authRule(p *prepared) (Reason, bool) {
 	return Reason{}, false
 }
 
-var destructiveSQL = regexp.MustCompile(`(?i)\b(drop\s+(table|column|index|database|schema|constraint|view|type)|truncate(\s+table)?\s+\w+|alter\s+table\s+\S+\s+(drop|rename)\b|rename\s+column)`)
+var destructiveSQL = regexp.MustCompile(`(?i)\b(drop\s+(table|column|index|database|schema|constraint|view|type)|truncate(\s+table)?\s+\w+|alter\s+table\s+\S+\s+(drop|rename)\b|rename\s+column|alter\s+column\s+\S+\s+(set\s+data\s+)?type\b|modify\s+(column\s+)?\S+\s+\w|alter\s+column\s+\S+\s+set\s+not\s+null|add\s+(column\s+)?\S+\s+[^;]*\bnot\s+null\b)`)
+
+// destructiveORM are schema changes that lose data or break running code,
+// as migration frameworks write them (Django, Rails, Sequelize, Alembic,
+// Knex, Prisma …), looked for in migration files only.
+var destructiveORM = regexp.MustCompile(`\b(RemoveField|DeleteModel|RenameField|RenameModel|AlterField|remove_column|drop_table|rename_column|change_column|removeColumn|dropTable|renameColumn|changeColumn|renameTable|drop_column|alter_column|dropColumn)\b`)
+
+// withDefault: NOT NULL with a DEFAULT is safe on an existing table.
+var withDefault = regexp.MustCompile(`(?i)\bdefault\b`)
 var deleteWithoutWhere = regexp.MustCompile(`(?i)\bdelete\s+from\s+\S+\s*;?\s*$`)
 
 // destructiveSQLRule: statements that lose data or break old code, found
@@ -119,8 +127,14 @@ func destructiveSQLRule(p *prepared) (Reason, bool) {
 				continue
 			}
 			m := destructiveSQL.FindString(l.Text)
+			if strings.Contains(strings.ToLower(m), "not null") && withDefault.MatchString(l.Text) {
+				m = ""
+			}
 			if m == "" && deleteWithoutWhere.MatchString(l.Text) {
 				m = "DELETE without WHERE"
+			}
+			if m == "" && f.is(change.Migration) {
+				m = destructiveORM.FindString(l.Text)
 			}
 			if m != "" {
 				ev = append(ev, Evidence{Path: f.Path, Line: l.Number, Note: strings.Join(strings.Fields(m), " ")})

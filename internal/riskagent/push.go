@@ -43,7 +43,7 @@ func (o *Agent) Push(ctx context.Context, s Subject, commits []PushCommit, pol p
 	var rec record
 	switch {
 	case err == nil && row.Published:
-		return nil
+		return o.learnAfterPush(ctx, s, pol)
 	case err == nil:
 		err = decode(row, &rec)
 	case errors.Is(err, assessment.ErrNotFound):
@@ -56,7 +56,12 @@ func (o *Agent) Push(ctx context.Context, s Subject, commits []PushCommit, pol p
 	if err := o.learn(ctx, s, commits); err != nil {
 		return err
 	}
-	return o.publishPush(ctx, s, row, rec)
+	if err := o.publishPush(ctx, s, row, rec); err != nil {
+		return err
+	}
+	// Learned last: the model scored this push with what came before it,
+	// and reading a long history never delays the check run.
+	return o.learnAfterPush(ctx, s, pol)
 }
 
 // publishPush records the push's decision and publishes its check run

@@ -113,6 +113,10 @@ type Deps struct {
 	History      History
 	Control      Control
 	Audit        Audit
+	// Models and Histories, when set, learn each repository's risk from
+	// its own history; without them, the rules alone.
+	Models    Models
+	Histories Histories
 }
 
 // Agent assesses and publishes.
@@ -152,6 +156,7 @@ type Subject struct {
 	EventAt          time.Time // when GitHub says the subject last changed
 	Labels           []string  // the pull request's labels when the event was sent
 	CloneURL         string    // the repository over HTTPS, for git
+	Title            string    // the pull request's title (what the risk model reads for purpose)
 }
 
 func (s Subject) fullName() string { return s.Owner + "/" + s.Repo }
@@ -185,7 +190,7 @@ func (o *Agent) assess(ctx context.Context, s Subject, ch change.Change, p polic
 	if err != nil {
 		return err
 	}
-	a := risk.Assess(risk.Input{Change: ch, History: hist, Policy: p, Now: now, Kind: kind})
+	a := o.withLearned(ctx, s, ch, risk.Assess(risk.Input{Change: ch, History: hist, Policy: p, Now: now, Kind: kind}), p)
 	plan := route.Make(a, p)
 	rec.Assessment, rec.Route, rec.Files = &a, &plan, len(ch.Files)
 	return nil
