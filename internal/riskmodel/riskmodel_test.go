@@ -172,3 +172,35 @@ func TestStateRoundTrip(t *testing.T) {
 		t.Fatal("garbage loaded")
 	}
 }
+
+// BenchmarkLoadScoreExplain: what a pull request's assessment costs on
+// the server — restore a full learner (6,000 kept changes), score and
+// explain one change.
+func BenchmarkLoadScoreExplain(b *testing.B) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := NewLearner(Config{})
+	for i := range maxPending {
+		c := Change{At: start.Add(time.Duration(i) * time.Hour), Subject: "feat: x", Author: fmt.Sprint("a", i%13),
+			Files: []File{{Path: fmt.Sprintf("svc%d/a%d.go", i%7, i%50), Added: i % 90}}}
+		s := l.Score(c)
+		l.Observe(fmt.Sprint(i), c, s)
+		if i%23 == 0 {
+			l.Label(fmt.Sprint(i), c.At.Add(time.Hour), true, []string{c.Files[0].Path})
+		}
+	}
+	state, err := l.MarshalBinary()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := Change{At: start.Add(time.Duration(maxPending+1) * time.Hour), Subject: "feat: y", Files: []File{{Path: "svc3/a3.go", Added: 80}}}
+	b.ResetTimer()
+	for range b.N {
+		r, err := LoadLearner(state, Config{}, 256<<20)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s := r.Score(c)
+		_ = r.Explain(c, s, 3)
+	}
+	b.ReportMetric(float64(len(state))/1024, "KiB/state")
+}
