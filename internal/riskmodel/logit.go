@@ -49,45 +49,9 @@ func Train(samples []Sample, lambda float64) *Model {
 	standardize(m, samples)
 	// Class weights: each class counts half in total.
 	wp, wn := 0.5*(pos+neg)/pos, 0.5*(pos+neg)/neg
-	z := make([]float64, d)
 	beta := make([]float64, d+1) // the bias last
 	for iter := 0; iter < 12; iter++ {
-		h := make([]float64, (d+1)*(d+1))
-		g := make([]float64, d+1)
-		for _, s := range samples {
-			m.standard(s.X, z)
-			p := sigmoid(dot(beta[:d], z) + beta[d])
-			w := s.Weight * wn
-			y := 0.0
-			if s.Y {
-				w, y = s.Weight*wp, 1
-			}
-			r := w * (y - p)
-			c := w * p * (1 - p)
-			for i := 0; i <= d; i++ {
-				zi := 1.0
-				if i < d {
-					zi = z[i]
-				}
-				g[i] += r * zi
-				if zi == 0 {
-					continue
-				}
-				row := h[i*(d+1):]
-				for j := 0; j <= i; j++ {
-					zj := 1.0
-					if j < d {
-						zj = z[j]
-					}
-					row[j] += c * zi * zj
-				}
-			}
-		}
-		for i := 0; i <= d; i++ {
-			for j := 0; j < i; j++ {
-				h[j*(d+1)+i] = h[i*(d+1)+j]
-			}
-		}
+		h, g := m.gradient(samples, beta, wp, wn)
 		for i := 0; i < d; i++ { // the penalty, not on the bias
 			g[i] -= lambda * beta[i]
 			h[i*(d+1)+i] += lambda
@@ -109,6 +73,47 @@ func Train(samples []Sample, lambda float64) *Model {
 	copy(m.Weights, beta[:d])
 	m.Bias = beta[d]
 	return m
+}
+
+// gradient is the weighted log-likelihood's gradient g and Hessian h
+// (negated, symmetric, (d+1)², the bias last) at beta, with wp and wn the
+// class weights.
+func (m *Model) gradient(samples []Sample, beta []float64, wp, wn float64) (h, g []float64) {
+	d := len(beta) - 1
+	h, g = make([]float64, (d+1)*(d+1)), make([]float64, d+1)
+	z := make([]float64, d)
+	at := func(i int) float64 { // the bias's input is 1
+		if i < d {
+			return z[i]
+		}
+		return 1
+	}
+	for _, s := range samples {
+		m.standard(s.X, z)
+		p := sigmoid(dot(beta[:d], z) + beta[d])
+		w, y := s.Weight*wn, 0.0
+		if s.Y {
+			w, y = s.Weight*wp, 1
+		}
+		r, c := w*(y-p), w*p*(1-p)
+		for i := 0; i <= d; i++ {
+			zi := at(i)
+			g[i] += r * zi
+			if zi == 0 {
+				continue
+			}
+			row := h[i*(d+1):]
+			for j := 0; j <= i; j++ {
+				row[j] += c * zi * at(j)
+			}
+		}
+	}
+	for i := 0; i <= d; i++ {
+		for j := 0; j < i; j++ {
+			h[j*(d+1)+i] = h[i*(d+1)+j]
+		}
+	}
+	return h, g
 }
 
 // Predict is the model's probability-like score for a change.
