@@ -28,7 +28,8 @@ run: build
 	@echo "  $(BIN) deliver --webhook-secret-file $(DATA)/webhook-secret --event installation internal/fixture/testdata/webhooks/installation/created.payload.json"
 	$(BIN) serve --database sqlite:$(DATA)/ferry.db --webhook-secret-file $(DATA)/webhook-secret
 
-## test: lint, then every test against SQLite, a real PostgreSQL, a real Kubernetes control plane and a real Prometheus
+## test: lint, then every test against SQLite, a real PostgreSQL, a real Kubernetes control plane and a real Prometheus,
+## and every benchmark once against the same, so none rots unseen (-short: the largest inputs shrink)
 ## (started here unless FERRY_TEST_POSTGRES / FERRY_TEST_KUBECONFIG are set; the first cluster start builds it)
 test: lint
 	@pg="$${FERRY_TEST_POSTGRES:-}"; \
@@ -37,8 +38,10 @@ test: lint
 	if [ -z "$$kc" ]; then kc=$$(.ci/kube start) || echo "make test: no test cluster; deploy tests will skip (see .ci/kube)" >&2; fi; \
 	pr="$${FERRY_TEST_PROMETHEUS:-}"; \
 	if [ -z "$$pr" ]; then pr=$$(.ci/prometheus start) || echo "make test: no Prometheus; analysis tests will skip (see .ci/prometheus)" >&2; fi; \
-	FERRY_TEST_POSTGRES="$$pg" FERRY_TEST_KUBECONFIG="$$kc" FERRY_TEST_PROMETHEUS="$$pr" \
-	$(GO) tool gotestsum --format testname -- -count=1 -timeout 30m ./...
+	export FERRY_TEST_POSTGRES="$$pg" FERRY_TEST_KUBECONFIG="$$kc" FERRY_TEST_PROMETHEUS="$$pr"; \
+	$(GO) tool gotestsum --format testname -- -count=1 -timeout 30m ./... && \
+	echo "make test: every benchmark once" && \
+	$(GO) test -count=1 -short -run '^$$' -bench . -benchtime 1x -timeout 30m ./...
 
 ## lint: gofmt, go vet, staticcheck, exhaustive
 lint:
@@ -52,15 +55,17 @@ lint:
 ## bench: whole-system webhook throughput and ack latency (bare HMAC handler, SQLite, PostgreSQL),
 ## PR opened → check run, comment and label published (p50/p99), merge → first canary step and ferry's
 ## overhead across a canary (real control plane), canary failing → automatic rollback complete (real Prometheus),
-## and the Go benchmarks
+## the deploy analysis' power curve (synthetic canaries on the real Prometheus, ~8 min), and the Go benchmarks
 bench: build
 	@pg="$${FERRY_TEST_POSTGRES:-$$(.ci/postgres start)}"; \
 	$(GO) run ./cmd/ferrybench --ferry $(BIN) --postgres "$$pg" && \
 	FERRY_TEST_POSTGRES="$$pg" $(GO) test -run '^$$' -bench PullRequestOpened -benchtime 300x ./cmd/ferry && \
 	FERRY_TEST_KUBECONFIG="$${FERRY_TEST_KUBECONFIG:-$$(.ci/kube start)}" $(GO) test -run '^$$' -bench MergeToCanary -benchtime 20x ./cmd/ferry && \
 	FERRY_TEST_KUBECONFIG="$${FERRY_TEST_KUBECONFIG:-$$(.ci/kube start)}" FERRY_TEST_PROMETHEUS="$${FERRY_TEST_PROMETHEUS:-$$(.ci/prometheus start)}" \
-	$(GO) test -run '^$$' -bench Rollback -benchtime 10x ./internal/deployagent
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+	$(GO) test -run '^$$' -bench Rollback -benchtime 10x ./internal/deployagent && \
+	FERRY_TEST_PROMETHEUS="$${FERRY_TEST_PROMETHEUS:-$$(.ci/prometheus start)}" \
+	$(GO) test -run '^$$' -bench PowerCurve -benchtime 12x -timeout 60m ./internal/deployagent
+	$(GO) test -run '^$$' -skip PowerCurve -bench . -benchmem ./internal/...
 
 ## fuzz: fuzz the webhook edge for a minute
 fuzz:

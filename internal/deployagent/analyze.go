@@ -17,6 +17,8 @@ import (
 // Metrics reads time series (the prom adapter).
 type Metrics interface {
 	Range(ctx context.Context, query string, start, end time.Time, step time.Duration) ([]float64, error)
+	// Buckets is a histogram's bucket values by le at one time.
+	Buckets(ctx context.Context, query string, at time.Time) (map[string]float64, error)
 }
 
 // analyze runs one check of an Analyze step: every metric for the canary
@@ -48,47 +50,160 @@ func (a *Agent) analyze(ctx context.Context, d deploy.Deploy, env policy.Environ
 }
 
 func (a *Agent) measure(ctx context.Context, d deploy.Deploy, env policy.Environment, s rollout.Step) ([]rollout.Measurement, error) {
-	an := env.Analysis
-	end := a.cfg.Now()
-	step := max(an.Interval, time.Second)
+	return Measure(ctx, a.cfg.Metrics, Subject{Env: env, Environment: d.Environment, Track: s.Track}, a.cfg.Now())
+}
+
+// Subject is what one analysis check watches: the environment (its
+// analysis policy and query variables) and the track.
+type Subject struct {
+	Env         policy.Environment
+	Environment string // the environment's name, for queries
+	Track       string // canary while it holds; stable once everything runs the new version
+}
+
+// Measure evaluates every metric of the environment's analysis once at
+// end: the watched track's values over the window, against a ceiling, and
+// for the canary compared with the baseline (when the policy starts one)
+// or the stable track; a ceiling the stable track breaks too is a shared
+// degradation. Exported for the power-curve benchmark, which runs the
+// same judgement without a cluster.
+func Measure(ctx context.Context, metrics Metrics, sub Subject, end time.Time) ([]rollout.Measurement, error) {
+	an := sub.Env.Analysis
+	partner := "stable"
+	if an.Baseline {
+		partner = "baseline"
+	}
 	var out []rollout.Measurement
 	for _, m := range an.Metrics {
-		watched := s.Track // canary while it holds; stable once everything runs the new version
-		compare := m.Compare && watched == "canary"
+		compare := m.Compare && sub.Track == "canary"
 		if m.Max == nil && !compare {
 			continue // a comparison has no baseline once everything runs the new version
 		}
-		tracks := []string{watched}
-		if compare {
-			tracks = append(tracks, "stable")
+		meas, err := measureOne(ctx, metrics, sub, m, partner, compare, end)
+		if err != nil {
+			return nil, err
 		}
-		series, queries := map[string][]float64{}, map[string]string{}
-		for _, track := range tracks {
-			q, err := renderQuery(m.Query, env, d, track, an.Window)
-			if err != nil {
-				return nil, err
-			}
-			queries[track] = q
-			if series[track], err = a.cfg.Metrics.Range(ctx, q, end.Add(-an.Window), end, step); err != nil {
-				return nil, err
-			}
-		}
-		rule := rollout.Metric{Name: m.Name, Compare: compare, Confidence: m.Confidence, MinEffect: m.MinEffect, Ignore: m.Ignore}
-		if m.Max != nil {
-			rule.Max, rule.HasMax = *m.Max, true
-		}
-		samples := rollout.Samples{Canary: series[watched]}
-		if compare {
-			samples.Baseline = series["stable"]
-		}
-		meas := rollout.Measure(rule, samples)
-		meas.Query, meas.Window = queries[watched], promDuration(an.Window)
 		out = append(out, meas)
 	}
 	return out, nil
 }
 
-func renderQuery(tmpl string, env policy.Environment, d deploy.Deploy, track string, window time.Duration) (string, error) {
+func measureOne(ctx context.Context, metrics Metrics, sub Subject, m policy.AnalysisMetric, partner string, compare bool,
+	end time.Time) (rollout.Measurement, error) {
+	an := sub.Env.Analysis
+	tmpl, note := m.Query, ""
+	if m.Histogram != "" {
+		le, below, err := slowBoundary(ctx, metrics, sub, m, partner, end)
+		if err != nil || le == "" {
+			return rollout.Measurement{Metric: m.Name, Result: rollout.Inconclusive,
+				Why: fmt.Sprintf("%s: no requests on the %s track to find its typical latency bucket yet", m.Name, partner)}, err
+		}
+		tmpl = m.SlowShareQuery(le)
+		note = fmt.Sprintf(" (share of requests above %s s, where %.0f%% of the %s track's fall below)", le, 100*below, partner)
+	}
+	thin, n, need, err := tooThin(ctx, metrics, sub, m, end)
+	if err != nil || thin {
+		return rollout.Measurement{Metric: m.Name, Result: rollout.Inconclusive, Samples: 0,
+			Why: fmt.Sprintf("%s: %.0f requests on the %s track in %s, %d needed to judge", m.Name, n, sub.Track,
+				promDuration(an.Window), need)}, err
+	}
+	tracks := []string{sub.Track}
+	if compare {
+		tracks = append(tracks, partner)
+	}
+	if m.Max != nil && sub.Track == "canary" {
+		tracks = append(tracks, "stable") // to tell a shared degradation
+	}
+	series, queries := map[string][]float64{}, map[string]string{}
+	for _, track := range tracks {
+		if _, done := series[track]; done {
+			continue
+		}
+		q, err := renderQuery(tmpl, sub.Env, sub.Environment, track, an.Window)
+		if err != nil {
+			return rollout.Measurement{}, err
+		}
+		queries[track] = q
+		if series[track], err = metrics.Range(ctx, q, end.Add(-an.Window), end, max(an.Interval, time.Second)); err != nil {
+			return rollout.Measurement{}, err
+		}
+	}
+	rule := rollout.Metric{Name: m.Name, Compare: compare, Confidence: m.Confidence, MinEffect: m.MinEffect,
+		MinAbsolute: m.MinAbsolute, Ignore: m.Ignore}
+	if m.Max != nil {
+		rule.Max, rule.HasMax = *m.Max, true
+	}
+	samples := rollout.Samples{Canary: series[sub.Track]}
+	if compare {
+		samples.Baseline = series[partner]
+	}
+	if m.Max != nil && sub.Track == "canary" {
+		samples.Stable = series["stable"]
+	}
+	if m.Histogram != "" && compare && m.Count != "" {
+		// A share: compared on the exact counts behind it.
+		samples.CanaryN, _, err = requests(ctx, metrics, sub, m, sub.Track, end)
+		if err == nil {
+			samples.BaselineN, _, err = requests(ctx, metrics, sub, m, partner, end)
+		}
+		if err != nil {
+			return rollout.Measurement{}, err
+		}
+	}
+	meas := rollout.Measure(rule, samples)
+	if compare && partner == "baseline" {
+		note += " (compared with the baseline: the current version, started beside the canary)"
+	}
+	meas.Why += note
+	meas.Query, meas.Window = queries[sub.Track], promDuration(an.Window)
+	return meas, nil
+}
+
+// tooThin says whether the watched track's window holds too few requests
+// to judge the metric by.
+func tooThin(ctx context.Context, metrics Metrics, sub Subject, m policy.AnalysisMetric, end time.Time) (thin bool, n float64, need int, err error) {
+	need = sub.Env.Analysis.MinRequests
+	if m.MinRequests > 0 {
+		need = max(need, m.MinRequests)
+	}
+	if m.Count == "" || need <= 0 {
+		return false, 0, need, nil
+	}
+	n, ok, err := requests(ctx, metrics, sub, m, sub.Track, end)
+	return ok && n < float64(need), n, need, err // no series: the metric itself says no data
+}
+
+// requests is how many requests a track's window holds, by the metric's
+// Count query; ok is false without a series.
+func requests(ctx context.Context, metrics Metrics, sub Subject, m policy.AnalysisMetric, track string, end time.Time) (float64, bool, error) {
+	q, err := renderQuery(m.Count, sub.Env, sub.Environment, track, sub.Env.Analysis.Window)
+	if err != nil {
+		return 0, false, err
+	}
+	vs, err := metrics.Range(ctx, q, end, end, time.Second)
+	if err != nil || len(vs) == 0 {
+		return 0, false, err
+	}
+	return vs[len(vs)-1], true, nil
+}
+
+// slowBoundary finds the bucket boundary the partner track's requests
+// fall around over the window.
+func slowBoundary(ctx context.Context, metrics Metrics, sub Subject, m policy.AnalysisMetric, partner string,
+	end time.Time) (string, float64, error) {
+	q, err := renderQuery(m.BucketsQuery(), sub.Env, sub.Environment, partner, sub.Env.Analysis.Window)
+	if err != nil {
+		return "", 0, err
+	}
+	buckets, err := metrics.Buckets(ctx, q, end)
+	if err != nil {
+		return "", 0, err
+	}
+	le, below, _ := rollout.SlowBoundary(buckets)
+	return le, below, nil
+}
+
+func renderQuery(tmpl string, env policy.Environment, environment, track string, window time.Duration) (string, error) {
 	t, err := template.New("query").Option("missingkey=error").Parse(tmpl)
 	if err != nil {
 		return "", fmt.Errorf("query template: %w", err)
@@ -99,7 +214,7 @@ func renderQuery(tmpl string, env policy.Environment, d deploy.Deploy, track str
 	}
 	var b strings.Builder
 	err = t.Execute(&b, map[string]string{"Namespace": env.Namespace, "Deployment": dep, "Track": track,
-		"Environment": d.Environment, "Window": promDuration(window)})
+		"Environment": environment, "Window": promDuration(window)})
 	return b.String(), err
 }
 

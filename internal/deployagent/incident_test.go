@@ -306,7 +306,7 @@ environments:
     strategy: canary
     canary: {steps: [50, 100], pause: 60s}
     progress_deadline: 60s
-    analysis: {interval: 1s, window: 5s}
+    analysis: {interval: 1s, window: 10s}
 `)
 	appName := uniqueApp("red")
 	app := promtest.StartApp(t, appName, 40, map[string]promtest.Behaviour{

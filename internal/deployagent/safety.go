@@ -106,6 +106,19 @@ func (a *Agent) holdForMigrations(ctx context.Context, d deploy.Deploy, v rollou
 	return true, nil
 }
 
+// recordHold keeps an analysis hold in the audit trail with its evidence
+// (keyed by the deploy and the reasons: a repeated check adds nothing).
+func (a *Agent) recordHold(ctx context.Context, d deploy.Deploy, v rollout.Verdict) error {
+	dec := audit.Decision{ID: "hold-" + d.ID + "-" + audit.Digest(v.Reasons)[7:19], At: a.cfg.Now(), RepositoryID: d.RepositoryID,
+		Repository: d.Repository, Subject: "env:" + d.Environment + "@" + short(d.SHA), Kind: audit.KindHold, Actor: audit.Ferry,
+		InputsDigest: audit.Digest(v.Measurements), Output: "held: " + strings.Join(v.Reasons, "; ")}
+	for _, m := range v.Measurements {
+		dec.Reasons = append(dec.Reasons, audit.Reason{Rule: m.Metric, Summary: m.Why,
+			Evidence: []string{"query: " + m.Query, "window: " + m.Window, fmt.Sprintf("samples: %d, result: %s", m.Samples, m.Result)}})
+	}
+	return a.audit.RecordDecision(ctx, dec, d.Number)
+}
+
 // page tells the people on the pull request, best effort.
 func (a *Agent) page(ctx context.Context, d deploy.Deploy, msg string) {
 	if d.Number == 0 {

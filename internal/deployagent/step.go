@@ -322,7 +322,10 @@ func (a *Agent) watch(ctx context.Context, d deploy.Deploy, p plan, kube Kube, s
 	case rollout.Hold:
 		msg := "held: " + strings.Join(v.Reasons, "; ") + " — a human decides (/ferry rollback " + d.Environment + ")"
 		if msg != d.Message {
-			a.page(ctx, d, msg) // no metrics, or recommend-only: a person must look
+			if err := a.recordHold(ctx, d, v); err != nil {
+				return 0, true, err
+			}
+			a.page(ctx, d, msg) // no metrics, recommend-only, or degraded together: a person must look
 		}
 		wait, err := a.hold(ctx, d, deploy.HoldAnalysis, msg)
 		return wait, true, err
@@ -414,12 +417,12 @@ func (a *Agent) GiveUp(ctx context.Context, id string, cause error) {
 	a.report(ctx, id)
 }
 
-// retireCanaries scales a failed deploy's canaries to zero: their pods
-// match the Service and would keep taking traffic. Best effort — the
+// retireCanaries scales a failed deploy's canaries (and baselines) to
+// zero: their pods match the Service and would keep taking traffic. Best effort — the
 // failure is reported either way.
 func (a *Agent) retireCanaries(ctx context.Context, kube Kube, p plan) {
 	for _, s := range p.Steps {
-		if s.Kind == rollout.EnsureCopy && s.Track == "canary" {
+		if s.Kind == rollout.EnsureCopy && (s.Track == "canary" || s.Track == "baseline") {
 			retire := rollout.Step{Kind: rollout.Scale, Deployment: s.Deployment, Replicas: 0}
 			if err := kube.Apply(ctx, p.Env.Namespace, retire); err != nil {
 				a.cfg.Logger.WarnContext(ctx, "could not retire a failed canary", "deployment", s.Deployment, "err", err)

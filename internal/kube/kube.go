@@ -94,8 +94,10 @@ func (c *Cluster) Current(ctx context.Context, ns string, workloads []policy.Wor
 			return cur, known, fmt.Errorf("deployment %s/%s has no container %q", ns, w.Name, w.Container)
 		}
 		known.Images[w.Name] = d.Spec.Template.Spec.Containers[i].Image // the container a rollback sets
-		if cd, err := c.deployment(ctx, ns, rollout.CanaryName(w.Name)); err == nil {
-			cur.Replicas[rollout.CanaryName(w.Name)] = replicas(cd)
+		for _, name := range []string{rollout.CanaryName(w.Name), rollout.BaselineName(w.Name)} {
+			if cd, err := c.deployment(ctx, ns, name); err == nil {
+				cur.Replicas[name] = replicas(cd)
+			}
 		}
 	}
 	if service != "" {
@@ -236,8 +238,10 @@ func (c *Cluster) ensureCopy(ctx context.Context, ns string, s rollout.Step) err
 	want.Spec.Replicas = &s.Replicas
 	want.Spec.Selector = &metav1.LabelSelector{MatchLabels: merge(src.Spec.Selector.MatchLabels, map[string]string{rollout.TrackLabel: s.Track})}
 	want.Spec.Template.Labels = merge(src.Spec.Template.Labels, map[string]string{rollout.TrackLabel: s.Track})
-	if err := setImage(want, s); err != nil {
-		return err
+	if s.Image != "" { // none: the source's own (a baseline)
+		if err := setImage(want, s); err != nil {
+			return err
+		}
 	}
 	_, err = c.cs.AppsV1().Deployments(ns).Create(ctx, want, metav1.CreateOptions{FieldManager: "ferry"})
 	if !apierrors.IsAlreadyExists(err) {

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 )
@@ -51,7 +52,18 @@ type Analysis struct {
 	MaxInconclusive  int
 	NoData           string
 	RecommendOnly    bool
-	Metrics          []AnalysisMetric
+	// Baseline: compare the canary with a baseline of the current version
+	// started beside it at the same size (Kayenta's three-way method), not
+	// with the long-running stable pods.
+	Baseline bool
+	// MinEffect is the relative rise the default comparisons act on
+	// (default 0.2).
+	MinEffect float64
+	// MinRequests is the least traffic in a window a metric with a Count
+	// query is judged on (default 100): fewer is inconclusive, and lasting,
+	// a hold — thin traffic is not health, nor a reason to roll back.
+	MinRequests int
+	Metrics     []AnalysisMetric
 }
 
 // AnalysisMetric is one metric: a PromQL template and its rule.
@@ -61,7 +73,32 @@ type AnalysisMetric struct {
 	Compare     bool
 	Confidence  float64
 	MinEffect   float64
+	// MinAbsolute is the least absolute rise that matters too.
+	MinAbsolute float64
+	// Count, when set, is the template of how many requests the window
+	// holds for the track (judged against MinRequests).
+	Count string
+	// MinRequests overrides the analysis' for this metric.
+	MinRequests int
 	Ignore      bool
+	// Histogram, instead of a query, judges the share of slow requests:
+	// those above the bucket boundary the compared track's requests fall
+	// around, from the histogram's exact bucket counts. Selector is the
+	// label matchers template ({{ .Track }} …).
+	Histogram, Selector string
+}
+
+// BucketsQuery is the template of a histogram metric's bucket rates by
+// le over the window.
+func (m AnalysisMetric) BucketsQuery() string {
+	return `sum by (le) (rate(` + m.Histogram + `_bucket{` + m.Selector + `}[{{ .Window }}]))`
+}
+
+// SlowShareQuery is the template of a histogram metric's share of
+// requests slower than le.
+func (m AnalysisMetric) SlowShareQuery(le string) string {
+	return `1 - sum(rate(` + m.Histogram + `_bucket{` + m.Selector + `,le="` + le + `"}[{{ .Window }}]))` +
+		` / sum(rate(` + m.Histogram + `_count{` + m.Selector + `}[{{ .Window }}]))`
 }
 
 // Workload is a Deployment and the container whose image changes ("" =
@@ -116,13 +153,16 @@ type rawEnvironment struct {
 	ProgressDeadline             string `json:"progress_deadline"`
 	MigrationsBackwardCompatible bool   `json:"migrations_backward_compatible"`
 	Analysis                     *struct {
-		Interval        string `json:"interval"`
-		Window          string `json:"window"`
-		Watch           string `json:"watch"`
-		FailAfter       int    `json:"fail_after"`
-		MaxInconclusive int    `json:"max_inconclusive"`
-		NoData          string `json:"no_data"`
-		RecommendOnly   bool   `json:"recommend_only"`
+		Interval        string   `json:"interval"`
+		Window          string   `json:"window"`
+		Watch           string   `json:"watch"`
+		FailAfter       int      `json:"fail_after"`
+		MaxInconclusive int      `json:"max_inconclusive"`
+		NoData          string   `json:"no_data"`
+		RecommendOnly   bool     `json:"recommend_only"`
+		Baseline        bool     `json:"baseline"`
+		MinEffect       *float64 `json:"min_effect"`
+		MinRequests     int      `json:"min_requests"`
 		Metrics         []struct {
 			Name       string   `json:"name"`
 			Query      string   `json:"query"`
@@ -131,6 +171,8 @@ type rawEnvironment struct {
 			Confidence float64  `json:"confidence"`
 			MinEffect  float64  `json:"min_effect"`
 			Ignore     bool     `json:"ignore"`
+			Histogram  string   `json:"histogram"`
+			Selector   string   `json:"selector"`
 		} `json:"metrics"`
 	} `json:"analysis"`
 	Freeze []struct {
@@ -192,18 +234,43 @@ func environment(name string, r rawEnvironment) (Environment, []Problem) {
 	return e, probs
 }
 
+// defaultSelector holds the default metrics to the environment's namespace
+// and the track judged.
+const defaultSelector = `namespace="{{ .Namespace }}",track="{{ .Track }}"`
+
+// slowShareMin is the least rise of the slow share that matters: ten
+// points of requests past the typical boundary (noise is the two-proportion
+// test's business, at 99%).
+const slowShareMin = 0.1
+
 // DefaultMetrics are the HTTP RED metrics most services expose: the error
-// rate (≤ 1%) and p99 latency (≤ 500 ms, and not 20% worse than stable).
-// Their series need `namespace` and `track` labels; track is the pod label
-// ferry.dev/track, "stable" where it is absent (see the README).
-func DefaultMetrics() []AnalysisMetric {
+// rate (≤ 1%); latency compared with what the canary is compared with by
+// two measures that do not depend on where bucket boundaries fall — the
+// exact mean (rate of _sum over rate of _count) and the share of slow
+// requests (exact bucket counts above the boundary the compared track's
+// requests fall around) — each acting on a rise of minEffect; and p99
+// latency as a ceiling (≤ 500 ms; interpolated within a bucket, so not
+// compared). Their series need `namespace` and `track` labels; track is
+// the pod label ferry.dev/track, "stable" where it is absent (see the
+// README).
+func DefaultMetrics(minEffect float64) []AnalysisMetric {
 	errMax, p99Max := 0.01, 0.5
-	sel := `namespace="{{ .Namespace }}",track="{{ .Track }}"`
+	sel := defaultSelector
+	const h = "http_request_duration_seconds"
+	requests := `sum(increase(http_requests_total{` + sel + `}[{{ .Window }}]))`
+	timed := `sum(increase(` + h + `_count{` + sel + `}[{{ .Window }}]))`
 	return []AnalysisMetric{
-		{Name: "error rate", Max: &errMax, Query: `(sum(rate(http_requests_total{` + sel + `,code=~"5.."}[{{ .Window }}])) or vector(0))` +
-			` / sum(rate(http_requests_total{` + sel + `}[{{ .Window }}]))`},
-		{Name: "p99 latency", Max: &p99Max, Compare: true, MinEffect: 0.2,
-			Query: `histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{` + sel + `}[{{ .Window }}])))`},
+		// A 1% ceiling needs 300 requests to be broken by more than two
+		// unlucky errors.
+		{Name: "error rate", Max: &errMax, Count: requests, MinRequests: int(math.Ceil(3 / errMax)),
+			Query: `(sum(rate(http_requests_total{` + sel + `,code=~"5.."}[{{ .Window }}])) or vector(0))` +
+				` / sum(rate(http_requests_total{` + sel + `}[{{ .Window }}]))`},
+		{Name: "mean latency", Compare: true, MinEffect: minEffect, Count: timed,
+			Query: `sum(rate(` + h + `_sum{` + sel + `}[{{ .Window }}])) / sum(rate(` + h + `_count{` + sel + `}[{{ .Window }}]))`},
+		{Name: "slow requests", Compare: true, Confidence: 0.99, MinEffect: minEffect, MinAbsolute: slowShareMin, Histogram: h,
+			Selector: sel, Count: timed},
+		{Name: "p99 latency", Max: &p99Max, Count: timed,
+			Query: `histogram_quantile(0.99, sum by (le) (rate(` + h + `_bucket{` + sel + `}[{{ .Window }}])))`},
 	}
 }
 
@@ -211,7 +278,14 @@ func DefaultMetrics() []AnalysisMetric {
 func analysisOf(r rawEnvironment) *Analysis {
 	a := r.Analysis
 	an := &Analysis{Interval: 10 * time.Second, Window: time.Minute, FailAfter: a.FailAfter,
-		MaxInconclusive: a.MaxInconclusive, NoData: a.NoData, RecommendOnly: a.RecommendOnly}
+		MaxInconclusive: a.MaxInconclusive, NoData: a.NoData, RecommendOnly: a.RecommendOnly, Baseline: a.Baseline, MinEffect: 0.2}
+	if a.MinEffect != nil {
+		an.MinEffect = *a.MinEffect
+	}
+	an.MinRequests = 100
+	if a.MinRequests > 0 {
+		an.MinRequests = a.MinRequests
+	}
 	if a.Interval != "" {
 		an.Interval, _ = time.ParseDuration(a.Interval)
 	}
@@ -223,10 +297,27 @@ func analysisOf(r rawEnvironment) *Analysis {
 	}
 	for _, m := range a.Metrics {
 		an.Metrics = append(an.Metrics, AnalysisMetric{Name: m.Name, Query: m.Query, Max: m.Max,
-			Compare: m.Compare, Confidence: m.Confidence, MinEffect: m.MinEffect, Ignore: m.Ignore})
+			Compare: m.Compare || m.Histogram != "", Confidence: m.Confidence, MinEffect: m.MinEffect, Ignore: m.Ignore,
+			Histogram: m.Histogram, Selector: m.Selector})
+	}
+	for i, m := range an.Metrics {
+		if m.Histogram == "" {
+			continue
+		}
+		if m.MinEffect == 0 {
+			an.Metrics[i].MinEffect = an.MinEffect
+		}
+		if m.Selector == "" {
+			an.Metrics[i].Selector = defaultSelector
+		}
+		an.Metrics[i].MinAbsolute = slowShareMin
+		if an.Metrics[i].Confidence == 0 {
+			an.Metrics[i].Confidence = 0.99
+		}
+		an.Metrics[i].Count = `sum(increase(` + m.Histogram + `_count{` + an.Metrics[i].Selector + `}[{{ .Window }}]))`
 	}
 	if len(an.Metrics) == 0 {
-		an.Metrics = DefaultMetrics()
+		an.Metrics = DefaultMetrics(an.MinEffect)
 	}
 	return an
 }

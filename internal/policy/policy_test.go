@@ -306,3 +306,43 @@ func TestLearningPolicy(t *testing.T) {
 		})
 	}
 }
+
+// TestAttack_UnscopedHistogramSelector: a slow-requests metric names a
+// histogram and a selector instead of a query; ferry builds the queries,
+// and a selector not held to the environment's namespace — or one that
+// breaks out of its braces to read other series — is refused the same way.
+func TestAttack_UnscopedHistogramSelector(t *testing.T) {
+	for _, tc := range []struct {
+		name, selector string
+		ok             bool
+	}{
+		{"default selector", "", true},
+		{"scoped", `namespace="{{ .Namespace }}",track="{{ .Track }}",route="/pay"`, true},
+		{"another namespace", `namespace="payments",track="{{ .Track }}"`, false},
+		{"no namespace", `track="{{ .Track }}"`, false},
+		{"breaks out of the braces", `namespace="{{ .Namespace }}"}[1m])) or sum(rate(x_bucket{namespace="payments"`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sel := ""
+			if tc.selector != "" {
+				sel = "\n          selector: '" + tc.selector + "'"
+			}
+			_, err := Parse([]byte(`version: 1
+environments:
+  production:
+    namespace: shop
+    deployments: [{name: api}]
+    image: "x:{{ .SHA }}"
+    analysis:
+      metrics:
+        - name: slow requests
+          histogram: http_request_duration_seconds` + sel + "\n"))
+			if tc.ok != (err == nil) {
+				t.Fatalf("accepted %v: %v", err == nil, err)
+			}
+			if err != nil && !strings.Contains(err.Error(), "without namespace=") && !strings.Contains(err.Error(), "not valid PromQL") {
+				t.Fatalf("does not say why: %v", err)
+			}
+		})
+	}
+}

@@ -71,9 +71,21 @@ func scopeProblems(name string, r rawEnvironment, o Options) []Problem {
 	}
 	var probs []Problem
 	for i, m := range r.Analysis.Metrics {
-		if why := unscoped(m.Query); why != "" {
-			probs = append(probs, Problem{Pointer: fmt.Sprintf("/environments/%s/analysis/metrics/%d/query", name, i),
-				Message: "analysis query " + m.Name + " " + why})
+		at, queries := "query", []string{m.Query}
+		if m.Histogram != "" {
+			// The queries ferry builds from the histogram and selector.
+			h := AnalysisMetric{Histogram: m.Histogram, Selector: m.Selector}
+			if h.Selector == "" {
+				h.Selector = defaultSelector
+			}
+			at, queries = "selector", []string{h.BucketsQuery(), h.SlowShareQuery("0.1")}
+		}
+		for _, q := range queries {
+			if why := unscoped(q); why != "" {
+				probs = append(probs, Problem{Pointer: fmt.Sprintf("/environments/%s/analysis/metrics/%d/%s", name, i, at),
+					Message: "analysis query " + m.Name + " " + why})
+				break
+			}
 		}
 	}
 	return probs

@@ -54,3 +54,28 @@ func (c *Client) Range(ctx context.Context, query string, start, end time.Time, 
 	}
 	return out, nil
 }
+
+// Buckets returns a histogram's cumulative bucket values at one time, by
+// their `le` label, for a query like `sum by (le) (rate(h_bucket{…}[w]))`.
+// No series is an empty map.
+func (c *Client) Buckets(ctx context.Context, query string, at time.Time) (map[string]float64, error) {
+	val, _, _, err := c.api.Query(ctx, query, at)
+	if err != nil {
+		return nil, fmt.Errorf("query %q: %w", query, err)
+	}
+	vec, ok := val.(model.Vector)
+	if !ok {
+		return nil, fmt.Errorf("query %q: a %s, want an instant vector by le", query, val.Type())
+	}
+	out := make(map[string]float64, len(vec))
+	for _, s := range vec {
+		le, ok := s.Metric["le"]
+		if !ok {
+			return nil, fmt.Errorf("query %q: a series without le; aggregate by (le)", query)
+		}
+		if f := float64(s.Value); !math.IsNaN(f) && !math.IsInf(f, 0) {
+			out[string(le)] = f
+		}
+	}
+	return out, nil
+}

@@ -49,6 +49,7 @@ type Behaviour struct {
 type App struct {
 	Job  string // the label Prometheus gives its series: app="<Job>"
 	addr string
+	stop func()
 }
 
 var (
@@ -114,13 +115,18 @@ func StartApp(t testing.TB, name string, rps int, tracks map[string]Behaviour, l
 	if err := os.Rename(file+".tmp", file); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
+	a.stop = sync.OnceFunc(func() {
 		os.Remove(file)
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
+	t.Cleanup(a.Stop)
 	return a
 }
+
+// Stop ends the application and its scrape target (also at the test's
+// end): benchmarks that start hundreds stop each when done.
+func (a *App) Stop() { a.stop() }
 
 // Set changes a track's behaviour from now on.
 func (a *App) Set(track string, b Behaviour) {

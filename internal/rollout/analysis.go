@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -20,8 +21,12 @@ type Metric struct {
 	Compare    bool
 	Confidence float64 // default 0.95
 	MinEffect  float64 // relative rise of the median that matters (0.1 = 10%)
-	Ignore     bool    // an expected change: measured and shown, never judged
-	MinSamples int     // fewer samples is inconclusive (default 3)
+	// MinAbsolute is the least absolute rise that matters too (a share of
+	// requests: 0.05 = 5 points), so a share near zero doubling is not a
+	// regression.
+	MinAbsolute float64
+	Ignore      bool // an expected change: measured and shown, never judged
+	MinSamples  int  // fewer samples is inconclusive (default 3)
 }
 
 // Result is what one measurement says.
@@ -33,10 +38,23 @@ const (
 	Fail         Result = "fail"
 	Inconclusive Result = "inconclusive"
 	NoData       Result = "nodata"
+	// Together: the canary broke a ceiling, but so did the stable track in
+	// the same window — a shared cause (a dependency), not the canary.
+	Together Result = "together"
 )
 
-// Samples are a metric's values over the analysis window.
-type Samples struct{ Canary, Baseline []float64 }
+// Samples are a metric's values over the analysis window: the canary's,
+// what it is compared with (the stable track, or a baseline of the stable
+// version started beside the canary), and the stable track's own (to tell
+// a shared degradation from the canary's).
+type Samples struct {
+	Canary, Baseline, Stable []float64
+	// CanaryN and BaselineN, for a share of requests, are how many
+	// requests the latest window holds on each side: the share is then
+	// compared with a two-proportion test on those exact counts, whose
+	// noise it knows, instead of a rank test.
+	CanaryN, BaselineN float64
+}
 
 // Measurement is one metric's result with its evidence.
 type Measurement struct {
@@ -74,6 +92,11 @@ func Measure(m Metric, s Samples) Measurement {
 	if m.HasMax && out.Value > m.Max {
 		out.Result, out.Threshold = Fail, m.Max
 		out.Why = fmt.Sprintf("%s %s > %s", m.Name, num(out.Value), num(m.Max))
+		if n := len(s.Stable); n > 0 && s.Stable[n-1] > m.Max {
+			out.Result = Together
+			out.Why = fmt.Sprintf("%s %s > %s on the canary and %s on the stable track too: degraded together, likely not the canary",
+				m.Name, num(out.Value), num(m.Max), num(s.Stable[n-1]))
+		}
 		return out
 	}
 	if !m.Compare {
@@ -84,24 +107,34 @@ func Measure(m Metric, s Samples) Measurement {
 }
 
 func compare(m Metric, s Samples, out Measurement) Measurement {
-	if len(s.Canary) < m.MinSamples || len(s.Baseline) < m.MinSamples {
+	counted := s.CanaryN > 0 && s.BaselineN > 0 && len(s.Baseline) > 0 // the latest window's counts decide
+	if !counted && (len(s.Canary) < m.MinSamples || len(s.Baseline) < m.MinSamples) {
 		out.Result = Inconclusive
 		out.Why = fmt.Sprintf("%s: %d canary and %d baseline samples, %d needed", m.Name, len(s.Canary), len(s.Baseline), m.MinSamples)
 		return out
 	}
+	test := "Mann-Whitney"
 	out.U, out.P = MannWhitney(s.Canary, s.Baseline)
 	mc, mb := median(s.Canary), median(s.Baseline)
+	if counted {
+		mc, mb = s.Canary[len(s.Canary)-1], s.Baseline[len(s.Baseline)-1]
+		out.U, out.P = TwoProportions(mc, s.CanaryN, mb, s.BaselineN)
+		test = "two-proportion z"
+	}
 	out.Baseline = mb
 	effect := (mc - mb) / math.Max(math.Abs(mb), 1e-9)
 	significant := out.P < 1-m.Confidence
 	switch {
-	case significant && effect >= m.MinEffect:
+	case significant && effect >= m.MinEffect && mc-mb >= m.MinAbsolute:
 		out.Result = Fail
-		out.Why = fmt.Sprintf("%s canary median %s vs baseline %s (+%.0f%%; Mann-Whitney U=%s, p=%.3g < %.3g)",
-			m.Name, num(mc), num(mb), effect*100, num(out.U), out.P, 1-m.Confidence)
+		out.Why = fmt.Sprintf("%s canary %s vs baseline %s (+%.0f%%; %s=%s, p=%.3g < %.3g)",
+			m.Name, num(mc), num(mb), effect*100, test, num(out.U), out.P, 1-m.Confidence)
 	case significant:
 		out.Why = fmt.Sprintf("%s higher on the canary (p=%.3g) but by %.0f%%, under the %.0f%% that matters",
 			m.Name, out.P, effect*100, m.MinEffect*100)
+		if m.MinAbsolute > 0 {
+			out.Why += fmt.Sprintf(" or under %s", num(m.MinAbsolute))
+		}
 	default:
 		out.Why = fmt.Sprintf("%s canary median %s vs baseline %s (p=%.3g)", m.Name, num(mc), num(mb), out.P)
 	}
@@ -177,6 +210,14 @@ func Judge(p AnalysisPolicy, ms []Measurement, prev State) Verdict {
 			}
 		case NoData:
 			holds = append(holds, m.Why+" (policy: no data holds; low traffic is not health)")
+		case Together:
+			// Rolling back what did not cause it would hide the real
+			// incident: hold, and a human looks — once it lasts.
+			st.Fails[m.Metric] = prev.Fails[m.Metric] + 1
+			if st.Fails[m.Metric] >= p.FailAfter {
+				holds = append(holds, fmt.Sprintf("%s for %d consecutive checks: holding for a human instead of rolling back",
+					m.Why, st.Fails[m.Metric]))
+			}
 		case Inconclusive:
 			inconclusive = true
 		case Pass:
@@ -205,4 +246,55 @@ func Judge(p AnalysisPolicy, ms []Measurement, prev State) Verdict {
 // silent pass.
 func Unreachable(err error, prev State) Verdict {
 	return Verdict{Action: Hold, Reasons: []string{"metrics unavailable: " + strings.TrimSpace(err.Error())}, State: prev}
+}
+
+// SlowBoundary picks, from a histogram's cumulative bucket counts by `le`,
+// the finite boundary the requests fall around: of the last boundary with
+// less than half the requests below it and the first with at least half,
+// the one whose share is nearer one half (the upper on a tie). The share
+// above it moves with any shift of requests across it — exact counts,
+// unlike a quantile interpolated inside one bucket. ok is false without
+// traffic or a finite boundary.
+func SlowBoundary(buckets map[string]float64) (le string, below float64, ok bool) {
+	total := buckets["+Inf"]
+	if total <= 0 {
+		return "", 0, false
+	}
+	type edge struct {
+		le    string
+		b, sh float64
+	}
+	var edges []edge
+	for l, v := range buckets {
+		if b, err := strconv.ParseFloat(l, 64); err == nil && !math.IsInf(b, 0) {
+			edges = append(edges, edge{l, b, v / total})
+		}
+	}
+	if len(edges) == 0 {
+		return "", 0, false
+	}
+	sort.Slice(edges, func(i, j int) bool { return edges[i].b < edges[j].b })
+	u := sort.Search(len(edges), func(i int) bool { return edges[i].sh >= 0.5 })
+	switch {
+	case u == len(edges):
+		u-- // the median is past every finite boundary: the last one
+	case u > 0 && 0.5-edges[u-1].sh < edges[u].sh-0.5:
+		u--
+	}
+	return edges[u].le, edges[u].sh, true
+}
+
+// TwoProportions is the one-sided two-proportion z-test that share p1 of
+// n1 requests is above share p2 of n2: the statistic and its p-value.
+func TwoProportions(p1, n1, p2, n2 float64) (z, p float64) {
+	pooled := (p1*n1 + p2*n2) / (n1 + n2)
+	se := math.Sqrt(pooled * (1 - pooled) * (1/n1 + 1/n2))
+	if se == 0 {
+		if p1 > p2 {
+			return math.Inf(1), 0
+		}
+		return 0, 1
+	}
+	z = (p1 - p2) / se
+	return z, 0.5 * math.Erfc(z/math.Sqrt2)
 }

@@ -110,6 +110,13 @@ func Plan(strategy policy.Strategy, env policy.Environment, image string, cur Cu
 // CanaryName is the Deployment beside name that runs the canary.
 func CanaryName(name string) string { return name + "-canary" }
 
+// BaselineName is the Deployment beside name that runs the current
+// version at the canary's size, for the canary to be compared with.
+func BaselineName(name string) string { return name + "-baseline" }
+
+// withBaseline: the analysis compares the canary with a baseline.
+func withBaseline(env policy.Environment) bool { return env.Analysis != nil && env.Analysis.Baseline }
+
 func canary(env policy.Environment, image string, cur Current) []Step {
 	var steps []Step
 	for _, pct := range env.CanarySteps {
@@ -123,6 +130,14 @@ func canary(env policy.Environment, image string, cur Current) []Step {
 				Step{Kind: EnsureCopy, Deployment: CanaryName(w.Name), Source: w.Name, Container: w.Container, Image: image,
 					Replicas: c, Track: "canary", Note: fmt.Sprintf("canary %d%%: %d of %d pods of %s run %s", pct, c, n, w.Name, image)},
 				Step{Kind: WaitRollout, Deployment: CanaryName(w.Name), Note: fmt.Sprintf("wait for the %d%% canary", pct)})
+			if withBaseline(env) {
+				// The current version, fresh pods at the same size: what
+				// the canary is compared with. No image: the source's.
+				steps = append(steps,
+					Step{Kind: EnsureCopy, Deployment: BaselineName(w.Name), Source: w.Name, Container: w.Container, Replicas: c,
+						Track: "baseline", Note: fmt.Sprintf("baseline: %d pods of %s run its current version beside the canary", c, w.Name)},
+					Step{Kind: WaitRollout, Deployment: BaselineName(w.Name), Note: "wait for the baseline"})
+			}
 		}
 		switch {
 		case env.Analysis != nil:
@@ -133,6 +148,10 @@ func canary(env policy.Environment, image string, cur Current) []Step {
 		}
 	}
 	for _, w := range env.Workloads {
+		if withBaseline(env) {
+			// Retired before the promotion: it must never copy the new version.
+			steps = append(steps, Step{Kind: Scale, Deployment: BaselineName(w.Name), Replicas: 0, Note: "retire the baseline"})
+		}
 		steps = append(steps,
 			Step{Kind: SetImage, Deployment: w.Name, Container: w.Container, Image: image, Note: "100%: " + w.Name + " runs " + image},
 			Step{Kind: WaitRollout, Deployment: w.Name, Note: "wait for " + w.Name + " to roll out"},
@@ -203,6 +222,9 @@ func RollbackPlan(env policy.Environment, good Known, cur Current) []Step {
 			Step{Kind: WaitRollout, Deployment: w.Name, Note: "wait for " + w.Name + " to roll back"})
 		if _, ok := cur.Replicas[CanaryName(w.Name)]; ok {
 			steps = append(steps, Step{Kind: Scale, Deployment: CanaryName(w.Name), Replicas: 0, Note: "retire the canary"})
+		}
+		if _, ok := cur.Replicas[BaselineName(w.Name)]; ok {
+			steps = append(steps, Step{Kind: Scale, Deployment: BaselineName(w.Name), Replicas: 0, Note: "retire the baseline"})
 		}
 	}
 	return steps

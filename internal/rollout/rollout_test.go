@@ -89,9 +89,23 @@ func TestPlans(t *testing.T) {
 	if d := cmp.Diff([]string{"set-image api", "wait-rollout api"}, kinds(hot)); d != "" || !hot[0].Surge {
 		t.Fatalf("hotfix (-want +got)\n%s", d)
 	}
+	withBase := env(Canary)
+	withBase.Analysis = &policy.Analysis{Baseline: true}
+	based := Plan(Canary, withBase, "img:2", cur)
+	if d := cmp.Diff([]string{
+		"ensure-copy api-canary", "wait-rollout api-canary", "ensure-copy api-baseline", "wait-rollout api-baseline", "analyze ",
+		"ensure-copy api-canary", "wait-rollout api-canary", "ensure-copy api-baseline", "wait-rollout api-baseline", "analyze ",
+		"scale api-baseline", "set-image api", "wait-rollout api", "scale api-canary",
+	}, kinds(based)); d != "" {
+		t.Fatalf("canary with a baseline (-want +got)\n%s", d)
+	}
+	if b := based[2]; b.Image != "" || b.Replicas != based[0].Replicas || b.Track != "baseline" {
+		t.Fatalf("the baseline runs the current version at the canary's size: %+v", b)
+	}
 	back := RollbackPlan(env(Rolling, BlueGreen), Known{Images: map[string]string{"api": "img:1"}}, Current{
-		Replicas: map[string]int32{"api": 3, "api-canary": 1}, ActiveColour: "green"})
-	if d := cmp.Diff([]string{"switch-service api", "scale api-blue", "scale api-green", "set-image api", "wait-rollout api", "scale api-canary"}, kinds(back)); d != "" {
+		Replicas: map[string]int32{"api": 3, "api-canary": 1, "api-baseline": 1}, ActiveColour: "green"})
+	if d := cmp.Diff([]string{"switch-service api", "scale api-blue", "scale api-green", "set-image api", "wait-rollout api", "scale api-canary",
+		"scale api-baseline"}, kinds(back)); d != "" {
 		t.Fatalf("rollback (-want +got)\n%s", d)
 	}
 }

@@ -1,0 +1,122 @@
+package deployagent_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ferry-ci/ferry/internal/audit"
+	"github.com/ferry-ci/ferry/internal/deploy"
+	"github.com/ferry-ci/ferry/internal/promtest"
+)
+
+// defaultsPolicy asks for analysis with the default metrics, read from
+// series labelled with the namespace and track.
+const defaultsPolicy = `version: 1
+environments:
+  production:
+    namespace: NS
+    needs_human: false
+    deployments: [{name: api}]
+    image: "ghcr.io/acme/api:{{ .ShortSHA }}"
+    strategy: canary
+    canary: {steps: [50, 100], pause: PAUSE}
+    progress_deadline: 60s
+    analysis: {interval: 1s, window: 10s}
+`
+
+func defaults(pause string) string { return strings.ReplaceAll(defaultsPolicy, "PAUSE", pause) }
+
+// TestIncident_LatencyInsideOneBucket: the canary answers 40% slower than
+// stable (100 ms → 140 ms) on the standard histogram buckets, where both
+// tracks' p99 interpolates to ~0.25 s inside the 0.1–0.25 s bucket. The
+// default analysis compares the exact mean and the share of requests
+// above the stable track's typical bucket edge, and rolls it back.
+func TestIncident_LatencyInsideOneBucket(t *testing.T) {
+	promtest.URL(t)
+	w := setup(t, defaults("60s"))
+	app := promtest.StartApp(t, uniqueApp("bucket"), 40, map[string]promtest.Behaviour{
+		"stable": {Latency: 100 * time.Millisecond}, "canary": {Latency: 100 * time.Millisecond}}, map[string]string{"namespace": w.ns})
+	time.Sleep(3 * time.Second)
+	d := w.request(t, "production", "2", false, false)
+	w.waitCanary(t, "2")
+	app.Set("canary", promtest.Behaviour{Latency: 140 * time.Millisecond})
+	end := w.wait(t, d.ID)
+	if end.Status != deploy.Failed || !strings.Contains(end.Message, "rolled back automatically") ||
+		!(strings.Contains(end.Message, "mean latency") || strings.Contains(end.Message, "slow requests")) {
+		t.Fatalf("deploy %s: %s", end.Status, end.Message)
+	}
+	t.Logf("verdict: %s", end.Message)
+}
+
+// TestIncident_DegradedTogether: stable and canary fail together (a
+// dependency's outage, not the canary): ferry holds and pages a human
+// instead of rolling back what did not cause it; the canary keeps running
+// and the hold is in the audit trail with its evidence.
+func TestIncident_DegradedTogether(t *testing.T) {
+	promtest.URL(t)
+	w := setup(t, defaults("60s"))
+	app := promtest.StartApp(t, uniqueApp("both"), 40, map[string]promtest.Behaviour{
+		"stable": {Latency: 50 * time.Millisecond}, "canary": {Latency: 50 * time.Millisecond}}, map[string]string{"namespace": w.ns})
+	time.Sleep(3 * time.Second)
+	d := w.request(t, "production", "2", false, false)
+	w.waitCanary(t, "2")
+	for _, track := range []string{"stable", "canary"} {
+		app.Set(track, promtest.Behaviour{ErrorRate: 0.3, Latency: 50 * time.Millisecond})
+	}
+	waitUntil(t, "the hold", func() bool {
+		got, _ := w.db.GetDeploy(context.Background(), d.ID)
+		return got.Status == deploy.Running && strings.Contains(got.Message, "degraded together")
+	})
+	got, _ := w.db.GetDeploy(context.Background(), d.ID)
+	if !strings.Contains(got.Message, "holding for a human instead of rolling back") {
+		t.Fatalf("hold: %s", got.Message)
+	}
+	c, err := w.cs.AppsV1().Deployments(w.ns).Get(context.Background(), "api-canary", metav1.GetOptions{})
+	if err != nil || *c.Spec.Replicas == 0 {
+		t.Fatalf("the canary was retired for a shared outage: %v", err)
+	}
+	ds, err := w.db.Decisions(context.Background(), audit.Filter{Repository: repo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := false
+	for _, dec := range ds {
+		held = held || (dec.Kind == audit.KindHold && strings.Contains(dec.Output, "degraded together"))
+		if dec.Kind == audit.KindRollback {
+			t.Fatalf("rolled back: %+v", dec)
+		}
+	}
+	if !held {
+		t.Fatalf("no hold in the audit trail: %+v", ds)
+	}
+}
+
+// TestIncident_Baseline: the stable pods are fast from warm caches (60 ms)
+// while any fresh pod answers in 100 ms, the new version too. Compared
+// with stable, the canary would look 66% slower; with a baseline of the
+// current version started beside it at the canary's size (policy
+// `baseline: true`), it is the same — promoted, and the baseline retired.
+func TestIncident_Baseline(t *testing.T) {
+	promtest.URL(t)
+	w := setup(t, strings.Replace(defaults("8s"), "window: 10s}", "window: 10s, baseline: true}", 1))
+	promtest.StartApp(t, uniqueApp("base"), 40, map[string]promtest.Behaviour{"stable": {Latency: 60 * time.Millisecond},
+		"canary": {Latency: 100 * time.Millisecond}, "baseline": {Latency: 100 * time.Millisecond}}, map[string]string{"namespace": w.ns})
+	time.Sleep(3 * time.Second)
+	d := w.request(t, "production", "2", false, false)
+	waitUntil(t, "the baseline beside the canary", func() bool {
+		b, err := w.cs.AppsV1().Deployments(w.ns).Get(context.Background(), "api-baseline", metav1.GetOptions{})
+		c, err2 := w.cs.AppsV1().Deployments(w.ns).Get(context.Background(), "api-canary", metav1.GetOptions{})
+		return err == nil && err2 == nil && *b.Spec.Replicas == *c.Spec.Replicas && *b.Spec.Replicas > 0 &&
+			b.Spec.Template.Spec.Containers[0].Image == image("0") && b.Spec.Template.Labels["ferry.dev/track"] == "baseline"
+	})
+	succeeded(t, w.wait(t, d.ID))
+	b, err := w.cs.AppsV1().Deployments(w.ns).Get(context.Background(), "api-baseline", metav1.GetOptions{})
+	if err != nil || *b.Spec.Replicas != 0 {
+		t.Fatalf("the baseline was not retired: %v", err)
+	}
+	w.expectServing(t, "after the promotion", "app=api", map[string]int{image("2"): 3})
+}
