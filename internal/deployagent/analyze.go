@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"text/template"
 	"time"
@@ -91,22 +92,6 @@ func Measure(ctx context.Context, metrics Metrics, sub Subject, end time.Time) (
 func measureOne(ctx context.Context, metrics Metrics, sub Subject, m policy.AnalysisMetric, partner string, compare bool,
 	end time.Time) (rollout.Measurement, error) {
 	an := sub.Env.Analysis
-	tmpl, note := m.Query, ""
-	if m.Histogram != "" {
-		le, below, err := slowBoundary(ctx, metrics, sub, m, partner, end)
-		if err != nil || le == "" {
-			return rollout.Measurement{Metric: m.Name, Result: rollout.Inconclusive,
-				Why: fmt.Sprintf("%s: no requests on the %s track to find its typical latency bucket yet", m.Name, partner)}, err
-		}
-		tmpl = m.SlowShareQuery(le)
-		note = fmt.Sprintf(" (share of requests above %s s, where %.0f%% of the %s track's fall below)", le, 100*below, partner)
-	}
-	thin, n, need, err := tooThin(ctx, metrics, sub, m, end)
-	if err != nil || thin {
-		return rollout.Measurement{Metric: m.Name, Result: rollout.Inconclusive, Samples: 0,
-			Why: fmt.Sprintf("%s: %.0f requests on the %s track in %s, %d needed to judge", m.Name, n, sub.Track,
-				promDuration(an.Window), need)}, err
-	}
 	tracks := []string{sub.Track}
 	if compare {
 		tracks = append(tracks, partner)
@@ -114,10 +99,23 @@ func measureOne(ctx context.Context, metrics Metrics, sub Subject, m policy.Anal
 	if m.Max != nil && sub.Track == "canary" {
 		tracks = append(tracks, "stable") // to tell a shared degradation
 	}
+	tmpls := map[string]string{}
+	note := ""
+	if m.Histogram != "" {
+		var why string
+		var err error
+		if tmpls, note, why, err = shareQueries(ctx, metrics, sub, m, tracks, compare, end); err != nil || why != "" {
+			return rollout.Measurement{Metric: m.Name, Result: rollout.Inconclusive, Why: why}, err
+		}
+	}
 	series, queries := map[string][]float64{}, map[string]string{}
 	for _, track := range tracks {
 		if _, done := series[track]; done {
 			continue
+		}
+		tmpl := m.Query
+		if t, ok := tmpls[track]; ok {
+			tmpl = t
 		}
 		q, err := renderQuery(tmpl, sub.Env, sub.Environment, track, an.Window)
 		if err != nil {
@@ -128,27 +126,9 @@ func measureOne(ctx context.Context, metrics Metrics, sub Subject, m policy.Anal
 			return rollout.Measurement{}, err
 		}
 	}
-	rule := rollout.Metric{Name: m.Name, Compare: compare, Confidence: m.Confidence, MinEffect: m.MinEffect,
-		MinAbsolute: m.MinAbsolute, Ignore: m.Ignore}
-	if m.Max != nil {
-		rule.Max, rule.HasMax = *m.Max, true
-	}
-	samples := rollout.Samples{Canary: series[sub.Track]}
-	if compare {
-		samples.Baseline = series[partner]
-	}
-	if m.Max != nil && sub.Track == "canary" {
-		samples.Stable = series["stable"]
-	}
-	if m.Histogram != "" && compare && m.Count != "" {
-		// A share: compared on the exact counts behind it.
-		samples.CanaryN, _, err = requests(ctx, metrics, sub, m, sub.Track, end)
-		if err == nil {
-			samples.BaselineN, _, err = requests(ctx, metrics, sub, m, partner, end)
-		}
-		if err != nil {
-			return rollout.Measurement{}, err
-		}
+	rule, samples, err := ruleAndSamples(ctx, metrics, sub, m, partner, compare, series, end)
+	if err != nil {
+		return rollout.Measurement{}, err
 	}
 	meas := rollout.Measure(rule, samples)
 	if compare && partner == "baseline" {
@@ -159,18 +139,83 @@ func measureOne(ctx context.Context, metrics Metrics, sub Subject, m policy.Anal
 	return meas, nil
 }
 
-// tooThin says whether the watched track's window holds too few requests
-// to judge the metric by.
-func tooThin(ctx context.Context, metrics Metrics, sub Subject, m policy.AnalysisMetric, end time.Time) (thin bool, n float64, need int, err error) {
-	need = sub.Env.Analysis.MinRequests
-	if m.MinRequests > 0 {
-		need = max(need, m.MinRequests)
+// ruleAndSamples is the metric's rule and what it judges: the series, and
+// the traffic behind them where the metric counts it.
+func ruleAndSamples(ctx context.Context, metrics Metrics, sub Subject, m policy.AnalysisMetric, partner string, compare bool,
+	series map[string][]float64, end time.Time) (rollout.Metric, rollout.Samples, error) {
+	rule := rollout.Metric{Name: m.Name, Compare: compare, Confidence: m.Confidence, MinEffect: m.MinEffect,
+		MinAbsolute: m.MinAbsolute, Ignore: m.Ignore, Ratio: m.Ratio}
+	if m.Max != nil {
+		rule.Max, rule.HasMax = *m.Max, true
 	}
-	if m.Count == "" || need <= 0 {
-		return false, 0, need, nil
+	samples := rollout.Samples{Canary: series[sub.Track]}
+	if compare {
+		samples.Baseline = series[partner]
+	}
+	if m.Max != nil && sub.Track == "canary" {
+		samples.Stable = series["stable"]
+	}
+	if m.Count == "" {
+		return rule, samples, nil
 	}
 	n, ok, err := requests(ctx, metrics, sub, m, sub.Track, end)
-	return ok && n < float64(need), n, need, err // no series: the metric itself says no data
+	if err != nil || !ok {
+		return rule, samples, err // no series: the metric itself says no data
+	}
+	rule.MinRequests, samples.Requests = float64(max(sub.Env.Analysis.MinRequests, m.MinRequests)), n
+	if m.Histogram != "" && compare {
+		// A share: compared on the exact counts behind it.
+		samples.CanaryN = n
+		samples.BaselineN, _, err = requests(ctx, metrics, sub, m, partner, end)
+	}
+	return rule, samples, err
+}
+
+// shareQueries are, per track, the query of its share of requests slower
+// than the boundary the compared track's requests fall around (the
+// watched track's own when nothing is compared), matched by value in each
+// track's buckets; why says what is missing when there is none.
+func shareQueries(ctx context.Context, metrics Metrics, sub Subject, m policy.AnalysisMetric, tracks []string, compare bool,
+	end time.Time) (tmpls map[string]string, note, why string, err error) {
+	from := tracks[0]
+	if compare {
+		from = tracks[1]
+	}
+	buckets, err := trackBuckets(ctx, metrics, sub, m, from, end)
+	if err != nil {
+		return nil, "", "", err
+	}
+	le, below, ok := rollout.SlowBoundary(buckets)
+	if !ok {
+		return nil, "", fmt.Sprintf("%s: no requests on the %s track to find its typical latency bucket yet", m.Name, from), nil
+	}
+	bound, _ := strconv.ParseFloat(le, 64)
+	tmpls = map[string]string{from: m.SlowShareQuery(le)}
+	for _, track := range tracks {
+		if _, done := tmpls[track]; done {
+			continue
+		}
+		theirs, err := trackBuckets(ctx, metrics, sub, m, track, end)
+		if err != nil {
+			return nil, "", "", err
+		}
+		l, ok := rollout.MatchBoundary(theirs, bound)
+		if !ok {
+			return nil, "", fmt.Sprintf("%s: the %s track has no bucket boundary at %s s", m.Name, track, le), nil
+		}
+		tmpls[track] = m.SlowShareQuery(l)
+	}
+	return tmpls, fmt.Sprintf(" (share of requests above %s s, where %.0f%% of the %s track's fall below)", le, 100*below, from), "", nil
+}
+
+// trackBuckets are a track's histogram bucket rates by le over the window.
+func trackBuckets(ctx context.Context, metrics Metrics, sub Subject, m policy.AnalysisMetric, track string,
+	end time.Time) (map[string]float64, error) {
+	q, err := renderQuery(m.BucketsQuery(), sub.Env, sub.Environment, track, sub.Env.Analysis.Window)
+	if err != nil {
+		return nil, err
+	}
+	return metrics.Buckets(ctx, q, end)
 }
 
 // requests is how many requests a track's window holds, by the metric's
@@ -185,22 +230,6 @@ func requests(ctx context.Context, metrics Metrics, sub Subject, m policy.Analys
 		return 0, false, err
 	}
 	return vs[len(vs)-1], true, nil
-}
-
-// slowBoundary finds the bucket boundary the partner track's requests
-// fall around over the window.
-func slowBoundary(ctx context.Context, metrics Metrics, sub Subject, m policy.AnalysisMetric, partner string,
-	end time.Time) (string, float64, error) {
-	q, err := renderQuery(m.BucketsQuery(), sub.Env, sub.Environment, partner, sub.Env.Analysis.Window)
-	if err != nil {
-		return "", 0, err
-	}
-	buckets, err := metrics.Buckets(ctx, q, end)
-	if err != nil {
-		return "", 0, err
-	}
-	le, below, _ := rollout.SlowBoundary(buckets)
-	return le, below, nil
 }
 
 func renderQuery(tmpl string, env policy.Environment, environment, track string, window time.Duration) (string, error) {

@@ -106,10 +106,10 @@ func (a *Agent) holdForMigrations(ctx context.Context, d deploy.Deploy, v rollou
 	return true, nil
 }
 
-// recordHold keeps an analysis hold in the audit trail with its evidence
-// (keyed by the deploy and the reasons: a repeated check adds nothing).
+// recordHold keeps an analysis hold in the audit trail with its evidence,
+// once per deploy and cause (a retried step adds nothing).
 func (a *Agent) recordHold(ctx context.Context, d deploy.Deploy, v rollout.Verdict) error {
-	dec := audit.Decision{ID: "hold-" + d.ID + "-" + audit.Digest(v.Reasons)[7:19], At: a.cfg.Now(), RepositoryID: d.RepositoryID,
+	dec := audit.Decision{ID: "hold-" + d.ID + "-" + audit.Digest(v.State.Held)[7:19], At: a.cfg.Now(), RepositoryID: d.RepositoryID,
 		Repository: d.Repository, Subject: "env:" + d.Environment + "@" + short(d.SHA), Kind: audit.KindHold, Actor: audit.Ferry,
 		InputsDigest: audit.Digest(v.Measurements), Output: "held: " + strings.Join(v.Reasons, "; ")}
 	for _, m := range v.Measurements {

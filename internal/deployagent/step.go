@@ -321,11 +321,11 @@ func (a *Agent) watch(ctx context.Context, d deploy.Deploy, p plan, kube Kube, s
 		return 0, true, a.rollBack(ctx, d, p, kube, v)
 	case rollout.Hold:
 		msg := "held: " + strings.Join(v.Reasons, "; ") + " — a human decides (/ferry rollback " + d.Environment + ")"
-		if msg != d.Message {
+		if v.NewHold {
 			if err := a.recordHold(ctx, d, v); err != nil {
 				return 0, true, err
 			}
-			a.page(ctx, d, msg) // no metrics, recommend-only, or degraded together: a person must look
+			a.page(ctx, d, msg) // no metrics, recommend-only, or degraded together: a person must look, once
 		}
 		wait, err := a.hold(ctx, d, deploy.HoldAnalysis, msg)
 		return wait, true, err

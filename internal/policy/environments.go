@@ -78,9 +78,12 @@ type AnalysisMetric struct {
 	// Count, when set, is the template of how many requests the window
 	// holds for the track (judged against MinRequests).
 	Count string
-	// MinRequests overrides the analysis' for this metric.
+	// MinRequests overrides the analysis' for this metric (the larger wins).
 	MinRequests int
-	Ignore      bool
+	// Ratio: a share of requests (errors), whose ceiling thin traffic can
+	// still prove broken from its counts.
+	Ratio  bool
+	Ignore bool
 	// Histogram, instead of a query, judges the share of slow requests:
 	// those above the bucket boundary the compared track's requests fall
 	// around, from the histogram's exact bucket counts. Selector is the
@@ -262,7 +265,7 @@ func DefaultMetrics(minEffect float64) []AnalysisMetric {
 	return []AnalysisMetric{
 		// A 1% ceiling needs 300 requests to be broken by more than two
 		// unlucky errors.
-		{Name: "error rate", Max: &errMax, Count: requests, MinRequests: int(math.Ceil(3 / errMax)),
+		{Name: "error rate", Max: &errMax, Count: requests, MinRequests: int(math.Ceil(3 / errMax)), Ratio: true,
 			Query: `(sum(rate(http_requests_total{` + sel + `,code=~"5.."}[{{ .Window }}])) or vector(0))` +
 				` / sum(rate(http_requests_total{` + sel + `}[{{ .Window }}]))`},
 		{Name: "mean latency", Compare: true, MinEffect: minEffect, Count: timed,

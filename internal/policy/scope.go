@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"text/template"
+	"text/template/parse"
 
 	"github.com/VictoriaMetrics/metricsql"
 )
@@ -26,6 +27,14 @@ func unscoped(query string) string {
 	t, err := template.New("q").Option("missingkey=error").Parse(query)
 	if err != nil {
 		return "is not a valid template: " + err.Error()
+	}
+	// Only plain {{ .Field }}: with {{ if }} or a pipe a query could read
+	// one namespace when checked and another when run.
+	for _, n := range t.Tree.Root.Nodes {
+		if !plainNode(n) {
+			return "uses template logic (" + n.String() + "): only {{ .Namespace }}, {{ .Track }}, {{ .Window }}, " +
+				"{{ .Deployment }} and {{ .Environment }} may appear"
+		}
 	}
 	var b strings.Builder
 	err = t.Execute(&b, map[string]string{"Namespace": scopeNamespace, "Deployment": "ferry-scope-check-deployment",
@@ -52,6 +61,21 @@ func unscoped(query string) string {
 		}
 	})
 	return why
+}
+
+// plainNode is text or a lone field reference.
+func plainNode(n parse.Node) bool {
+	switch n := n.(type) {
+	case *parse.TextNode:
+		return true
+	case *parse.ActionNode:
+		if len(n.Pipe.Decl) > 0 || len(n.Pipe.Cmds) != 1 || len(n.Pipe.Cmds[0].Args) != 1 {
+			return false
+		}
+		f, ok := n.Pipe.Cmds[0].Args[0].(*parse.FieldNode)
+		return ok && len(f.Ident) == 1
+	}
+	return false
 }
 
 func holdsNamespace(filters []metricsql.LabelFilter) bool {

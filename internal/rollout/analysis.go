@@ -25,6 +25,12 @@ type Metric struct {
 	// requests: 0.05 = 5 points), so a share near zero doubling is not a
 	// regression.
 	MinAbsolute float64
+	// MinRequests, when set, is the traffic (Samples.Requests) the window
+	// must hold to judge by: under it a pass is inconclusive, and a Ratio
+	// metric (errors per request) fails its ceiling only when its counts
+	// say so at 99% — two unlucky errors in 150 requests are not 1%.
+	MinRequests float64
+	Ratio       bool
 	Ignore      bool // an expected change: measured and shown, never judged
 	MinSamples  int  // fewer samples is inconclusive (default 3)
 }
@@ -54,6 +60,9 @@ type Samples struct {
 	// compared with a two-proportion test on those exact counts, whose
 	// noise it knows, instead of a rank test.
 	CanaryN, BaselineN float64
+	// Requests is the traffic the canary's latest window holds (with
+	// Metric.MinRequests).
+	Requests float64
 }
 
 // Measurement is one metric's result with its evidence.
@@ -73,6 +82,38 @@ type Measurement struct {
 
 // Measure judges one metric's samples.
 func Measure(m Metric, s Samples) Measurement {
+	out := measure(m, s)
+	if m.MinRequests <= 0 || s.Requests >= m.MinRequests {
+		return out
+	}
+	thin := fmt.Sprintf("%s: %.0f requests in the window, %.0f needed to judge", m.Name, s.Requests, m.MinRequests)
+	switch out.Result {
+	case Pass:
+		if !m.Ignore {
+			out.Result, out.Why = Inconclusive, thin
+		}
+	case Fail, Together:
+		// A broken ceiling stays broken when even thin counts prove it.
+		if m.Ratio && out.Threshold > 0 && wilsonLower(out.Value, s.Requests, 0.99) <= out.Threshold {
+			out.Result, out.Why = Inconclusive, thin+" ("+out.Why+", not significant on so few)"
+		}
+	case Inconclusive, NoData:
+	}
+	return out
+}
+
+// wilsonLower is the lower bound of the Wilson interval of a share p of n
+// at one-sided confidence conf.
+func wilsonLower(p, n, conf float64) float64 {
+	if n <= 0 {
+		return 0
+	}
+	p = math.Min(1, math.Max(0, p))
+	z := math.Sqrt2 * math.Erfinv(2*conf-1)
+	return (p + z*z/(2*n) - z*math.Sqrt(p*(1-p)/n+z*z/(4*n*n))) / (1 + z*z/n)
+}
+
+func measure(m Metric, s Samples) Measurement {
 	if m.Confidence == 0 {
 		m.Confidence = 0.95
 	}
@@ -92,7 +133,9 @@ func Measure(m Metric, s Samples) Measurement {
 	if m.HasMax && out.Value > m.Max {
 		out.Result, out.Threshold = Fail, m.Max
 		out.Why = fmt.Sprintf("%s %s > %s", m.Name, num(out.Value), num(m.Max))
-		if n := len(s.Stable); n > 0 && s.Stable[n-1] > m.Max {
+		// Together: the stable track broke it too, and the canary is not
+		// clearly worse (at most twice stable's) — a shared cause.
+		if n := len(s.Stable); n > 0 && s.Stable[n-1] > m.Max && out.Value <= 2*s.Stable[n-1] {
 			out.Result = Together
 			out.Why = fmt.Sprintf("%s %s > %s on the canary and %s on the stable track too: degraded together, likely not the canary",
 				m.Name, num(out.Value), num(m.Max), num(s.Stable[n-1]))
@@ -117,9 +160,14 @@ func compare(m Metric, s Samples, out Measurement) Measurement {
 	out.U, out.P = MannWhitney(s.Canary, s.Baseline)
 	mc, mb := median(s.Canary), median(s.Baseline)
 	if counted {
-		mc, mb = s.Canary[len(s.Canary)-1], s.Baseline[len(s.Baseline)-1]
+		mc, mb = clamp01(s.Canary[len(s.Canary)-1]), clamp01(s.Baseline[len(s.Baseline)-1]) // rates extrapolate past 0–1
 		out.U, out.P = TwoProportions(mc, s.CanaryN, mb, s.BaselineN)
 		test = "two-proportion z"
+	}
+	if math.IsNaN(out.P) {
+		out.Result = Inconclusive
+		out.Why = fmt.Sprintf("%s: no test possible on these samples", m.Name)
+		return out
 	}
 	out.Baseline = mb
 	effect := (mc - mb) / math.Max(math.Abs(mb), 1e-9)
@@ -175,11 +223,16 @@ const (
 type State struct {
 	Fails        map[string]int `json:"fails"`
 	Inconclusive int            `json:"inconclusive"`
+	// Held is what the current hold is about (its metrics and results):
+	// a human is told once per hold, not on every check.
+	Held string `json:"held,omitempty"`
 }
 
 // Verdict is a check's decision and its evidence.
 type Verdict struct {
-	Action       Action        `json:"action"`
+	Action Action `json:"action"`
+	// NewHold: a hold whose cause differs from the previous check's.
+	NewHold      bool          `json:"new_hold,omitempty"`
 	Reasons      []string      `json:"reasons"`
 	Measurements []Measurement `json:"measurements"`
 	State        State         `json:"state"`
@@ -212,11 +265,13 @@ func Judge(p AnalysisPolicy, ms []Measurement, prev State) Verdict {
 			holds = append(holds, m.Why+" (policy: no data holds; low traffic is not health)")
 		case Together:
 			// Rolling back what did not cause it would hide the real
-			// incident: hold, and a human looks — once it lasts.
-			st.Fails[m.Metric] = prev.Fails[m.Metric] + 1
-			if st.Fails[m.Metric] >= p.FailAfter {
+			// incident: hold, and a human looks — once it lasts. Counted
+			// apart from the canary's own failures.
+			k := "together:" + m.Metric
+			st.Fails[k] = prev.Fails[k] + 1
+			if st.Fails[k] >= p.FailAfter {
 				holds = append(holds, fmt.Sprintf("%s for %d consecutive checks: holding for a human instead of rolling back",
-					m.Why, st.Fails[m.Metric]))
+					m.Why, st.Fails[k]))
 			}
 		case Inconclusive:
 			inconclusive = true
@@ -239,13 +294,33 @@ func Judge(p AnalysisPolicy, ms []Measurement, prev State) Verdict {
 	case len(holds) > 0:
 		v.Action, v.Reasons = Hold, holds
 	}
+	if v.Action == Hold {
+		v.State.Held = holdKey(ms)
+		v.NewHold = v.State.Held != prev.Held
+	}
 	return v
+}
+
+// holdKey names what a hold is about: each metric that did not pass, with
+// its result.
+func holdKey(ms []Measurement) string {
+	var parts []string
+	for _, m := range ms {
+		if m.Result != Pass {
+			parts = append(parts, m.Metric+":"+string(m.Result))
+		}
+	}
+	sort.Strings(parts)
+	return "analysis " + strings.Join(parts, ",")
 }
 
 // Unreachable is the verdict when the metrics could not be read: never a
 // silent pass.
 func Unreachable(err error, prev State) Verdict {
-	return Verdict{Action: Hold, Reasons: []string{"metrics unavailable: " + strings.TrimSpace(err.Error())}, State: prev}
+	st := prev
+	st.Held = "metrics unavailable"
+	return Verdict{Action: Hold, Reasons: []string{"metrics unavailable: " + strings.TrimSpace(err.Error())}, State: st,
+		NewHold: prev.Held != st.Held}
 }
 
 // SlowBoundary picks, from a histogram's cumulative bucket counts by `le`,
@@ -284,6 +359,8 @@ func SlowBoundary(buckets map[string]float64) (le string, below float64, ok bool
 	return edges[u].le, edges[u].sh, true
 }
 
+func clamp01(v float64) float64 { return math.Min(1, math.Max(0, v)) }
+
 // TwoProportions is the one-sided two-proportion z-test that share p1 of
 // n1 requests is above share p2 of n2: the statistic and its p-value.
 func TwoProportions(p1, n1, p2, n2 float64) (z, p float64) {
@@ -297,4 +374,16 @@ func TwoProportions(p1, n1, p2, n2 float64) (z, p float64) {
 	}
 	z = (p1 - p2) / se
 	return z, 0.5 * math.Erfc(z/math.Sqrt2)
+}
+
+// MatchBoundary finds, in a histogram's buckets by le, the label of the
+// boundary equal to b (its formatting may differ between series: "0.25",
+// "0.250", "2.5e-01").
+func MatchBoundary(buckets map[string]float64, b float64) (string, bool) {
+	for l := range buckets {
+		if v, err := strconv.ParseFloat(l, 64); err == nil && math.Abs(v-b) <= 1e-9*math.Max(1, math.Abs(b)) {
+			return l, true
+		}
+	}
+	return "", false
 }

@@ -116,3 +116,40 @@ func TestTwoProportions(t *testing.T) {
 		t.Fatalf("60 requests: %s (%s); 600: %s (%s)", few.Result, few.Why, many.Result, many.Why)
 	}
 }
+
+// TestThinTrafficAndSharedCauses: too little traffic makes a pass
+// inconclusive, and a broken error ceiling stands only when the counts
+// prove it; a canary far worse than a degraded stable track is its own
+// failure; a hold is told once.
+func TestThinTrafficAndSharedCauses(t *testing.T) {
+	errRate := Metric{Name: "error rate", HasMax: true, Max: 0.01, MinRequests: 300, Ratio: true}
+	for _, tc := range []struct {
+		name   string
+		s      Samples
+		result Result
+	}{
+		{"thin and healthy", Samples{Canary: []float64{0}, Requests: 60}, Inconclusive},
+		{"thin, one unlucky error", Samples{Canary: []float64{1.0 / 60}, Requests: 60}, Inconclusive},
+		{"thin but failing everything", Samples{Canary: []float64{1}, Requests: 60}, Fail},
+		{"enough traffic", Samples{Canary: []float64{0.02}, Requests: 600}, Fail},
+		{"both degraded alike", Samples{Canary: []float64{0.3}, Stable: []float64{0.25}, Requests: 600}, Together},
+		{"canary far worse than a degraded stable", Samples{Canary: []float64{0.5}, Stable: []float64{0.011}, Requests: 600}, Fail},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if m := Measure(errRate, tc.s); m.Result != tc.result {
+				t.Fatalf("%s (%s); want %s", m.Result, m.Why, tc.result)
+			}
+		})
+	}
+	together := Measurement{Metric: "rate", Result: Together, Why: "both"}
+	fail := Measurement{Metric: "rate", Result: Fail, Why: "canary"}
+	v := Judge(AnalysisPolicy{FailAfter: 2}, []Measurement{together}, State{})
+	if v = Judge(AnalysisPolicy{FailAfter: 2}, []Measurement{fail}, v.State); v.Action != Continue {
+		t.Fatalf("a shared check and a canary failure add up: %s", v.Action)
+	}
+	first := Judge(AnalysisPolicy{FailAfter: 1}, []Measurement{together}, State{})
+	again := Judge(AnalysisPolicy{FailAfter: 1}, []Measurement{together}, first.State)
+	if first.Action != Hold || !first.NewHold || again.NewHold {
+		t.Fatalf("told on every check: %v then %v", first.NewHold, again.NewHold)
+	}
+}

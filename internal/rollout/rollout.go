@@ -99,6 +99,15 @@ func Plan(strategy policy.Strategy, env policy.Environment, image string, cur Cu
 				Step{Kind: WaitRollout, Deployment: w.Name, Note: "wait for " + w.Name + " to roll out"})
 		}
 	}
+	if strategy != policy.Canary || !withBaseline(env) {
+		// A baseline an earlier deploy left (the policy changed, or it
+		// gave up) would keep serving the old version.
+		for _, w := range env.Workloads {
+			if cur.Replicas[BaselineName(w.Name)] > 0 {
+				steps = append(steps, Step{Kind: Scale, Deployment: BaselineName(w.Name), Replicas: 0, Note: "retire a leftover baseline"})
+			}
+		}
+	}
 	if env.Analysis != nil && env.Analysis.Watch > 0 {
 		// Watched after it is all out, too: what every pod now runs.
 		steps = append(steps, Step{Kind: Analyze, Track: "stable", Pause: env.Analysis.Watch,
@@ -213,13 +222,11 @@ func RollbackPlan(env policy.Environment, good Known, cur Current) []Step {
 		}
 	}
 	for _, w := range env.Workloads {
-		img := good.Images[w.Name]
-		if img == "" {
-			continue
+		if img := good.Images[w.Name]; img != "" {
+			steps = append(steps,
+				Step{Kind: SetImage, Deployment: w.Name, Container: w.Container, Image: img, Note: fmt.Sprintf("%s: back to %s", w.Name, img)},
+				Step{Kind: WaitRollout, Deployment: w.Name, Note: "wait for " + w.Name + " to roll back"})
 		}
-		steps = append(steps,
-			Step{Kind: SetImage, Deployment: w.Name, Container: w.Container, Image: img, Note: fmt.Sprintf("%s: back to %s", w.Name, img)},
-			Step{Kind: WaitRollout, Deployment: w.Name, Note: "wait for " + w.Name + " to roll back"})
 		if _, ok := cur.Replicas[CanaryName(w.Name)]; ok {
 			steps = append(steps, Step{Kind: Scale, Deployment: CanaryName(w.Name), Replicas: 0, Note: "retire the canary"})
 		}
