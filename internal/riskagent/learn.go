@@ -43,7 +43,9 @@ const (
 // and days), later it reads only what is new. Labels come from the
 // history itself: a revert marks what it reverts (strong), a fix the
 // commits that introduced the lines it changed (weak, SZZ), each from
-// the time it landed.
+// the time it landed. It learns oldest first in chunks, saving after
+// each, and stops early when its job's time runs short: a long backfill
+// goes on where it stopped at the next push, nothing learned twice.
 func (o *Agent) Learn(ctx context.Context, s Subject, branch string, p policy.Policy) error {
 	if o.deps.Models == nil || o.deps.Histories == nil || !p.Learning.Enabled || s.CloneURL == "" {
 		return nil
@@ -57,39 +59,71 @@ func (o *Agent) Learn(ctx context.Context, s Subject, branch string, p policy.Po
 	if err != nil {
 		return err
 	}
-	fed := 0
 	remote := git.Remote{URL: s.CloneURL, Username: user, Password: pass}
-	err = o.deps.Histories.History(ctx, strconv.FormatInt(s.RepositoryID, 10), remote, branch, func(g *git.Repo) error {
+	return o.deps.Histories.History(ctx, strconv.FormatInt(s.RepositoryID, 10), remote, branch, func(g *git.Repo) error {
 		head, err := g.Resolve("refs/heads/" + branch)
+		if err != nil || head.Hash.String() == m.HeadSHA {
+			return err
+		}
+		// What is new, oldest first: a cheap walk (paths only).
+		todo, err := g.FirstParent(ctx, head, git.HistoryOptions{Max: p.Learning.BackfillCommits,
+			Since: o.cfg.Now().AddDate(0, 0, -p.Learning.BackfillDays), Known: l.Known})
 		if err != nil {
 			return err
 		}
-		if head.Hash.String() == m.HeadSHA {
+		o.cfg.Logger.InfoContext(ctx, "learning the repository's history", "commits", len(todo.Commits), "from", m.HeadSHA)
+		return o.learnChunks(ctx, g, s, l, &m, todo, p)
+	})
+}
+
+// learnChunk is how many commits are read (lines, SZZ) and learned
+// between saves.
+const learnChunk = 200
+
+// learnChunks reads and learns todo's commits chunk by chunk, saving the
+// model after each.
+func (o *Agent) learnChunks(ctx context.Context, g *git.Repo, s Subject, l *riskmodel.Learner, m *assessment.Model,
+	todo git.History, p policy.Policy) error {
+	for start := 0; start < len(todo.Commits); start += learnChunk {
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < o.cfg.LearnReserve {
+			o.cfg.Logger.InfoContext(ctx, "history learning continues at the next push", "left", len(todo.Commits)-start)
 			return nil
 		}
-		o.cfg.Logger.InfoContext(ctx, "learning the repository's history", "from", m.HeadSHA, "to", head.Hash.String())
-		h, err := g.FirstParent(ctx, head, git.HistoryOptions{Max: p.Learning.BackfillCommits, WithLines: true,
-			Since: o.cfg.Now().AddDate(0, 0, -p.Learning.BackfillDays), Known: l.Known})
+		end := min(len(todo.Commits), start+learnChunk)
+		last, err := g.Resolve(todo.Commits[end-1].SHA)
+		if err != nil {
+			return err
+		}
+		// Back from the chunk's newest commit to what is known (skipped
+		// commits count as steps of the walk).
+		h, err := g.FirstParent(ctx, last, git.HistoryOptions{Max: end - start + len(todo.Skipped), WithLines: true, Known: l.Known})
 		if err != nil {
 			return err
 		}
 		if len(h.Skipped) > 0 {
 			o.cfg.Logger.WarnContext(ctx, "commits that could not be read were left out", "count", len(h.Skipped))
 		}
-		fed, m.HeadSHA = feed(l, h.Commits, p), head.Hash.String()
-		return nil
-	})
-	if err != nil || fed == 0 {
+		fed := feed(l, h.Commits, p)
+		m.HeadSHA = last.Hash.String()
+		if err := o.saveModel(ctx, s, l, m); err != nil {
+			return err // stale: another job learned first; the retry starts from its state
+		}
+		o.cfg.Logger.InfoContext(ctx, "risk model learned", "new_changes", fed, "changes", m.Changes)
+	}
+	return nil
+}
+
+// saveModel stores the learner as the model's next version.
+func (o *Agent) saveModel(ctx context.Context, s Subject, l *riskmodel.Learner, m *assessment.Model) error {
+	state, err := l.MarshalBinary()
+	if err != nil {
 		return err
 	}
-	if m.State, err = l.MarshalBinary(); err != nil {
+	m.State, m.Changes = state, l.Observed()
+	if err := o.deps.Models.SaveRiskModel(ctx, s.RepositoryID, *m, o.cfg.Now()); err != nil {
 		return err
 	}
-	m.Changes = l.Observed()
-	if err := o.deps.Models.SaveRiskModel(ctx, s.RepositoryID, m, o.cfg.Now()); err != nil {
-		return err // stale: another job learned first; the retry starts from its state
-	}
-	o.cfg.Logger.InfoContext(ctx, "risk model learned", "new_changes", fed, "changes", m.Changes)
+	m.Version++
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package riskagent_test
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-ci/ferry/internal/assessment"
 	"github.com/ferry-ci/ferry/internal/dbtest"
 	"github.com/ferry-ci/ferry/internal/git"
 	"github.com/ferry-ci/ferry/internal/githubsim"
@@ -90,7 +92,8 @@ func TestLearnedRiskInTheComment(t *testing.T) {
 		if err := o.Learn(ctx, push, "main", policy.Default()); err != nil {
 			t.Fatal(err)
 		}
-		if m, err = db.RiskModel(ctx, 1); err != nil || m.Changes != 401 || m.Version != 2 {
+		before := m.Version
+		if m, err = db.RiskModel(ctx, 1); err != nil || m.Changes != 401 || m.Version != before+1 || m.HeadSHA != src.Head() {
 			t.Fatalf("after a push: %d changes, version %d, %v", m.Changes, m.Version, err)
 		}
 	})
@@ -99,12 +102,18 @@ func TestLearnedRiskInTheComment(t *testing.T) {
 // learningAgent is the risk agent with a git cache and model store.
 func learningAgent(t *testing.T, w *world, db *store.DB) *riskagent.Agent {
 	t.Helper()
+	return learningAgentWith(t, w, db, db)
+}
+
+func learningAgentWith(t *testing.T, w *world, db *store.DB, models riskagent.Models) *riskagent.Agent {
+	t.Helper()
 	cache := &git.Cache{Dir: t.TempDir()}
-	o, err := riskagent.New(riskagent.Config{Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}, riskagent.Deps{
+	cfg := riskagent.Config{Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}
+	o, err := riskagent.New(cfg, riskagent.Deps{
 		Changes:     func(int64) riskagent.Changes { return w.gh.Installation(inst) },
 		Publisher:   func(int64) riskagent.Publisher { return w.gh.Installation(inst) },
 		Git:         cache,
-		Assessments: db, Publications: db, History: db, Control: db, Audit: db, Models: db, Histories: cache})
+		Assessments: db, Publications: db, History: db, Control: db, Audit: db, Models: models, Histories: cache})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,4 +180,48 @@ func TestAttack_LearnedReasonsFromHostilePaths(t *testing.T) {
 			t.Fatalf("the comment carries %q from a file name:\n%s", bad, body)
 		}
 	}
+}
+
+// TestLearnResumesWhereItStopped: a backfill whose job is cancelled after
+// its first chunk (the job's time ran out, the process died) keeps what it
+// learned; the next call goes on from there, nothing learned twice.
+func TestLearnResumesWhereItStopped(t *testing.T) {
+	src := troubledHistory(t, 400)
+	bare := filepath.Join(t.TempDir(), "api.git")
+	src.Publish(bare)
+	db := dbtest.Open(t, dbtest.SQLiteURL(t))
+	w := setup(t, db, nil)
+	w.sim.ServeGit(repo, bare)
+	short, cancel := context.WithCancel(ctx)
+	defer cancel()
+	models := &cancelAfterSave{DB: db, cancel: cancel}
+	o := learningAgentWith(t, w, db, models)
+	push := riskagent.Subject{ID: "p-1", InstallationID: inst, RepositoryID: 1, Owner: owner, Repo: name, BaseRef: "main",
+		CloneURL: w.sim.CloneURL(repo)}
+	if err := o.Learn(short, push, "main", policy.Default()); err == nil {
+		t.Fatal("a cancelled job said it finished")
+	}
+	m, err := db.RiskModel(ctx, 1)
+	if err != nil || m.Changes != 200 || m.HeadSHA == src.Head() {
+		t.Fatalf("after the cancelled job: %d changes at %s (%v)", m.Changes, m.HeadSHA, err)
+	}
+	models.cancel = func() {}
+	if err := o.Learn(ctx, push, "main", policy.Default()); err != nil {
+		t.Fatal(err)
+	}
+	if m, err = db.RiskModel(ctx, 1); err != nil || m.Changes != 400 || m.HeadSHA != src.Head() {
+		t.Fatalf("after the next: %d changes at %s (%v)", m.Changes, m.HeadSHA, err)
+	}
+}
+
+// cancelAfterSave cancels the job's context once a model is saved.
+type cancelAfterSave struct {
+	*store.DB
+	cancel func()
+}
+
+func (c *cancelAfterSave) SaveRiskModel(ctx context.Context, id int64, m assessment.Model, at time.Time) error {
+	err := c.DB.SaveRiskModel(ctx, id, m, at)
+	c.cancel()
+	return err
 }

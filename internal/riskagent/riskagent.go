@@ -99,6 +99,9 @@ type Config struct {
 	// HistoryWindow is how far back incidents count (default a year; they
 	// decay with a 90-day half-life anyway).
 	HistoryWindow time.Duration
+	// LearnReserve is the time a job keeps back when learning history: no
+	// new chunk starts closer to its deadline (default 90 s).
+	LearnReserve time.Duration
 }
 
 // Deps are the agent's collaborators.
@@ -136,6 +139,9 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 	}
 	if cfg.HistoryWindow == 0 {
 		cfg.HistoryWindow = 365 * 24 * time.Hour
+	}
+	if cfg.LearnReserve == 0 {
+		cfg.LearnReserve = 90 * time.Second
 	}
 	r, err := render.New()
 	if err != nil {
