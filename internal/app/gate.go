@@ -24,6 +24,7 @@ type CommandGitHub interface {
 	UpsertComment(ctx context.Context, owner, repo string, number int, key, body string) (int64, error)
 	FileContent(ctx context.Context, owner, repo, path, ref string) ([]byte, error)
 	BranchHead(ctx context.Context, owner, repo, branch string) (string, error)
+	RepoInfo(ctx context.Context, owner, repo string) (ghadapter.Repo, error)
 }
 
 // Control keeps what people decide: pauses and approvals (each with its

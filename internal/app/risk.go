@@ -17,6 +17,7 @@ type Assessor interface {
 	Push(ctx context.Context, s riskagent.Subject, commits []riskagent.PushCommit, pol policy.Loaded) error
 	PublishWaiting(ctx context.Context, repositoryID int64) error
 	ProposedDeploy(ctx context.Context, repositoryID int64, number int, sha string) (riskagent.Proposal, error)
+	Learn(ctx context.Context, s riskagent.Subject, branch string, p policy.Policy) error
 }
 
 // Heads remembers who pushed each head of a pull request: nobody approves

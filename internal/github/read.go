@@ -18,6 +18,18 @@ func (c *Client) Repository(ctx context.Context, owner, repo string) (*gh.Reposi
 	return r, nil
 }
 
+// RepoInfo is what ferry needs of a repository it was just installed on
+// (the installation event lists only names): its default branch and clone
+// URL.
+func (c *Client) RepoInfo(ctx context.Context, owner, repo string) (Repo, error) {
+	r, err := c.Repository(ctx, owner, repo)
+	if err != nil {
+		return Repo{}, err
+	}
+	return Repo{ID: r.GetID(), Owner: r.GetOwner().GetLogin(), Name: r.GetName(), DefaultBranch: r.GetDefaultBranch(),
+		CloneURL: r.GetCloneURL(), HTMLURL: r.GetHTMLURL()}, nil
+}
+
 // FileContent returns a file's bytes at ref (a branch, tag or SHA). A file
 // that does not exist is an error of KindNotFound. Repeated reads are
 // conditional, so an unchanged file costs no rate limit.

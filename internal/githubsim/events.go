@@ -31,7 +31,14 @@ func (s *Sim) installationPart(id int64) map[string]any {
 // InstallationCreated sends installation.created for an installation the
 // test has set up, listing its repositories.
 func (s *Sim) InstallationCreated(id int64) (guid string, status int) {
+	return s.SendWebhook("installation", s.InstallationPayload(id))
+}
+
+// InstallationPayload is installation.created for an installation the
+// test added, listing its repositories.
+func (s *Sim) InstallationPayload(id int64) []byte {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	p := from("installation", "created.payload.json")
 	inst := s.installations[id]
 	full := p["installation"].(map[string]any)
@@ -47,8 +54,7 @@ func (s *Sim) InstallationCreated(id int64) (guid string, status int) {
 	}
 	p["repositories"] = repos
 	body, _ := json.Marshal(p)
-	s.mu.Unlock()
-	return s.SendWebhook("installation", body)
+	return body
 }
 
 // OpenPullRequest sends pull_request.opened for a pull request the test
