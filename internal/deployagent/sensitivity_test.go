@@ -2,6 +2,7 @@ package deployagent_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/ferry-ci/ferry/internal/audit"
 	"github.com/ferry-ci/ferry/internal/deploy"
+	"github.com/ferry-ci/ferry/internal/kubetest"
 	"github.com/ferry-ci/ferry/internal/promtest"
 )
 
@@ -119,4 +121,26 @@ func TestIncident_Baseline(t *testing.T) {
 		t.Fatalf("the baseline was not retired: %v", err)
 	}
 	w.expectServing(t, "after the promotion", "app=api", map[string]int{image("2"): 3})
+}
+
+// TestGiveUpRetiresTheCanary: a deploy whose job gives up (a permanent
+// error, no attempts left) no longer leaves its canary and baseline
+// taking traffic beside the stable version.
+func TestGiveUpRetiresTheCanary(t *testing.T) {
+	w := setup(t, strings.Replace(strings.ReplaceAll(defaultsPolicy, "PAUSE", "10m"), "window: 10s}", "window: 10s, baseline: true}", 1))
+	d := w.request(t, "production", "2", false, false)
+	waitUntil(t, "the canary and its baseline", func() bool {
+		b, err := w.cs.AppsV1().Deployments(w.ns).Get(context.Background(), "api-baseline", metav1.GetOptions{})
+		return err == nil && *b.Spec.Replicas > 0 && kubetest.Images(t, w.cs, w.ns, "app=api,ferry.dev/track=canary")[image("2")] >= 1
+	})
+	w.agent.GiveUp(context.Background(), d.ID, errors.New("no attempts left"))
+	for _, name := range []string{"api-canary", "api-baseline"} {
+		c, err := w.cs.AppsV1().Deployments(w.ns).Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil || *c.Spec.Replicas != 0 {
+			t.Fatalf("%s still runs after giving up: %v", name, err)
+		}
+	}
+	if got, _ := w.db.GetDeploy(context.Background(), d.ID); got.Status != deploy.Failed {
+		t.Fatalf("deploy %s", got.Status)
+	}
 }

@@ -414,7 +414,28 @@ func (a *Agent) GiveUp(ctx context.Context, id string, cause error) {
 		return
 	}
 	a.cfg.Logger.ErrorContext(ctx, "deploy failed", "deploy", id, "err", cause)
+	a.retireAfterGivingUp(ctx, d)
 	a.report(ctx, id)
+}
+
+// retireAfterGivingUp retires what a deploy given up on brought beside the
+// stable version (its canaries and baselines take traffic through the
+// Service); best effort, what runs in the stable Deployment stays for a
+// human to judge.
+func (a *Agent) retireAfterGivingUp(ctx context.Context, d deploy.Deploy) {
+	if len(d.Plan) == 0 {
+		return // never started: nothing was applied
+	}
+	p, err := decodePlan(d)
+	if err != nil {
+		return
+	}
+	kube, err := a.clusters(p.Env)
+	if err != nil {
+		a.cfg.Logger.WarnContext(ctx, "could not retire the canary of a deploy given up on", "deploy", d.ID, "err", err)
+		return
+	}
+	a.retireCanaries(ctx, kube, p)
 }
 
 // retireCanaries scales a failed deploy's canaries (and baselines) to
