@@ -142,3 +142,31 @@ func TestCalibrateRepo(t *testing.T) {
 		t.Fatalf("output:\n%s", out.String())
 	}
 }
+
+// TestCalibrateFastPathFromPolicy: without --fast-path, the target is the
+// policy's fast_path_share; an impossible share is a usage error.
+func TestCalibrateFastPathFromPolicy(t *testing.T) {
+	pol := filepath.Join(t.TempDir(), "ferry.yml")
+	if err := os.WriteFile(pol, []byte("version: 1\nrisk:\n  fast_path_share: 0.8\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"calibrate", "--commits", "testdata/navidrome-first-1200.jsonl", "--policy", pol,
+		"--format", "json"}, &out, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Suggested struct {
+			FastPathShare float64 `json:"fast_path_share"`
+		} `json:"suggested"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil || r.Suggested.FastPathShare < 0.75 {
+		t.Fatalf("suggested for the policy's 80%%: %+v (%v)", r.Suggested, err)
+	}
+	err = run(context.Background(), []string{"calibrate", "--commits", "testdata/navidrome-first-1200.jsonl", "--fast-path", "1.5"},
+		io.Discard, io.Discard)
+	if code := exitCode(err, io.Discard); code != 2 {
+		t.Fatalf("--fast-path 1.5: exit %d (%v)", code, err)
+	}
+}

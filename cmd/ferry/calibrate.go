@@ -19,7 +19,7 @@ type CalibrateCmd struct {
 	Repo       string  `name:"repo" help:"A local git repository: replay its first-parent history (reverts found from 'This reverts commit')." xor:"source"`
 	Commits    string  `name:"commits" help:"A JSONL file of first-parent commits (the commits fixture format)." xor:"source" type:"existingfile"`
 	Policy     string  `name:"policy" help:"A ferry.yml to calibrate (default: the built-in policy)." type:"existingfile"`
-	FastPath   float64 `name:"fast-path" default:"0.6" help:"Target fast-path share for the suggested thresholds."`
+	FastPath   float64 `name:"fast-path" help:"Target fast-path share (default: the policy's fast_path_share, 0.6 by default)."`
 	MaxCommits int     `name:"max-commits" default:"20000" help:"With --repo: the newest N first-parent commits at most."`
 	Format     string  `name:"format" default:"text" enum:"text,json" help:"text or json."`
 }
@@ -50,6 +50,12 @@ func (c *CalibrateCmd) Run(e *env) error {
 	}
 	if err != nil {
 		return err
+	}
+	if c.FastPath == 0 {
+		c.FastPath = p.Learning.FastPathShare
+	}
+	if c.FastPath <= 0 || c.FastPath >= 1 {
+		return usageError{fmt.Sprintf("--fast-path %v: a share between 0 and 1", c.FastPath)}
 	}
 	r := calibrate.Replay(commits, p, c.FastPath)
 	if c.Format == "json" {
