@@ -198,3 +198,37 @@ func (a *Agent) restore(ctx context.Context, d deploy.Deploy, p plan, kube Kube)
 	}
 	return nil
 }
+
+// retireAfterGivingUp retires what a deploy given up on brought beside the
+// stable version (its canaries and baselines take traffic through the
+// Service); best effort, what runs in the stable Deployment stays for a
+// human to judge.
+func (a *Agent) retireAfterGivingUp(ctx context.Context, d deploy.Deploy) {
+	if len(d.Plan) == 0 {
+		return // never started: nothing was applied
+	}
+	p, err := decodePlan(d)
+	if err != nil {
+		return
+	}
+	kube, err := a.clusters(p.Env)
+	if err != nil {
+		a.cfg.Logger.WarnContext(ctx, "could not retire the canary of a deploy given up on", "deploy", d.ID, "err", err)
+		return
+	}
+	a.retireCanaries(ctx, kube, p)
+}
+
+// retireCanaries scales a failed deploy's canaries (and baselines) to
+// zero: their pods match the Service and would keep taking traffic. Best effort — the
+// failure is reported either way.
+func (a *Agent) retireCanaries(ctx context.Context, kube Kube, p plan) {
+	for _, s := range p.Steps {
+		if s.Kind == rollout.EnsureCopy && (s.Track == "canary" || s.Track == "baseline") {
+			retire := rollout.Step{Kind: rollout.Scale, Deployment: s.Deployment, Replicas: 0}
+			if err := kube.Apply(ctx, p.Env.Namespace, retire); err != nil {
+				a.cfg.Logger.WarnContext(ctx, "could not retire a failed canary", "deployment", s.Deployment, "err", err)
+			}
+		}
+	}
+}
