@@ -262,15 +262,28 @@ func (a *Agent) rollBack(ctx context.Context, d deploy.Deploy, p plan, kube Kube
 	if err := a.restore(ctx, d, p, kube); err != nil {
 		return err
 	}
-	dec := audit.Decision{ID: "rollback-" + d.ID, At: a.cfg.Now(), RepositoryID: d.RepositoryID, Repository: d.Repository,
-		Subject: "env:" + d.Environment + "@" + short(d.SHA), Kind: audit.KindRollback, Actor: audit.Ferry,
-		InputsDigest: audit.Digest(v.Measurements), Output: "rolled back " + short(d.SHA) + " in " + d.Environment}
-	for _, m := range v.Measurements {
-		dec.Reasons = append(dec.Reasons, audit.Reason{Rule: m.Metric, Summary: m.Why,
-			Evidence: []string{"query: " + m.Query, "window: " + m.Window, fmt.Sprintf("samples: %d, result: %s", m.Samples, m.Result)}})
-	}
+	dec := a.decision(d, "rollback-"+d.ID, audit.KindRollback, audit.Ferry, v.Measurements, "rolled back "+short(d.SHA)+" in "+d.Environment)
+	dec.Reasons = measurementReasons(v.Measurements)
 	if err := a.audit.RecordDecision(ctx, dec, d.Number); err != nil {
 		return err
 	}
 	return a.finish(ctx, d, p, deploy.Failed, deploy.EndRolledBackAuto, "rolled back automatically: "+strings.Join(v.Reasons, "; "))
+}
+
+// decision is one ferry records about deploy d, now.
+func (a *Agent) decision(d deploy.Deploy, id string, kind audit.Kind, actor string, inputs any, output string) audit.Decision {
+	return audit.Decision{ID: id, At: a.cfg.Now(), RepositoryID: d.RepositoryID, Repository: d.Repository,
+		Subject: "env:" + d.Environment + "@" + short(d.SHA), Kind: kind, Actor: actor, InputsDigest: audit.Digest(inputs),
+		Output: output}
+}
+
+// measurementReasons are a verdict's measurements as reasons, each with
+// the query, window and samples behind it.
+func measurementReasons(ms []rollout.Measurement) []audit.Reason {
+	out := make([]audit.Reason, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, audit.Reason{Rule: m.Metric, Summary: m.Why,
+			Evidence: []string{"query: " + m.Query, "window: " + m.Window, fmt.Sprintf("samples: %d, result: %s", m.Samples, m.Result)}})
+	}
+	return out
 }

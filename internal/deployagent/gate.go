@@ -186,10 +186,8 @@ func (a *Agent) recheck(ctx context.Context, d deploy.Deploy, env policy.Environ
 		return false, err
 	}
 	a.cfg.Logger.InfoContext(ctx, "deploy refused when it was to start", "why", ref.Detail)
-	dec := audit.Decision{ID: "gate-" + d.ID, At: a.cfg.Now(), RepositoryID: d.RepositoryID, Repository: d.Repository,
-		Subject: "env:" + d.Environment + "@" + short(d.SHA), Kind: auditKind(d.Kind), Actor: audit.Ferry,
-		InputsDigest: audit.Digest([]any{d.ID, d.SHA}), Output: "not started: " + ref.Public,
-		Reasons: []audit.Reason{{Rule: "refused", Summary: ref.Detail, Private: true}}}
+	dec := a.decision(d, "gate-"+d.ID, auditKind(d.Kind), audit.Ferry, []any{d.ID, d.SHA}, "not started: "+ref.Public)
+	dec.Reasons = []audit.Reason{{Rule: "refused", Summary: ref.Detail, Private: true}}
 	if err := a.audit.RecordDecision(ctx, dec, d.Number); err != nil {
 		return false, err
 	}

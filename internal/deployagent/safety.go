@@ -83,10 +83,7 @@ func (a *Agent) holdForMigrations(ctx context.Context, d deploy.Deploy, v rollou
 		why = "ferry cannot tell which migrations lie between this deploy and what ran before it (no earlier deploy through " +
 			"ferry, and the cluster's image names no commit)"
 	}
-	dec := audit.Decision{ID: "hold-" + d.ID, At: a.cfg.Now(), RepositoryID: d.RepositoryID, Repository: d.Repository,
-		Subject: "env:" + d.Environment + "@" + short(d.SHA), Kind: audit.KindHold, Actor: audit.Ferry,
-		InputsDigest: audit.Digest([]any{v.Measurements, files}),
-		Output:       "held instead of rolling back: " + why}
+	dec := a.decision(d, "hold-"+d.ID, audit.KindHold, audit.Ferry, []any{v.Measurements, files}, "held instead of rolling back: "+why)
 	for _, m := range v.Measurements {
 		dec.Reasons = append(dec.Reasons, audit.Reason{Rule: m.Metric, Summary: m.Why})
 	}
@@ -109,13 +106,9 @@ func (a *Agent) holdForMigrations(ctx context.Context, d deploy.Deploy, v rollou
 // recordHold keeps an analysis hold in the audit trail with its evidence,
 // once per deploy and cause (a retried step adds nothing).
 func (a *Agent) recordHold(ctx context.Context, d deploy.Deploy, v rollout.Verdict) error {
-	dec := audit.Decision{ID: "hold-" + d.ID + "-" + audit.Digest(v.State.Held)[7:19], At: a.cfg.Now(), RepositoryID: d.RepositoryID,
-		Repository: d.Repository, Subject: "env:" + d.Environment + "@" + short(d.SHA), Kind: audit.KindHold, Actor: audit.Ferry,
-		InputsDigest: audit.Digest(v.Measurements), Output: "held: " + strings.Join(v.Reasons, "; ")}
-	for _, m := range v.Measurements {
-		dec.Reasons = append(dec.Reasons, audit.Reason{Rule: m.Metric, Summary: m.Why,
-			Evidence: []string{"query: " + m.Query, "window: " + m.Window, fmt.Sprintf("samples: %d, result: %s", m.Samples, m.Result)}})
-	}
+	dec := a.decision(d, "hold-"+d.ID+"-"+audit.Digest(v.State.Held)[7:19], audit.KindHold, audit.Ferry, v.Measurements,
+		"held: "+strings.Join(v.Reasons, "; "))
+	dec.Reasons = measurementReasons(v.Measurements)
 	return a.audit.RecordDecision(ctx, dec, d.Number)
 }
 
@@ -167,9 +160,8 @@ func (a *Agent) rollBackAsked(ctx context.Context, d deploy.Deploy, p plan, kube
 	if err := a.restore(ctx, d, p, kube); err != nil {
 		return err
 	}
-	dec := audit.Decision{ID: "rollback-" + d.ID, At: a.cfg.Now(), RepositoryID: d.RepositoryID, Repository: d.Repository,
-		Subject: "env:" + d.Environment + "@" + short(d.SHA), Kind: audit.KindRollback, Actor: d.RollbackBy,
-		InputsDigest: audit.Digest([]any{d.ID, d.RollbackBy}), Output: "rolled back " + short(d.SHA) + " in " + d.Environment + " on request"}
+	dec := a.decision(d, "rollback-"+d.ID, audit.KindRollback, d.RollbackBy, []any{d.ID, d.RollbackBy},
+		"rolled back "+short(d.SHA)+" in "+d.Environment+" on request")
 	if err := a.audit.RecordDecision(ctx, dec, d.Number); err != nil {
 		return err
 	}

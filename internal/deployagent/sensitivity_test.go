@@ -32,18 +32,26 @@ environments:
 
 func defaults(pause string) string { return strings.ReplaceAll(defaultsPolicy, "PAUSE", pause) }
 
+// deployBeside starts the test app in the environment's namespace with
+// the tracks' behaviour, lets a few seconds of history build, and asks
+// for a deploy of version 2 under the policy.
+func deployBeside(t *testing.T, policy, app string, tracks map[string]promtest.Behaviour) (*world, *promtest.App, deploy.Deploy) {
+	t.Helper()
+	promtest.URL(t)
+	w := setup(t, policy)
+	a := promtest.StartApp(t, uniqueApp(app), 40, tracks, map[string]string{"namespace": w.ns})
+	time.Sleep(3 * time.Second)
+	return w, a, w.request(t, "production", "2", false, false)
+}
+
 // TestIncident_LatencyInsideOneBucket: the canary answers 40% slower than
 // stable (100 ms → 140 ms) on the standard histogram buckets, where both
 // tracks' p99 interpolates to ~0.25 s inside the 0.1–0.25 s bucket. The
 // default analysis compares the exact mean and the share of requests
 // above the stable track's typical bucket edge, and rolls it back.
 func TestIncident_LatencyInsideOneBucket(t *testing.T) {
-	promtest.URL(t)
-	w := setup(t, defaults("60s"))
-	app := promtest.StartApp(t, uniqueApp("bucket"), 40, map[string]promtest.Behaviour{
-		"stable": {Latency: 100 * time.Millisecond}, "canary": {Latency: 100 * time.Millisecond}}, map[string]string{"namespace": w.ns})
-	time.Sleep(3 * time.Second)
-	d := w.request(t, "production", "2", false, false)
+	w, app, d := deployBeside(t, defaults("60s"), "bucket", map[string]promtest.Behaviour{
+		"stable": {Latency: 100 * time.Millisecond}, "canary": {Latency: 100 * time.Millisecond}})
 	w.waitCanary(t, "2")
 	app.Set("canary", promtest.Behaviour{Latency: 140 * time.Millisecond})
 	end := w.wait(t, d.ID)
@@ -59,12 +67,8 @@ func TestIncident_LatencyInsideOneBucket(t *testing.T) {
 // instead of rolling back what did not cause it; the canary keeps running
 // and the hold is in the audit trail with its evidence.
 func TestIncident_DegradedTogether(t *testing.T) {
-	promtest.URL(t)
-	w := setup(t, defaults("60s"))
-	app := promtest.StartApp(t, uniqueApp("both"), 40, map[string]promtest.Behaviour{
-		"stable": {Latency: 50 * time.Millisecond}, "canary": {Latency: 50 * time.Millisecond}}, map[string]string{"namespace": w.ns})
-	time.Sleep(3 * time.Second)
-	d := w.request(t, "production", "2", false, false)
+	w, app, d := deployBeside(t, defaults("60s"), "both", map[string]promtest.Behaviour{
+		"stable": {Latency: 50 * time.Millisecond}, "canary": {Latency: 50 * time.Millisecond}})
 	w.waitCanary(t, "2")
 	for _, track := range []string{"stable", "canary"} {
 		app.Set(track, promtest.Behaviour{ErrorRate: 0.3, Latency: 50 * time.Millisecond})
@@ -103,12 +107,9 @@ func TestIncident_DegradedTogether(t *testing.T) {
 // current version started beside it at the canary's size (policy
 // `baseline: true`), it is the same — promoted, and the baseline retired.
 func TestIncident_Baseline(t *testing.T) {
-	promtest.URL(t)
-	w := setup(t, strings.Replace(defaults("8s"), "window: 10s}", "window: 10s, baseline: true}", 1))
-	promtest.StartApp(t, uniqueApp("base"), 40, map[string]promtest.Behaviour{"stable": {Latency: 60 * time.Millisecond},
-		"canary": {Latency: 100 * time.Millisecond}, "baseline": {Latency: 100 * time.Millisecond}}, map[string]string{"namespace": w.ns})
-	time.Sleep(3 * time.Second)
-	d := w.request(t, "production", "2", false, false)
+	w, _, d := deployBeside(t, strings.Replace(defaults("8s"), "window: 10s}", "window: 10s, baseline: true}", 1), "base",
+		map[string]promtest.Behaviour{"stable": {Latency: 60 * time.Millisecond}, "canary": {Latency: 100 * time.Millisecond},
+			"baseline": {Latency: 100 * time.Millisecond}})
 	waitUntil(t, "the baseline beside the canary", func() bool {
 		b, err := w.cs.AppsV1().Deployments(w.ns).Get(context.Background(), "api-baseline", metav1.GetOptions{})
 		c, err2 := w.cs.AppsV1().Deployments(w.ns).Get(context.Background(), "api-canary", metav1.GetOptions{})

@@ -261,7 +261,7 @@ func DefaultMetrics(minEffect float64) []AnalysisMetric {
 	sel := defaultSelector
 	const h = "http_request_duration_seconds"
 	requests := `sum(increase(http_requests_total{` + sel + `}[{{ .Window }}]))`
-	timed := `sum(increase(` + h + `_count{` + sel + `}[{{ .Window }}]))`
+	timed := histogramCount(h, sel)
 	return []AnalysisMetric{
 		// A 1% ceiling needs 300 requests to be broken by more than two
 		// unlucky errors.
@@ -270,11 +270,34 @@ func DefaultMetrics(minEffect float64) []AnalysisMetric {
 				` / sum(rate(http_requests_total{` + sel + `}[{{ .Window }}]))`},
 		{Name: "mean latency", Compare: true, MinEffect: minEffect, Count: timed,
 			Query: `sum(rate(` + h + `_sum{` + sel + `}[{{ .Window }}])) / sum(rate(` + h + `_count{` + sel + `}[{{ .Window }}]))`},
-		{Name: "slow requests", Compare: true, Confidence: 0.99, MinEffect: minEffect, MinAbsolute: slowShareMin, Histogram: h,
-			Selector: sel, Count: timed},
+		AnalysisMetric{Name: "slow requests", Histogram: h}.shareDefaults(minEffect),
 		{Name: "p99 latency", Max: &p99Max, Count: timed,
 			Query: `histogram_quantile(0.99, sum by (le) (rate(` + h + `_bucket{` + sel + `}[{{ .Window }}])))`},
 	}
+}
+
+// shareDefaults fills what a histogram metric (a share of slow requests)
+// leaves out: the default selector and minimum effect, ten points, 99%,
+// and its request count.
+func (m AnalysisMetric) shareDefaults(minEffect float64) AnalysisMetric {
+	m.Compare = true
+	if m.MinEffect == 0 {
+		m.MinEffect = minEffect
+	}
+	if m.Selector == "" {
+		m.Selector = defaultSelector
+	}
+	if m.Confidence == 0 {
+		m.Confidence = 0.99
+	}
+	m.MinAbsolute, m.Count = slowShareMin, histogramCount(m.Histogram, m.Selector)
+	return m
+}
+
+// histogramCount is the template of how many requests a histogram saw in
+// the window.
+func histogramCount(h, selector string) string {
+	return `sum(increase(` + h + `_count{` + selector + `}[{{ .Window }}]))`
 }
 
 // analysisOf builds an environment's analysis with its defaults.
@@ -304,20 +327,9 @@ func analysisOf(r rawEnvironment) *Analysis {
 			Histogram: m.Histogram, Selector: m.Selector})
 	}
 	for i, m := range an.Metrics {
-		if m.Histogram == "" {
-			continue
+		if m.Histogram != "" {
+			an.Metrics[i] = m.shareDefaults(an.MinEffect)
 		}
-		if m.MinEffect == 0 {
-			an.Metrics[i].MinEffect = an.MinEffect
-		}
-		if m.Selector == "" {
-			an.Metrics[i].Selector = defaultSelector
-		}
-		an.Metrics[i].MinAbsolute = slowShareMin
-		if an.Metrics[i].Confidence == 0 {
-			an.Metrics[i].Confidence = 0.99
-		}
-		an.Metrics[i].Count = `sum(increase(` + m.Histogram + `_count{` + an.Metrics[i].Selector + `}[{{ .Window }}]))`
 	}
 	if len(an.Metrics) == 0 {
 		an.Metrics = DefaultMetrics(an.MinEffect)

@@ -56,13 +56,7 @@ func troubledHistory(t *testing.T, days int) *gittest.Repo {
 func TestLearnedRiskInTheComment(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *store.DB) {
 		src := troubledHistory(t, 400)
-		bare := filepath.Join(t.TempDir(), "api.git")
-		src.Publish(bare)
-		w := setup(t, db, nil)
-		w.sim.ServeGit(repo, bare)
-		o := learningAgent(t, w, db)
-		push := riskagent.Subject{ID: "p-1", InstallationID: inst, RepositoryID: 1, Owner: owner, Repo: name,
-			BaseRef: "main", CloneURL: w.sim.CloneURL(repo)}
+		w, o, push, bare := learningWorld(t, db, src, db)
 		if err := o.Learn(ctx, push, "main", policy.Default()); err != nil {
 			t.Fatal(err)
 		}
@@ -99,14 +93,17 @@ func TestLearnedRiskInTheComment(t *testing.T) {
 	})
 }
 
-// learningAgent is the risk agent with a git cache and model store.
-func learningAgent(t *testing.T, w *world, db *store.DB) *riskagent.Agent {
+// learningWorld serves src's history as the repository's git remote and
+// returns the world, the risk agent learning from it (keeping its model
+// in models), the default branch's subject, and the bare remote (publish
+// to it to push).
+func learningWorld(t *testing.T, db *store.DB, src *gittest.Repo, models riskagent.Models) (*world, *riskagent.Agent,
+	riskagent.Subject, string) {
 	t.Helper()
-	return learningAgentWith(t, w, db, db)
-}
-
-func learningAgentWith(t *testing.T, w *world, db *store.DB, models riskagent.Models) *riskagent.Agent {
-	t.Helper()
+	bare := filepath.Join(t.TempDir(), "api.git")
+	src.Publish(bare)
+	w := setup(t, db, nil)
+	w.sim.ServeGit(repo, bare)
 	cache := &git.Cache{Dir: t.TempDir()}
 	cfg := riskagent.Config{Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}
 	o, err := riskagent.New(cfg, riskagent.Deps{
@@ -117,7 +114,9 @@ func learningAgentWith(t *testing.T, w *world, db *store.DB, models riskagent.Mo
 	if err != nil {
 		t.Fatal(err)
 	}
-	return o
+	push := riskagent.Subject{ID: "p-1", InstallationID: inst, RepositoryID: 1, Owner: owner, Repo: name, BaseRef: "main",
+		CloneURL: w.sim.CloneURL(repo)}
+	return w, o, push, bare
 }
 
 // TestAttack_LearnedReasonsFromHostilePaths: file names are repository
@@ -144,14 +143,8 @@ func TestAttack_LearnedReasonsFromHostilePaths(t *testing.T) {
 			src.Commit(fmt.Sprintf("docs %d", d), map[string]string{"docs/a.md": fmt.Sprint(d)})
 		}
 	}
-	bare := filepath.Join(t.TempDir(), "api.git")
-	src.Publish(bare)
 	db := dbtest.Open(t, dbtest.SQLiteURL(t))
-	w := setup(t, db, nil)
-	w.sim.ServeGit(repo, bare)
-	o := learningAgent(t, w, db)
-	push := riskagent.Subject{ID: "p-1", InstallationID: inst, RepositoryID: 1, Owner: owner, Repo: name, BaseRef: "main",
-		CloneURL: w.sim.CloneURL(repo)}
+	w, o, push, _ := learningWorld(t, db, src, db)
 	bounded := policy.Default()
 	bounded.Learning.BackfillCommits = 250
 	if err := o.Learn(ctx, push, "main", bounded); err != nil {
@@ -187,17 +180,11 @@ func TestAttack_LearnedReasonsFromHostilePaths(t *testing.T) {
 // learned; the next call goes on from there, nothing learned twice.
 func TestLearnResumesWhereItStopped(t *testing.T) {
 	src := troubledHistory(t, 400)
-	bare := filepath.Join(t.TempDir(), "api.git")
-	src.Publish(bare)
 	db := dbtest.Open(t, dbtest.SQLiteURL(t))
-	w := setup(t, db, nil)
-	w.sim.ServeGit(repo, bare)
 	short, cancel := context.WithCancel(ctx)
 	defer cancel()
 	models := &cancelAfterSave{DB: db, cancel: cancel}
-	o := learningAgentWith(t, w, db, models)
-	push := riskagent.Subject{ID: "p-1", InstallationID: inst, RepositoryID: 1, Owner: owner, Repo: name, BaseRef: "main",
-		CloneURL: w.sim.CloneURL(repo)}
+	_, o, push, _ := learningWorld(t, db, src, models)
 	if err := o.Learn(short, push, "main", policy.Default()); err == nil {
 		t.Fatal("a cancelled job said it finished")
 	}
