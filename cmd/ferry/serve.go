@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ferry-ci/ferry/internal/app"
+	"github.com/ferry-ci/ferry/internal/deploy"
 	"github.com/ferry-ci/ferry/internal/deployagent"
 	"github.com/ferry-ci/ferry/internal/event"
 	"github.com/ferry-ci/ferry/internal/git"
@@ -26,6 +27,7 @@ import (
 	"github.com/ferry-ci/ferry/internal/kube"
 	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/prom"
+	"github.com/ferry-ci/ferry/internal/promoteagent"
 	"github.com/ferry-ci/ferry/internal/releaseagent"
 	"github.com/ferry-ci/ferry/internal/riskagent"
 	"github.com/ferry-ci/ferry/internal/store"
@@ -129,6 +131,9 @@ func (s *ServeCmd) Run(e *env) error {
 	}
 	deps.Installations = db
 	application := app.New(app.Config{Logger: log, AppID: s.GitHubAppID, Policy: s.policyOptions()}, deps)
+	if deps.Promoter != nil {
+		steps[deployEndedStep] = jobs.Step{Run: application.DeployEnded}
+	}
 	queue, err := jobs.New(db, jobs.Config{
 		Workers: s.Workers, MaxAttempts: s.JobMaxAttempts, JobTimeout: s.JobTimeout, Logger: log, Periodic: periodic, Steps: steps,
 	}, application, reg)
@@ -248,13 +253,23 @@ func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic,
 	if err != nil {
 		return nil, none, nil, queue, err
 	}
-	deps := app.Deps{Assessor: assessor, Control: db, Audit: db, Deployer: deployer, Heads: db, Releaser: releaser,
+	promoter, err := promoteagent.New(promoteagent.Config{Logger: log}, promoteagent.Deps{
+		GitHub:  func(id int64) promoteagent.GitHub { return gh.Installation(id) },
+		History: cache, Promotions: db, Deploys: db, Deployer: deployer, Risks: assessor, Control: db, Audit: db,
+	})
+	if err != nil {
+		return nil, none, nil, queue, err
+	}
+	deps := app.Deps{Assessor: assessor, Control: db, Audit: db, Deployer: deployer, Heads: db, Releaser: releaser, Promoter: promoter,
 		GitHub: func(id int64) app.CommandGitHub { return gh.Installation(id) }}
 	periodic := []jobs.Periodic{{Name: "recover-deliveries", Every: s.RecoverEvery, Run: recovery.Run}}
 	steps := map[string]jobs.Step{deployagent.StepName: {Run: deployer.Step, GiveUp: deployer.GiveUp},
 		deployagent.GateStepName: {Run: deployer.GateStep}}
 	return periodic, deps, steps, queue, nil
 }
+
+// deployEndedStep is the job that follows a deploy as it ends.
+const deployEndedStep = "deploy-ended"
 
 // gitCache is where ferry keeps the repositories it reads with git: huge
 // pull requests (the risk agent) and default-branch histories (the
@@ -297,6 +312,10 @@ func (s *ServeCmd) deployer(log *slog.Logger, db *store.DB, gh *github.App, queu
 		Scheduler: func() deployagent.Scheduler { return *queue },
 		Deploys:   db, Progress: db, Steps: db, Control: db, Audit: db,
 		Gates: db, Reviewer: func(id int64) deployagent.Reviewer { return gh.Installation(id) },
+		// Production-deploy pull requests follow deploys as they end.
+		Ending: func(ctx context.Context, d deploy.Deploy) error {
+			return (*queue).EnqueueStep(ctx, deployEndedStep, d.ID)
+		},
 	}), nil
 }
 

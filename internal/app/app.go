@@ -46,6 +46,7 @@ type Deps struct {
 	Deployer      Deployer // nil: deploy and rollback answer "no deploy target configured"
 	Heads         Heads    // nil: who pushed a head is not recorded (the head commit's authors stand in)
 	Releaser      Releaser // nil: no release pull requests; /ferry changelog answers it is not running
+	Promoter      Promoter // nil: no production-deploy pull requests
 }
 
 // App dispatches deliveries to handlers.
@@ -60,6 +61,7 @@ type App struct {
 	deployer      Deployer
 	heads         Heads
 	releaser      Releaser
+	promoter      Promoter
 	appID         int64
 	policyOptions policy.Options
 	perms         *permissionCache
@@ -85,7 +87,7 @@ func New(cfg Config, deps Deps) *App {
 		cfg.Now = time.Now
 	}
 	a := &App{log: cfg.Logger, now: cfg.Now, installations: deps.Installations, assessor: deps.Assessor,
-		github: deps.GitHub, control: deps.Control, audit: deps.Audit, deployer: deps.Deployer, heads: deps.Heads, releaser: deps.Releaser, appID: cfg.AppID,
+		github: deps.GitHub, control: deps.Control, audit: deps.Audit, deployer: deps.Deployer, heads: deps.Heads, releaser: deps.Releaser, promoter: deps.Promoter, appID: cfg.AppID,
 		policyOptions: cfg.Policy, perms: newPermissionCache(cfg.Now), render: mustRender()}
 	a.routes = map[route]handler{
 		{"ping", anyAction}:                          a.ping,
@@ -102,7 +104,10 @@ func New(cfg Config, deps Deps) *App {
 		if a.github != nil && a.control != nil && a.audit != nil {
 			a.routeCommands()
 		}
-		if a.releaser != nil {
+		if a.deployer == nil {
+			a.promoter = nil // it ships with the deploy agent
+		}
+		if a.releaser != nil || a.promoter != nil {
 			a.routes[route{"pull_request", "closed"}] = a.pullRequestClosed
 		}
 		if a.deployer != nil {

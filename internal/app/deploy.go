@@ -38,6 +38,11 @@ func (a *App) deploy(ctx context.Context, r request, pr *forge.PullRequest, pol 
 		return refused("ferry does not deploy to " + name + " itself (no namespace in " + policy.Path +
 			"): it gates the deployments GitHub makes there, as a deployment protection rule"), nil
 	}
+	if c.Verb() == "deploy" {
+		if out, done, err := a.promoteByCommand(ctx, r, pr, pol, name); done || err != nil {
+			return out, err
+		}
+	}
 	req := deployagent.Request{ID: d.ID, InstallationID: r.installation, RepositoryID: r.repoID, Owner: r.owner, Repo: r.repo,
 		// The head the person saw when they asked, not whatever was pushed since.
 		DefaultBranch: r.branch, Env: env, RequiredChecks: pol.Policy.RequiredChecks, SHA: r.headSHA, Ref: pr.HeadRef,
@@ -166,7 +171,7 @@ func (a *App) autoDeploy(ctx context.Context, repo ghadapter.Repo, branch, sha s
 		return classify(err)
 	}
 	if !autoDeploys(pol.Policy) {
-		return nil
+		return classify(a.updatePromotions(ctx, repo, pol, "checks-"+sha))
 	}
 	req := deployagent.Request{InstallationID: repo.InstallationID, RepositoryID: repo.ID, Owner: repo.Owner, Repo: repo.Name,
 		SHA: sha, Ref: def, DefaultBranch: def, Actor: audit.Ferry}
@@ -187,6 +192,11 @@ func (a *App) autoDeploy(ctx context.Context, repo ghadapter.Repo, branch, sha s
 	}
 	if len(deployed) > 0 {
 		a.log.InfoContext(ctx, "deploying automatically", "sha", sha, "environments", len(deployed))
+	}
+	if err == nil {
+		// After the deploys: a retry for a pull request ferry could not
+		// update asks the (idempotent) deploys again, never the reverse.
+		err = a.updatePromotions(ctx, repo, pol, "checks-"+sha)
 	}
 	return classify(err)
 }

@@ -23,16 +23,6 @@ func releaseRepo(r ghadapter.Repo, head, cause string) releaseagent.Repo {
 		CloneURL: r.CloneURL, HTMLURL: r.HTMLURL, Head: head, Cause: cause}
 }
 
-// pullRequestClosed hands ferry's release pull requests, merged or
-// closed, to the release agent (it tells its own from others').
-func (a *App) pullRequestClosed(ctx context.Context, d event.Delivery, e any) error {
-	c, ok := e.(ghadapter.PullRequestChange)
-	if !ok {
-		return unexpected("pull_request", e)
-	}
-	return classify(a.releaser.Closed(ctx, releaseRepo(c.Repo, "", d.ID), c.PR))
-}
-
 // updateRelease brings the release pull requests up to date after a push
 // to the default branch, under the policy the push left there.
 func (a *App) updateRelease(ctx context.Context, d event.Delivery, p ghadapter.Push) error {

@@ -26,6 +26,7 @@ const (
 	KindRollback   Kind = "rollback" // a rollback, by ferry or on request
 	KindHold       Kind = "hold"     // a deploy held for a human instead of rolled back
 	KindRelease    Kind = "release"  // a release pull request proposed, or a release tagged and published
+	KindPromote    Kind = "promote"  // a production-deploy pull request proposed, shipped, refused or restored
 )
 
 // Ferry is the actor of ferry's own decisions.

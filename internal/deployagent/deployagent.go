@@ -127,6 +127,9 @@ type Deps struct {
 	// requests (nil: ferry is no protection rule).
 	Gates    Gates
 	Reviewer func(installationID int64) Reviewer
+	// Ending, if set, is told of each deploy about to be marked ended (the
+	// production-deploy pull requests follow them); it may be told twice.
+	Ending func(ctx context.Context, d deploy.Deploy) error
 }
 
 // Agent deploys.
@@ -143,6 +146,7 @@ type Agent struct {
 	audit     Audit
 	gates     Gates
 	reviewer  func(installationID int64) Reviewer
+	followers func(ctx context.Context, d deploy.Deploy) error
 	render    *render.Renderer
 }
 
@@ -163,7 +167,7 @@ func New(cfg Config, deps Deps) *Agent {
 	}
 	return &Agent{cfg: cfg, github: deps.GitHub, ci: deps.CI, clusters: deps.Clusters, scheduler: deps.Scheduler,
 		deploys: deps.Deploys, tracker: deps.Progress, stepLog: deps.Steps, control: deps.Control, audit: deps.Audit,
-		gates: deps.Gates, reviewer: deps.Reviewer, render: r}
+		gates: deps.Gates, reviewer: deps.Reviewer, followers: deps.Ending, render: r}
 }
 
 // Request asks for a deploy (or rollback) of a commit to an environment.
@@ -183,6 +187,9 @@ type Request struct {
 	Proposed         policy.Strategy // the risk route's deploy strategy
 	Watch            time.Duration   // the risk route's watch after the rollout (policy's analysis.watch wins)
 	NeedHuman        []string        // why the risk route wants a human to approve (none: it does not)
+	// Head is the pull request head that stands for SHA, when it is not
+	// SHA: a production-deploy pull request's commit of SHA's content.
+	Head string
 }
 
 // ErrRolledBack: ferry will not re-deploy a commit it rolled back.
@@ -278,7 +285,7 @@ func (a *Agent) prepare(ctx context.Context, r Request) (deploy.Deploy, error) {
 		Environment: env.Name, Kind: kind, SHA: r.SHA, Ref: r.Ref, Number: r.Number, Actor: r.Actor, Strategy: choice.Strategy,
 		Reasons: strings.Join(choice.Reasons, "; "), CreatedAt: a.cfg.Now(), Env: envJSON}
 	if need := needsHuman(r, env); len(need) > 0 {
-		ap := approval{Reasons: need, Branch: r.DefaultBranch, RequiredChecks: r.RequiredChecks}
+		ap := approval{Reasons: need, Branch: r.DefaultBranch, RequiredChecks: r.RequiredChecks, Head: r.Head}
 		if d.Approval, err = json.Marshal(ap); err != nil {
 			return deploy.Deploy{}, fmt.Errorf("encode approval: %w", err)
 		}

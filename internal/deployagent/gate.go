@@ -44,6 +44,7 @@ type approval struct {
 	Reasons        []string `json:"reasons"`
 	Branch         string   `json:"branch"`                    // whose required checks apply
 	RequiredChecks []string `json:"required_checks,omitempty"` // the policy's, when protection's cannot be read
+	Head           string   `json:"head,omitempty"`            // the pull request head standing for the commit (Request.Head)
 }
 
 // needsHuman says why a person must approve: the risk route's reasons and
@@ -91,6 +92,9 @@ func (a *Agent) facts(ctx context.Context, d deploy.Deploy, need approval) (depl
 		return f, err
 	}
 	f.Author, f.PR, f.Head = pr.Author, deploygate.PROpen, pr.HeadSHA
+	if need.Head != "" && pr.HeadSHA == need.Head {
+		f.Head = d.SHA // ferry's commit of the deployed commit's content, unchanged since
+	}
 	switch {
 	case pr.Merged:
 		f.PR = deploygate.PRMerged

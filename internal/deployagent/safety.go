@@ -60,17 +60,8 @@ func (a *Agent) ranBefore(ctx context.Context, d deploy.Deploy, env policy.Envir
 	if len(d.KnownGood) == 0 || json.Unmarshal(d.KnownGood, &good) != nil || len(env.Workloads) == 0 {
 		return "", nil
 	}
-	sha, ok := rollout.CommitOfImage(env.Image, good.Images[env.Workloads[0].Name])
-	if !ok {
-		return "", nil
-	}
 	// Every workload must have run the same commit, or what ran is unclear.
-	for _, w := range env.Workloads[1:] {
-		if other, ok := rollout.CommitOfImage(env.Image, good.Images[w.Name]); !ok || other != sha {
-			return "", nil
-		}
-	}
-	return sha, nil
+	return commitOfImages(env, good), nil
 }
 
 // holdForMigrations does not roll back blindly: it keeps the deploy where

@@ -388,6 +388,9 @@ func (a *Agent) finish(ctx context.Context, d deploy.Deploy, p plan, status depl
 			return err
 		}
 	}
+	if err := a.ending(ctx, d); err != nil {
+		return err
+	}
 	if err := a.tracker.FinishDeploy(ctx, d.ID, status, cause, msg, a.cfg.Now()); err != nil {
 		return err
 	}
@@ -408,6 +411,9 @@ func (a *Agent) GiveUp(ctx context.Context, id string, cause error) {
 	msg := "ferry could not finish this deploy (an operator can see why: deploy " + id + ")"
 	if err := a.status(ctx, d, "error", "ferry could not finish this deploy; see its progress", ""); err != nil {
 		a.cfg.Logger.WarnContext(ctx, "could not tell GitHub a deploy failed", "deploy", id, "err", err)
+	}
+	if err := a.ending(ctx, d); err != nil {
+		a.cfg.Logger.WarnContext(ctx, "could not tell that a deploy ends", "deploy", id, "err", err)
 	}
 	if err := a.tracker.FinishDeploy(ctx, id, deploy.Failed, deploy.EndGaveUp, msg, a.cfg.Now()); err != nil {
 		a.cfg.Logger.ErrorContext(ctx, "could not mark a deploy failed", "deploy", id, "err", err)

@@ -122,3 +122,21 @@ var ErrTagElsewhere = errors.New("the tag exists and names another commit")
 // ErrGateClosed is a protection rule answer GitHub refuses because the
 // run has its answer already (or no longer waits).
 var ErrGateClosed = errors.New("the run no longer waits for this answer")
+
+// Promotion is a production-deploy pull request as proposed: ferry's
+// branch pointed at the candidate commit itself (no commit of ferry's, so
+// the pull request's diff is what goes out and its checks are the
+// candidate's), into the branch that records what the environment runs.
+type Promotion struct {
+	Branch string // ferry's branch, e.g. ferry/promote/production
+	SHA    string // the candidate
+	Base   string // e.g. deploy/production
+	BaseAt string // where Base is created when absent: what the environment runs
+	Title  string
+	Body   string // on an update only the part between BodyStart and BodyEnd is ferry's
+	// OnTop: Base already holds the candidate's history but not its
+	// content (a failed deploy moved it back), so the candidate alone would
+	// show no diff: ferry's branch gets a commit with the candidate's
+	// content on top of Base's tip (parents: the tip, the candidate).
+	OnTop bool
+}

@@ -137,10 +137,50 @@ func updateRef(c *call) response {
 	if _, ok := r.commits[in.SHA]; !ok {
 		return validation("Reference", "sha", "invalid", "Object does not exist")
 	}
-	// Not modelled: GitHub's fast-forward check without force (the recorded
-	// git-refs exchange moves a branch to another commit without force and
-	// gets 200; ancestry of recorded commits is not known).
-	_ = old
+	// GitHub's fast-forward check without force, where the simulator knows
+	// the ancestry (the recorded git-refs exchange moves a branch between
+	// commits whose parents are not known, and gets 200).
+	if !in.Force && old != in.SHA && descends(r, in.SHA, old) == ancestryNo {
+		return validation("Reference", "sha", "custom", "Update is not a fast forward")
+	}
 	r.refs[ref] = in.SHA
 	return response{status: http.StatusOK, body: c.refObject(c.object(200), r, ref, in.SHA)}
+}
+
+type ancestry int
+
+const (
+	ancestryUnknown ancestry = iota // a commit on the way is not known
+	ancestryYes
+	ancestryNo
+)
+
+// descends tells whether sha has ancestor among its ancestors (or is it).
+func descends(r *Repo, sha, ancestor string) ancestry {
+	seen := map[string]bool{}
+	queue := []string{sha}
+	unknown := false
+	for len(queue) > 0 {
+		c := queue[0]
+		queue = queue[1:]
+		if c == ancestor {
+			return ancestryYes
+		}
+		if seen[c] {
+			continue
+		}
+		seen[c] = true
+		gc, ok := r.commits[c]
+		if !ok || len(gc.Parents) == 0 {
+			// Not known, or known without its parents (AddCommit of a
+			// recorded commit): a root is not told from an unknown past.
+			unknown = true
+			continue
+		}
+		queue = append(queue, gc.Parents...)
+	}
+	if unknown {
+		return ancestryUnknown
+	}
+	return ancestryNo
 }

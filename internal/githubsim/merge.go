@@ -27,7 +27,13 @@ func (s *Sim) MergePullRequest(repo string, number int, by string) (mergeSHA str
 	if base != "" {
 		parents = []string{base, pr.HeadSHA}
 	}
-	r.commits[mergeSHA] = &GitCommit{SHA: mergeSHA, Tree: fakeSHA(repo, mergeSHA, "tree"), Parents: parents,
+	tree := fakeSHA(repo, mergeSHA, "tree")
+	if head, ok := r.commits[pr.HeadSHA]; ok && pr.Base != r.DefaultBranch {
+		// Merged into a branch that only ever receives such merges (a
+		// deploy branch), the result is the head's content.
+		tree = head.Tree
+	}
+	r.commits[mergeSHA] = &GitCommit{SHA: mergeSHA, Tree: tree, Parents: parents,
 		Message: fmt.Sprintf("Merge pull request #%d from %s/%s\n\n%s", number, r.Owner, pr.Head, pr.Title)}
 	r.refs["heads/"+pr.Base] = mergeSHA
 	r.compares[base+"..."+mergeSHA] = &PullRequest{BaseSHA: base, HeadSHA: mergeSHA, Files: pr.Files, Commits: pr.Commits}

@@ -12,7 +12,31 @@ func (s *Sim) AddCommit(repo, sha string, parents ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.mustRepo(repo)
-	r.commits[sha] = &GitCommit{SHA: sha, Tree: fakeSHA(repo, sha, "tree"), Parents: parents, Message: "commit " + sha[:7]}
+	tree := fakeSHA(repo, sha, "tree")
+	r.commits[sha] = &GitCommit{SHA: sha, Tree: tree, Parents: parents, Message: "commit " + sha[:7]}
+	if _, ok := r.trees[tree]; !ok {
+		r.trees[tree] = []TreeEntry{} // its own content: a commit made with its tree has the same
+	}
+}
+
+// CommitTree returns the tree of a commit the simulator knows, or "".
+func (s *Sim) CommitTree(repo, sha string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.mustRepo(repo).commits[sha]; c != nil {
+		return c.Tree
+	}
+	return ""
+}
+
+// CommitParents returns the parents of a commit the simulator knows.
+func (s *Sim) CommitParents(repo, sha string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.mustRepo(repo).commits[sha]; c != nil {
+		return append([]string(nil), c.Parents...)
+	}
+	return nil
 }
 
 // AddIssue adds an issue and returns its number.

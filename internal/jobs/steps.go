@@ -87,3 +87,14 @@ func (q *Queue) CreateDeploy(ctx context.Context, d deploy.Deploy, step, key, se
 func (q *Queue) CreateGate(ctx context.Context, g deploy.Gate, step, key string) (created bool, err error) {
 	return q.db.CreateGate(ctx, g, func(tx *sql.Tx) error { return q.enqueueStep(ctx, tx, step, key, "") })
 }
+
+// EnqueueStep inserts the job of a StepFunc on its own: once per name and
+// key (a later insert, even after the job finished, adds nothing), so a
+// caller told twice enqueues once.
+func (q *Queue) EnqueueStep(ctx context.Context, name, key string) error {
+	_, err := q.client.Insert(ctx, StepArgs{Name: name, Key: key}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}})
+	if err != nil {
+		return fmt.Errorf("enqueue %s %s: %w", name, key, err)
+	}
+	return nil
+}

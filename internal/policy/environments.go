@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -42,7 +43,30 @@ type Environment struct {
 	Analysis         *Analysis // nil: no metric analysis
 	// MigrationsBackwardCompatible: rolling back over a migration is safe.
 	MigrationsBackwardCompatible bool
+	// Promote is how changes reach the environment: "" (commands and
+	// auto_deploy) or PromotePullRequest.
+	Promote Promotion
 }
+
+// Promotion is an environment's production-deploy pull request.
+type Promotion struct {
+	// Via is PromotePullRequest, or "" for none.
+	Via string
+	// From is the environment whose successful deploys are the candidates
+	// ("": the default branch's tip once its required checks are green).
+	From string
+	// Branch records what the environment runs (default deploy/<env>).
+	Branch string
+	// AuthorsApprove: an author of a change in it may ship it by merging.
+	AuthorsApprove bool
+}
+
+// PromotePullRequest is the promotion through a pull request a person
+// merges.
+const PromotePullRequest = "pull_request"
+
+// Promoted reports whether a pull request ships to the environment.
+func (e Environment) Promoted() bool { return e.Promote.Via == PromotePullRequest }
 
 // Analysis is how a canary is watched while it holds.
 type Analysis struct {
@@ -155,6 +179,10 @@ type rawEnvironment struct {
 	} `json:"canary"`
 	ProgressDeadline             string `json:"progress_deadline"`
 	MigrationsBackwardCompatible bool   `json:"migrations_backward_compatible"`
+	Promote                      string `json:"promote"`
+	PromoteFrom                  string `json:"promote_from"`
+	PromoteBranch                string `json:"promote_branch"`
+	PromoteAuthorsApprove        bool   `json:"promote_authors_approve"`
 	Analysis                     *struct {
 		Interval        string   `json:"interval"`
 		Window          string   `json:"window"`
@@ -234,7 +262,36 @@ func environment(name string, r rawEnvironment) (Environment, []Problem) {
 	if r.Analysis != nil {
 		e.Analysis = analysisOf(r)
 	}
-	return e, probs
+	return e, append(probs, promotion(&e, r)...)
+}
+
+// promotion reads the environment's production-deploy pull request
+// settings: only an environment ferry deploys to can be promoted to, and
+// never from itself.
+func promotion(e *Environment, r rawEnvironment) []Problem {
+	at := "/environments/" + e.Name
+	if r.Promote == "" {
+		if r.PromoteFrom != "" || r.PromoteBranch != "" {
+			return []Problem{{Pointer: at + "/promote", Message: "promote_from and promote_branch need promote: pull_request"}}
+		}
+		return nil
+	}
+	e.Promote = Promotion{Via: r.Promote, From: r.PromoteFrom, Branch: r.PromoteBranch, AuthorsApprove: r.PromoteAuthorsApprove}
+	if e.Promote.Branch == "" {
+		e.Promote.Branch = "deploy/" + e.Name
+	}
+	var probs []Problem
+	if !e.Deploys() {
+		probs = append(probs, Problem{Pointer: at + "/promote", Message: "promote needs a namespace: ferry deploys what the pull request ships"})
+	}
+	if e.Promote.From == e.Name {
+		probs = append(probs, Problem{Pointer: at + "/promote_from", Message: "an environment cannot promote from itself"})
+	}
+	if b := e.Promote.Branch; strings.Contains(b, "..") || strings.HasSuffix(b, "/") || strings.HasPrefix(b, "/") ||
+		strings.HasSuffix(b, ".lock") || b == "HEAD" {
+		probs = append(probs, Problem{Pointer: at + "/promote_branch", Message: fmt.Sprintf("%q is not a branch name git allows", b)})
+	}
+	return probs
 }
 
 // defaultSelector holds the default metrics to the environment's namespace

@@ -274,7 +274,23 @@ func build(r raw, o Options) (Policy, []Problem) {
 		}
 		p.Environments[name] = env
 	}
-	return p, probs
+	return p, append(probs, promotionSources(p.Environments)...)
+}
+
+// promotionSources checks that each promoted environment promotes from one
+// that exists.
+func promotionSources(envs map[string]Environment) []Problem {
+	var probs []Problem
+	for name, e := range envs {
+		if from := e.Promote.From; from != "" && from != name {
+			if _, ok := envs[from]; !ok {
+				probs = append(probs, Problem{Pointer: "/environments/" + name + "/promote_from",
+					Message: fmt.Sprintf("promote_from names %q, which is not an environment here", from)})
+			}
+		}
+	}
+	sort.Slice(probs, func(i, j int) bool { return probs[i].Pointer < probs[j].Pointer })
+	return probs
 }
 
 func workingHours(w *WorkingHours, tz string, days []string, start, end string) []Problem {

@@ -349,3 +349,36 @@ environments:
 		})
 	}
 }
+
+// TestPromotion: a production-deploy pull request's settings, their
+// defaults, and the mistakes a policy can make with them.
+func TestPromotion(t *testing.T) {
+	const envs = "version: 1\nenvironments:\n  staging: {namespace: web, deployments: [{name: api}], image: 'x:{{ .SHA }}'}\n" +
+		"  production:\n    namespace: prod\n    deployments: [{name: api}]\n    image: 'x:{{ .SHA }}'\n"
+	p, err := Parse([]byte(envs + "    promote: pull_request\n    promote_from: staging\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Promotion{Via: PromotePullRequest, From: "staging", Branch: "deploy/production"}
+	if got := p.Environments["production"].Promote; got != want || !p.Environments["production"].Promoted() || p.Environments["staging"].Promoted() {
+		t.Fatalf("promotion %+v, want %+v", got, want)
+	}
+	for _, tt := range []struct{ name, extra, mention string }{
+		{"unknown source", "    promote: pull_request\n    promote_from: qa\n", `"qa", which is not an environment`},
+		{"itself", "    promote: pull_request\n    promote_from: production\n", "cannot promote from itself"},
+		{"source without promote", "    promote_from: staging\n", "need promote: pull_request"},
+		{"bad branch", "    promote: pull_request\n    promote_branch: deploy/../main\n", "not a branch name"},
+		{"unknown way", "    promote: merge\n", "promote"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(envs + tt.extra))
+			if !IsInvalid(err) || !strings.Contains(err.Error(), tt.mention) {
+				t.Fatalf("err = %v, want it to mention %q", err, tt.mention)
+			}
+		})
+	}
+	gateOnly := "version: 1\nenvironments:\n  production: {promote: pull_request}\n"
+	if _, err := Parse([]byte(gateOnly)); !IsInvalid(err) || !strings.Contains(err.Error(), "needs a namespace") {
+		t.Fatalf("promotion to an environment ferry does not deploy: %v", err)
+	}
+}

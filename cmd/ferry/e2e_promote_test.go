@@ -1,0 +1,447 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/ferry-ci/ferry/internal/dbtest"
+	"github.com/ferry-ci/ferry/internal/deploy"
+	"github.com/ferry-ci/ferry/internal/githubsim"
+	"github.com/ferry-ci/ferry/internal/gittest"
+	"github.com/ferry-ci/ferry/internal/kubetest"
+	"github.com/ferry-ci/ferry/internal/promotion"
+	"github.com/ferry-ci/ferry/internal/promtest"
+	"github.com/ferry-ci/ferry/internal/store"
+)
+
+// promoteWorld is a repository whose staging deploys automatically and
+// whose production ships through ferry's production-deploy pull request:
+// real git history (the simulator serves it), a real control plane with a
+// namespace per environment, ferry's real store.
+type promoteWorld struct {
+	t             *testing.T
+	sim           *githubsim.Sim
+	repoID        int64
+	git           *gittest.Repo
+	bare          string
+	cs            kubernetes.Interface
+	staging, prod string // namespaces
+	db            *store.DB
+	dsn           string
+	root, tip     string
+	prodExtra     []string // production's policy lines beyond the defaults
+	serveArgs     []string
+	numbers       map[string]int // the changes' pull requests, by title
+}
+
+func newPromoteWorld(t *testing.T, prodExtra ...string) *promoteWorld {
+	w := &promoteWorld{t: t, git: gittest.New(t), bare: filepath.Join(t.TempDir(), "api.git"), prodExtra: prodExtra, numbers: map[string]int{}}
+	w.cs = kubetest.Client(t)
+	w.staging, w.prod = kubetest.Namespace(t, w.cs), kubetest.Namespace(t, w.cs)
+	w.sim, w.repoID = newSim(t)
+	w.root = w.git.Commit("chore: initial", map[string]string{"api/main.go": "package main\n"})
+	w.tip = w.root
+	w.git.Publish(w.bare)
+	w.sim.ServeGit("acme/api", w.bare)
+	w.sim.AddCommit("acme/api", w.root)
+	w.sim.SetBranch("acme/api", "main", w.root)
+	w.sim.SetFile("acme/api", "main", ".github/ferry.yml", w.policy())
+	kubetest.App(t, w.cs, w.staging, "api", "ghcr.io/acme/api:"+w.root[:8], 2)
+	kubetest.App(t, w.cs, w.prod, "api", "ghcr.io/acme/api:"+w.root[:8], 2)
+	for _, login := range []string{"carol", "alice", "bob"} {
+		w.sim.SetPermission("acme/api", login, "maintain")
+	}
+	w.dsn = dbtest.SQLiteURL(t)
+	w.serveArgs = []string{"--database=" + w.dsn, "--git-cache-dir=" + t.TempDir(), "--kubeconfig=" + kubetest.Kubeconfig(t), "--deploy-allow=*=*"}
+	w.db = dbtest.Open(t, w.dsn)
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		rows, _ := w.db.SQL().Query(`SELECT event, action, status, error FROM deliveries`)
+		for rows != nil && rows.Next() {
+			var e, a, st, er string
+			_ = rows.Scan(&e, &a, &st, &er)
+			t.Logf("delivery %s.%s %s %s", e, a, st, er)
+		}
+		for _, env := range []string{"staging", "production"} {
+			for _, d := range w.deploys(env) {
+				t.Logf("deploy %s %s %s %s %s: %s", d.ID, env, d.SHA[:8], d.Status, d.EndCause, d.Message)
+			}
+		}
+		for _, p := range w.prodPRs() {
+			t.Logf("pull request #%d %s head %s:\n%s", p.Number, p.State, p.HeadSHA[:8], p.Body)
+		}
+	})
+	return w
+}
+
+func (w *promoteWorld) start(extra ...string) {
+	startWithSim(w.t, w.sim, append(w.serveArgs, extra...)...)
+}
+
+func (w *promoteWorld) policy() string {
+	canary := "    canary: {steps: [50, 100], pause: 1s}\n"
+	if slices.ContainsFunc(w.prodExtra, func(l string) bool { return strings.HasPrefix(l, "    canary:") }) {
+		canary = ""
+	}
+	return "version: 1\nenvironments:\n  staging:\n    namespace: " + w.staging + "\n    deployments: [{name: api}]\n" +
+		"    image: \"ghcr.io/acme/api:{{ .ShortSHA }}\"\n    auto_deploy: true\n    strategy: rolling\n    progress_deadline: 60s\n" +
+		"  production:\n    namespace: " + w.prod + "\n    deployments: [{name: api}]\n    image: \"ghcr.io/acme/api:{{ .ShortSHA }}\"\n" +
+		"    promote: pull_request\n    promote_from: staging\n    progress_deadline: 60s\n" + canary + strings.Join(w.prodExtra, "\n") + "\n"
+}
+
+// merge lands a pull request by author on main as a squash commit (its
+// files in git, its patch in the simulator), lets ferry assess the push,
+// turns CI green and waits for the staging deploy of it to succeed. It
+// returns the commit, and records the pull request's number under title.
+func (w *promoteWorld) merge(author, title string, files map[string]string) string {
+	w.t.Helper()
+	var simFiles []githubsim.File
+	for path := range files {
+		simFiles = append(simFiles, githubsim.File{Filename: path, Status: "added", Additions: 1, Patch: "@@ -0,0 +1 @@\n+" + path})
+	}
+	n := w.sim.AddPullRequest("acme/api", githubsim.PullRequest{Title: title, User: author, State: "closed", Head: "topic-" + author, Base: "main", Files: simFiles})
+	w.numbers[title] = n
+	sha := w.git.Commit(fmt.Sprintf("%s (#%d)", title, n), files)
+	w.git.Publish(w.bare)
+	before := w.tip
+	w.sim.AddCommit("acme/api", sha, before)
+	w.sim.AddComparison("acme/api", before, sha, simFiles, nil)
+	w.sim.SetBranch("acme/api", "main", sha)
+	w.tip = sha
+	var paths []string
+	for p := range files {
+		paths = append(paths, p)
+	}
+	if _, status := w.sim.Push("acme/api", "main", before, sha, []githubsim.PushCommit{{SHA: sha, Message: title, Author: author, Modified: paths}}); status != http.StatusAccepted {
+		w.t.Fatalf("push answered %d", status)
+	}
+	waitFor(w.t, "the push of "+title+" assessed", func() bool { return len(checkRunsOn(w.sim, "acme/api", sha)) == 1 })
+	w.sim.CheckSuiteCompleted("acme/api", "main", sha, "success")
+	waitFor(w.t, "staging to run "+title, func() bool {
+		d := w.deploys("staging")
+		return len(d) > 0 && d[0].SHA == sha && d[0].Status == deploy.Succeeded
+	})
+	return sha
+}
+
+// row is how the body names a change.
+func (w *promoteWorld) row(title string) string {
+	return fmt.Sprintf("| #%d %s |", w.numbers[title], title)
+}
+
+func (w *promoteWorld) deploys(env string) []deploy.Deploy {
+	ds, _ := w.db.Deploys(context.Background(), w.repoID, env)
+	return ds
+}
+
+// prodPRs are ferry's production-deploy pull requests, oldest first.
+func (w *promoteWorld) prodPRs() []githubsim.PullRequest {
+	var out []githubsim.PullRequest
+	for _, p := range w.sim.PullRequests("acme/api") {
+		if p.Head == "ferry/promote/production" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// openPR waits for the one open production-deploy pull request whose head
+// holds sha's changes and whose body satisfies ok.
+func (w *promoteWorld) openPR(what string, ok func(githubsim.PullRequest) bool) githubsim.PullRequest {
+	w.t.Helper()
+	var got githubsim.PullRequest
+	waitFor(w.t, what, func() bool {
+		for _, p := range w.prodPRs() {
+			if p.State == "open" && ok(p) {
+				got = p
+				return true
+			}
+		}
+		return false
+	})
+	return got
+}
+
+// mergePR merges the production-deploy pull request as login and sends
+// the event.
+func (w *promoteWorld) mergePR(number int, login string) {
+	w.t.Helper()
+	w.sim.MergePullRequest("acme/api", number, login)
+	if _, status := w.sim.PullRequestClosed("acme/api", number); status != http.StatusAccepted {
+		w.t.Fatalf("pull_request closed answered %d", status)
+	}
+}
+
+func (w *promoteWorld) promotion(number int) promotion.PR {
+	p, _ := w.db.Promotion(context.Background(), w.repoID, number)
+	return p
+}
+
+func (w *promoteWorld) prodImages() map[string]int {
+	return kubetest.Images(w.t, w.cs, w.prod, "app=api")
+}
+
+// TestProductionPR_ListsAndShips: three changes deployed to staging make
+// one production-deploy pull request listing all three with their risk,
+// its diff from what production runs; a fourth updates the same pull
+// request. Merging it (by someone who wrote none of it) deploys exactly
+// its head to production, with the strategy of the combined risk, and
+// reports there; the pull request's work is done.
+func TestProductionPR_ListsAndShips(t *testing.T) {
+	w := newPromoteWorld(t)
+	w.start()
+	c1 := w.merge("alice", "feat: list orders", map[string]string{"api/orders.go": "package main\n"})
+	w.merge("bob", "fix: empty carts", map[string]string{"api/cart.go": "package main\n"})
+	c3 := w.merge("alice", "docs: explain carts", map[string]string{"docs/carts.md": "# Carts\n"})
+	pr := w.openPR("the production-deploy pull request listing three changes", func(p githubsim.PullRequest) bool {
+		return p.HeadSHA == c3 && strings.Contains(p.Body, "3 changes")
+	})
+	for _, want := range []string{w.row("feat: list orders"), w.row("fix: empty carts"), w.row("docs: explain carts"), "@&#8203;alice",
+		"deployed successfully to staging", "which runs `" + w.root[:8] + "`", "/compare/" + w.root + "..." + c3} {
+		if !strings.Contains(pr.Body, want) {
+			t.Errorf("body lacks %q:\n%s", want, pr.Body)
+		}
+	}
+	if pr.Base != "deploy/production" || w.sim.Ref("acme/api", "heads/deploy/production") != w.root {
+		t.Fatalf("base %s at %s, want deploy/production at %s", pr.Base, w.sim.Ref("acme/api", "heads/deploy/production"), w.root[:8])
+	}
+	if d := w.deploys("production"); len(d) != 0 {
+		t.Fatalf("production deployed before anyone merged: %+v", d)
+	}
+
+	c4 := w.merge("bob", "feat: dark mode", map[string]string{"web/theme.css": "body{}\n"})
+	pr = w.openPR("the same pull request with the fourth change", func(p githubsim.PullRequest) bool { return p.HeadSHA == c4 })
+	if n := len(w.prodPRs()); n != 1 || !strings.Contains(pr.Body, w.row("feat: dark mode")) || !strings.Contains(pr.Body, "4 changes") {
+		t.Fatalf("%d production-deploy pull requests; body:\n%s", n, pr.Body)
+	}
+
+	w.mergePR(pr.Number, "carol")
+	waitFor(t, "the production deploy", func() bool {
+		d := w.deploys("production")
+		return len(d) == 1 && d[0].Status == deploy.Succeeded
+	})
+	d := w.deploys("production")[0]
+	if d.SHA != c4 || d.Actor != "carol" || d.Number != pr.Number {
+		t.Fatalf("deploy %+v", d)
+	}
+	if want := map[string]int{"ghcr.io/acme/api:" + c4[:8]: 2}; !maps.Equal(w.prodImages(), want) {
+		t.Fatalf("production runs %v, want %v", w.prodImages(), want)
+	}
+	waitFor(t, "the deployed state", func() bool { return w.promotion(pr.Number).State == promotion.Deployed })
+	waitFor(t, "the progress on the pull request", func() bool {
+		for _, c := range w.sim.Comments("acme/api", pr.Number) {
+			if strings.Contains(c.Body, "ferry:deploy-production") && strings.Contains(c.Body, "— succeeded") {
+				return true
+			}
+		}
+		return false
+	})
+	_ = c1
+	if n := len(w.prodPRs()); n != 1 {
+		t.Fatalf("%d production-deploy pull requests after shipping, want 1 (nothing new to ship)", n)
+	}
+}
+
+// withMetrics gives production a canary analysis on a test application
+// Prometheus scrapes (healthy until the test says otherwise).
+func (w *promoteWorld) withMetrics(t *testing.T) *promtest.App {
+	name := strings.ReplaceAll("promote-"+time.Now().Format("150405.000000"), ".", "")
+	app := promtest.StartApp(t, name, 40, map[string]promtest.Behaviour{
+		"stable": {Latency: 50 * time.Millisecond}, "canary": {Latency: 50 * time.Millisecond}}, map[string]string{"namespace": w.prod})
+	sel := `namespace="{{ .Namespace }}",app="` + name + `",track="{{ .Track }}"`
+	w.prodExtra = append(w.prodExtra, "    strategy: canary", "    canary: {steps: [50, 100], pause: 60s}", "    analysis:", "      interval: 1s", "      window: 5s",
+		"      fail_after: 2", "      metrics:", "        - name: error rate", "          max: 0.05",
+		`          query: '(sum(rate(http_requests_total{`+sel+`,code="500"}[{{ .Window }}])) or vector(0)) / sum(rate(http_requests_total{`+sel+`}[{{ .Window }}]))'`)
+	w.sim.SetFile("acme/api", "main", ".github/ferry.yml", w.policy())
+	w.serveArgs = append(w.serveArgs, "--prometheus-url="+promtest.URL(t))
+	return app
+}
+
+// TestProductionPR_MigrationHolds: a change adding a migration is named
+// under "Needs attention"; when the production canary of the pull request
+// turns unhealthy, ferry holds for a human instead of rolling back across
+// the migration.
+func TestProductionPR_MigrationHolds(t *testing.T) {
+	w := newPromoteWorld(t)
+	app := w.withMetrics(t)
+	w.start()
+	files := map[string]string{"db/migrate/20261130_orders_total.sql": "ALTER TABLE orders ADD COLUMN total int;\n", "api/orders.go": "package main\n"}
+	c1 := w.merge("alice", "feat: orders total", files)
+	pr := w.openPR("the production-deploy pull request", func(p githubsim.PullRequest) bool { return p.HeadSHA == c1 })
+	for _, want := range []string{"#### Needs attention", `migration db/migrate/20261130\_orders\_total.sql`,
+		"not marked backward compatible: a rollback holds for a human"} {
+		if !strings.Contains(pr.Body, want) {
+			t.Errorf("body lacks %q:\n%s", want, pr.Body)
+		}
+	}
+	// What the deploy agent compares to find migrations: what runs (the
+	// cluster's image names root's prefix) against the candidate.
+	w.sim.AddComparison("acme/api", w.root[:8], c1, []githubsim.File{{Filename: "db/migrate/20261130_orders_total.sql", Status: "added", Additions: 1}}, nil)
+	w.mergePR(pr.Number, "carol")
+	waitFor(t, "the canary's pods", func() bool {
+		return kubetest.Images(t, w.cs, w.prod, "app=api,ferry.dev/track=canary")["ghcr.io/acme/api:"+c1[:8]] >= 1
+	})
+	app.Set("canary", promtest.Behaviour{ErrorRate: 0.5, Latency: 50 * time.Millisecond})
+	waitFor(t, "the migration hold", func() bool {
+		d := w.deploys("production")
+		return len(d) == 1 && d[0].HoldCause == deploy.HoldMigrations
+	})
+	if d := w.deploys("production")[0]; d.Terminal() || d.SHA != c1 {
+		t.Fatalf("deploy %+v", d)
+	}
+}
+
+// TestProductionPR_RollbackRestoresBranch: the production canary of the
+// merged pull request turns unhealthy and rolls back; deploy/production is
+// moved back to what runs with a recorded commit on top of the merge
+// (never a force push), the pull request is told, and the next candidate
+// opens a new pull request whose diff starts from what runs — which,
+// merged, ships (its canary starts).
+func TestProductionPR_RollbackRestoresBranch(t *testing.T) {
+	w := newPromoteWorld(t)
+	app := w.withMetrics(t)
+	w.start()
+	c1 := w.merge("alice", "feat: risky cache", map[string]string{"api/cache.go": "package main\n"})
+	pr := w.openPR("the production-deploy pull request", func(p githubsim.PullRequest) bool { return p.HeadSHA == c1 })
+	// What the deploy agent compares to find migrations (none): what runs
+	// (the cluster's image names root's prefix) against the candidate.
+	w.sim.AddComparison("acme/api", w.root[:8], c1, nil, nil)
+	w.mergePR(pr.Number, "carol")
+	merge := w.sim.Ref("acme/api", "heads/deploy/production")
+	waitFor(t, "the canary's pods", func() bool {
+		return kubetest.Images(t, w.cs, w.prod, "app=api,ferry.dev/track=canary")["ghcr.io/acme/api:"+c1[:8]] >= 1
+	})
+	app.Set("canary", promtest.Behaviour{ErrorRate: 0.5, Latency: 50 * time.Millisecond})
+	waitFor(t, "the automatic rollback", func() bool {
+		d := w.deploys("production")
+		return len(d) == 1 && d[0].EndCause == deploy.EndRolledBackAuto
+	})
+	app.Set("canary", promtest.Behaviour{Latency: 50 * time.Millisecond})
+	healthy := time.Now()
+	waitFor(t, "deploy/production moved back", func() bool { return w.promotion(pr.Number).State == promotion.Restored })
+	tip := w.sim.Ref("acme/api", "heads/deploy/production")
+	if w.sim.CommitTree("acme/api", tip) != w.sim.CommitTree("acme/api", w.root) || !slices.Equal(w.sim.CommitParents("acme/api", tip), []string{merge}) {
+		t.Fatalf("deploy/production at %s (parents %v): want root's content on top of the merge %s", tip[:8], w.sim.CommitParents("acme/api", tip), merge[:8])
+	}
+	waitFor(t, "the pull request told", func() bool {
+		for _, c := range w.sim.Comments("acme/api", pr.Number) {
+			if strings.Contains(c.Body, "runs `"+w.root[:8]+"` again") {
+				return true
+			}
+		}
+		return false
+	})
+	if want := map[string]int{"ghcr.io/acme/api:" + w.root[:8]: 2}; !maps.Equal(w.prodImages(), want) {
+		t.Fatalf("production runs %v, want %v", w.prodImages(), want)
+	}
+
+	c2 := w.merge("bob", "fix: cache keys", map[string]string{"api/cache.go": "package main\n\n// keys\n"})
+	next := w.openPR("a new production-deploy pull request", func(p githubsim.PullRequest) bool { return p.Number != pr.Number })
+	w.sim.AddComparison("acme/api", w.root[:8], c2, nil, nil)
+	if next.HeadSHA == c2 || w.sim.CommitTree("acme/api", next.HeadSHA) != w.sim.CommitTree("acme/api", c2) ||
+		!slices.Equal(w.sim.CommitParents("acme/api", next.HeadSHA), []string{tip, c2}) {
+		t.Fatalf("head %s (parents %v): want c2's content on top of deploy/production", next.HeadSHA[:8], w.sim.CommitParents("acme/api", next.HeadSHA))
+	}
+	for _, want := range []string{w.row("feat: risky cache"), w.row("fix: cache keys"), "rolled back before in production", "which runs `" + w.root[:8] + "`"} {
+		if !strings.Contains(next.Body, want) {
+			t.Errorf("body lacks %q:\n%s", want, next.Body)
+		}
+	}
+	// The canary's errors leave the analysis window (5s) before the next
+	// canary is judged.
+	time.Sleep(time.Until(healthy.Add(8 * time.Second)))
+	w.mergePR(next.Number, "carol")
+	waitFor(t, "the second production canary", func() bool {
+		d := w.deploys("production")
+		return len(d) == 2 && d[0].SHA == c2 &&
+			kubetest.Images(t, w.cs, w.prod, "app=api,ferry.dev/track=canary")["ghcr.io/acme/api:"+c2[:8]] >= 1
+	})
+}
+
+// TestProductionPR_FreezeHolds: in a freeze window the body says the
+// deploy would be held; merged, the deploy is recorded and held, with the
+// reason on the pull request.
+func TestProductionPR_FreezeHolds(t *testing.T) {
+	now := time.Now().UTC()
+	w := newPromoteWorld(t, "    freeze: [{from: "+now.Add(-time.Hour).Format(time.RFC3339)+", to: "+now.Add(time.Hour).Format(time.RFC3339)+", reason: year-end}]")
+	w.sim.SetFile("acme/api", "main", ".github/ferry.yml", w.policy())
+	w.start()
+	c1 := w.merge("alice", "feat: list orders", map[string]string{"api/orders.go": "package main\n"})
+	pr := w.openPR("the production-deploy pull request", func(p githubsim.PullRequest) bool { return p.HeadSHA == c1 })
+	if !strings.Contains(pr.Body, "held when merged: frozen until") || !strings.Contains(pr.Body, "year-end") {
+		t.Fatalf("body does not say the freeze holds it:\n%s", pr.Body)
+	}
+	w.mergePR(pr.Number, "carol")
+	waitFor(t, "the held deploy", func() bool {
+		d := w.deploys("production")
+		return len(d) == 1 && d[0].HoldCause == deploy.HoldFrozen
+	})
+	waitFor(t, "the reason on the pull request", func() bool {
+		for _, c := range w.sim.Comments("acme/api", pr.Number) {
+			if strings.Contains(c.Body, "ferry:deploy-production") && strings.Contains(c.Body, "frozen until") && strings.Contains(c.Body, "year-end") {
+				return true
+			}
+		}
+		return false
+	})
+	if want := map[string]int{"ghcr.io/acme/api:" + w.root[:8]: 2}; !maps.Equal(w.prodImages(), want) {
+		t.Fatalf("production changed during the freeze: %v", w.prodImages())
+	}
+}
+
+// TestProductionPR_CrashAfterMerge: ferry records the merge, then fails
+// (GitHub errs) and is killed before the deploy is recorded; restarted, it
+// deploys the merged commit exactly once.
+func TestProductionPR_CrashAfterMerge(t *testing.T) {
+	w := newPromoteWorld(t)
+	// A short job timeout: River rescues a job the kill left running soon.
+	args := append(appArgs(t, w.sim), append(w.serveArgs, "--job-timeout=4s")...)
+	s := startServe(t, args...)
+	w.sim.SetWebhookURL(s.url + "/webhook")
+	c1 := w.merge("alice", "feat: list orders", map[string]string{"api/orders.go": "package main\n"})
+	pr := w.openPR("the production-deploy pull request", func(p githubsim.PullRequest) bool { return p.HeadSHA == c1 })
+	// The deploy agent reads the pull request before it records the
+	// deploy: that read fails once, after the merge is recorded.
+	w.sim.Inject(githubsim.Fault{Method: http.MethodGet, Path: fmt.Sprintf("^/repos/acme/api/pulls/%d$", pr.Number), Status: http.StatusBadGateway})
+	w.mergePR(pr.Number, "carol")
+	waitFor(t, "the merge recorded", func() bool { return w.promotion(pr.Number).State == promotion.Merged })
+	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-s.done
+	s.done <- nil
+	if d := w.deploys("production"); len(d) != 0 {
+		t.Fatalf("deploy recorded before the crash: %+v", d)
+	}
+	s2 := startServe(t, args...)
+	w.sim.SetWebhookURL(s2.url + "/webhook")
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		if d := w.deploys("production"); len(d) == 1 && d[0].Status == deploy.Succeeded {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the merged pull request did not deploy after the restart: %+v", w.deploys("production"))
+		}
+	}
+	var prod int
+	for _, d := range w.sim.Deployments("acme/api") {
+		if d.Environment == "production" {
+			prod++
+		}
+	}
+	if d := w.deploys("production"); len(d) != 1 || d[0].SHA != c1 || prod != 1 {
+		t.Fatalf("%d deploys, %d GitHub deployments: %+v", len(d), prod, d)
+	}
+}

@@ -1,0 +1,275 @@
+package promoteagent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/ferry-ci/ferry/internal/audit"
+	"github.com/ferry-ci/ferry/internal/control"
+	"github.com/ferry-ci/ferry/internal/deploy"
+	"github.com/ferry-ci/ferry/internal/deployagent"
+	"github.com/ferry-ci/ferry/internal/forge"
+	"github.com/ferry-ci/ferry/internal/md"
+	"github.com/ferry-ci/ferry/internal/policy"
+	"github.com/ferry-ci/ferry/internal/promotion"
+)
+
+// Shipper is the person who shipped a production-deploy pull request (by
+// merging it, or /ferry deploy on it) and whether their role allows it.
+type Shipper struct {
+	Login string
+	// Denied is why their role does not allow it ("" when it does): the
+	// application's one permission gate decided.
+	Denied string
+}
+
+// Of finds the production-deploy pull request with this number (ok false:
+// the pull request is not one).
+func (a *Agent) Of(ctx context.Context, repositoryID int64, number int) (promotion.PR, bool, error) {
+	p, err := a.deps.Promotions.Promotion(ctx, repositoryID, number)
+	if errors.Is(err, promotion.ErrNotFound) {
+		return p, false, nil
+	}
+	return p, err == nil, err
+}
+
+// Merged ships a production-deploy pull request a person merged: the
+// commit it proposed, fixed now, whatever was pushed to the default branch
+// since. The merge is recorded before anything acts; a merge that does not
+// count (by whom, or of what) is refused on the pull request and the deploy
+// branch moved back. Closed unmerged, it is recorded as closed; pull
+// requests not ferry's are left alone.
+func (a *Agent) Merged(ctx context.Context, r Repo, pr forge.PullRequest, by Shipper, pol policy.Loaded) error {
+	rec, ours, err := a.Of(ctx, r.ID, pr.Number)
+	if err != nil || !ours {
+		return err
+	}
+	if !pr.Merged {
+		_, err := a.deps.Promotions.AdvancePromotion(ctx, r.ID, pr.Number, []promotion.State{promotion.Open}, promotion.Closed, "", "", a.cfg.Now())
+		return err
+	}
+	if rec.State == promotion.Open {
+		if why := a.shippable(rec, pr.HeadSHA, by, pol); why != "" {
+			return a.refuse(ctx, r, rec, by.Login, why)
+		}
+		if _, err := a.deps.Promotions.AdvancePromotion(ctx, r.ID, rec.Number, []promotion.State{promotion.Open}, promotion.Merged,
+			by.Login, "", a.cfg.Now()); err != nil {
+			return err
+		}
+		if rec, err = a.deps.Promotions.Promotion(ctx, r.ID, rec.Number); err != nil {
+			return err
+		}
+	}
+	if rec.State != promotion.Merged {
+		return nil // shipped, refused or ended before: a retry, or a second event
+	}
+	why, err := a.ship(ctx, r, rec, rec.MergedBy, pol)
+	if why != "" {
+		return a.refuse(ctx, r, rec, rec.MergedBy, why)
+	}
+	return err
+}
+
+// Deploy is /ferry deploy on an open production-deploy pull request: the
+// same as merging it (the commenter's role was checked by the
+// application). why is the refusal to answer, "" when it deploys.
+func (a *Agent) Deploy(ctx context.Context, r Repo, pr forge.PullRequest, by Shipper, pol policy.Loaded) (why string, err error) {
+	rec, ours, err := a.Of(ctx, r.ID, pr.Number)
+	if err != nil || !ours {
+		return "", err
+	}
+	if rec.State != promotion.Open {
+		return "this production-deploy pull request was shipped or closed already; the next candidate opens a new one", nil
+	}
+	if why := a.shippable(rec, pr.HeadSHA, by, pol); why != "" {
+		return why, nil
+	}
+	return a.ship(ctx, r, rec, by.Login, pol)
+}
+
+// ship records the shipping as the approval and who may not approve, then
+// asks the deploy agent for the deploy — keyed by the pull request, so a
+// retry after a crash finds the same deploy. why: the agent refused.
+func (a *Agent) ship(ctx context.Context, r Repo, rec promotion.PR, by string, pol policy.Loaded) (why string, err error) {
+	env := pol.Policy.Environments[rec.Environment]
+	if err := a.approve(ctx, r, rec, env, by); err != nil {
+		return "", err
+	}
+	req := deployagent.Request{ID: "promote-" + strconv.FormatInt(r.ID, 10) + "-" + strconv.Itoa(rec.Number), InstallationID: r.InstallationID,
+		RepositoryID: r.ID, Owner: r.Owner, Repo: r.Name, DefaultBranch: r.DefaultBranch, Env: env, RequiredChecks: pol.Policy.RequiredChecks,
+		SHA: rec.Candidate, Ref: env.Promote.Branch, Number: rec.Number, Actor: by, Proposed: rec.Plan.Strategy,
+		Watch: rec.Plan.Watch, NeedHuman: rec.Plan.NeedHuman}
+	if rec.Head != rec.Candidate {
+		req.Head = rec.Head
+	}
+	d, err := a.deps.Deployer.Request(ctx, req)
+	if ref, ok := deployagent.AsRefusal(err); ok {
+		return ref.Public, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if _, err := a.deps.Promotions.AdvancePromotion(ctx, r.ID, rec.Number, []promotion.State{promotion.Open, promotion.Merged},
+		promotion.Deploying, by, d.ID, a.cfg.Now()); err != nil {
+		return "", err
+	}
+	return "", a.record(ctx, r, rec.Number, "shipped-"+strconv.Itoa(rec.Number),
+		fmt.Sprintf("@%s shipped #%d: deploy %s of %s to %s with %s", by, rec.Number, d.ID, short(rec.Candidate), env.Name, d.Strategy),
+		[]audit.Reason{{Rule: "combined-risk", Summary: fmt.Sprintf("%s risk, %s, watch %s", rec.Plan.Level, rec.Plan.Strategy, rec.Plan.Watch)}},
+		rec.Candidate, by)
+}
+
+// shippable says why a person's shipping does not count, or "".
+func (a *Agent) shippable(rec promotion.PR, head string, by Shipper, pol policy.Loaded) string {
+	env, ok := pol.Policy.Environments[rec.Environment]
+	switch {
+	case !pol.Usable():
+		return policy.Path + " on the default branch is invalid: fix it first"
+	case !ok || !env.Promoted():
+		return rec.Environment + " is no longer promoted through pull requests in " + policy.Path
+	case head != "" && head != rec.Head:
+		return "its head is not the commit ferry proposed (" + short(rec.Head) + "): only ferry moves its branch"
+	case by.Denied != "":
+		return by.Denied
+	}
+	return ""
+}
+
+// approve records the shipping as the human approval of the candidate,
+// and the changes' authors as its pushers: unless policy allows it, an
+// author's shipping does not count (the gate refuses, and says so).
+func (a *Agent) approve(ctx context.Context, r Repo, rec promotion.PR, env policy.Environment, by string) error {
+	now := a.cfg.Now()
+	if !env.Promote.AuthorsApprove {
+		for _, author := range rec.Plan.Authors {
+			if err := a.deps.Control.RecordPush(ctx, r.ID, rec.Number, rec.Candidate, author, now); err != nil {
+				return err
+			}
+		}
+	}
+	d := audit.Decision{ID: "promote-approve-" + strconv.FormatInt(r.ID, 10) + "-" + strconv.Itoa(rec.Number) + "-" + by, At: now,
+		RepositoryID: r.ID, Repository: r.fullName(), Subject: "#" + strconv.Itoa(rec.Number), Kind: audit.KindApproval, Actor: by,
+		InputsDigest: audit.Digest([]any{rec.Candidate, by}),
+		Output:       "approved " + short(rec.Candidate) + " for " + env.Name + " by shipping #" + strconv.Itoa(rec.Number)}
+	return a.deps.Control.Approve(ctx, r.ID, rec.Number, control.Approval{By: by, HeadSHA: rec.Candidate, At: now}, d)
+}
+
+// refuse records why a merge does not deploy, says it on the pull request,
+// and moves the deploy branch back to what runs.
+func (a *Agent) refuse(ctx context.Context, r Repo, rec promotion.PR, by, why string) error {
+	if _, err := a.deps.Promotions.AdvancePromotion(ctx, r.ID, rec.Number, []promotion.State{promotion.Open, promotion.Merged},
+		promotion.Restoring, by, "", a.cfg.Now()); err != nil {
+		return err
+	}
+	if err := a.record(ctx, r, rec.Number, "refused-"+strconv.Itoa(rec.Number), "merged, not deployed: "+why, nil, rec.Candidate, by); err != nil {
+		return err
+	}
+	msg := "😕 ferry will not deploy this merge: " + md.Text(why) + "\n\n" + md.Text(rec.Environment) +
+		" keeps running what it ran; the deploy branch is moved back to it, and the next candidate opens a new pull request."
+	if _, err := a.deps.GitHub(r.InstallationID).UpsertComment(ctx, r.Owner, r.Name, rec.Number, commentKey(rec.Environment), msg); err != nil {
+		return err
+	}
+	rec.State = promotion.Restoring
+	return a.restore(ctx, r, rec, "#"+strconv.Itoa(rec.Number)+" was merged but not deployed")
+}
+
+// envBranch is the branch a record's environment is promoted through, as
+// its pull request's base names it.
+func envBranch(rec promotion.PR) string { return "deploy/" + rec.Environment }
+
+// Ended follows a deploy that ended: a production-deploy pull request's
+// deploy records its outcome (a failure moves the deploy branch back to
+// what runs), then every promoted environment's pull request is brought
+// up to date — a deploy to staging makes a new candidate.
+func (a *Agent) Ended(ctx context.Context, r Repo, d deploy.Deploy, pol policy.Loaded) error {
+	rec, err := a.deps.Promotions.PromotionOfDeploy(ctx, r.ID, d.ID)
+	switch {
+	case errors.Is(err, promotion.ErrNotFound):
+	case err != nil:
+		return err
+	case d.Status == deploy.Succeeded:
+		if err := a.succeeded(ctx, r, rec, d); err != nil {
+			return err
+		}
+	default:
+		if _, err := a.deps.Promotions.AdvancePromotion(ctx, r.ID, rec.Number, []promotion.State{promotion.Deploying},
+			promotion.Restoring, "", "", a.cfg.Now()); err != nil {
+			return err
+		}
+		if rec, err = a.deps.Promotions.Promotion(ctx, r.ID, rec.Number); err != nil {
+			return err
+		}
+		if err := a.restore(ctx, r, rec, "deploy "+d.ID+" "+outcome(d)); err != nil {
+			return err
+		}
+	}
+	return a.Update(ctx, r, pol)
+}
+
+func outcome(d deploy.Deploy) string {
+	if d.EndCause.RolledBack() {
+		return "was rolled back"
+	}
+	return "failed"
+}
+
+// succeeded records the shipped deploy; a pull request shipped by command
+// (still open) is closed as done.
+func (a *Agent) succeeded(ctx context.Context, r Repo, rec promotion.PR, d deploy.Deploy) error {
+	moved, err := a.deps.Promotions.AdvancePromotion(ctx, r.ID, rec.Number, []promotion.State{promotion.Deploying}, promotion.Deployed,
+		"", "", a.cfg.Now())
+	if err != nil || !moved {
+		return err
+	}
+	gh := a.deps.GitHub(r.InstallationID)
+	pr, err := gh.PullRequest(ctx, r.Owner, r.Name, rec.Number)
+	if err != nil || pr.State != "open" {
+		return err
+	}
+	return gh.ClosePull(ctx, r.Owner, r.Name, rec.Number)
+}
+
+// restore moves the deploy branch back to what the environment runs with
+// a recorded commit (never a force push) and says so on the pull request.
+func (a *Agent) restore(ctx context.Context, r Repo, rec promotion.PR, why string) error {
+	if rec.State != promotion.Restoring {
+		return nil
+	}
+	deploys, err := a.deps.Deploys.Deploys(ctx, r.ID, rec.Environment)
+	if err != nil {
+		return err
+	}
+	runs := promotion.Running(rans(deploys))
+	if runs == "" {
+		runs = rec.Running
+	}
+	gh := a.deps.GitHub(r.InstallationID)
+	branch := envBranch(rec)
+	if pr, err := gh.PullRequest(ctx, r.Owner, r.Name, rec.Number); err == nil && pr.BaseRef != "" {
+		branch = pr.BaseRef
+	} else if err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("%s runs %s again\n\n%s; ferry records what runs.\n\nferry-restores: %s", rec.Environment, short(runs), why, runs)
+	sha, moved, err := gh.RestoreBranch(ctx, r.Owner, r.Name, branch, runs, msg)
+	if err != nil {
+		return err
+	}
+	if _, err := a.deps.Promotions.AdvancePromotion(ctx, r.ID, rec.Number, []promotion.State{promotion.Restoring}, promotion.Restored,
+		"", "", a.cfg.Now()); err != nil {
+		return err
+	}
+	out := fmt.Sprintf("%s moved back to what %s runs (%s): %s", branch, rec.Environment, short(runs), why)
+	if moved {
+		out += ", by commit " + short(sha)
+	}
+	if err := a.record(ctx, r, rec.Number, "restored-"+strconv.Itoa(rec.Number), out, nil, runs, sha); err != nil {
+		return err
+	}
+	body := "↩️ ferry: " + md.Text(rec.Environment) + " runs " + md.Code(short(runs)) + " again — " + md.Text(why) + ". " +
+		md.Code(branch) + " records it again (commit " + md.Code(short(sha)) + "); the next candidate opens a new pull request."
+	_, err = gh.UpsertComment(ctx, r.Owner, r.Name, rec.Number, commentKey(rec.Environment)+"-restored", body)
+	return err
+}
