@@ -227,12 +227,22 @@ func TestProductionPR_ListsAndShips(t *testing.T) {
 		t.Fatalf("%d production-deploy pull requests; body:\n%s", n, pr.Body)
 	}
 
+	merged := time.Now()
 	w.mergePR(pr.Number, "carol")
 	waitFor(t, "the production deploy", func() bool {
 		d := w.deploys("production")
 		return len(d) == 1 && d[0].Status == deploy.Succeeded
 	})
 	d := w.deploys("production")[0]
+	steps, err := w.db.DeploySteps(context.Background(), d.ID)
+	if err != nil || len(steps) == 0 {
+		t.Fatalf("steps %v %v", steps, err)
+	}
+	t.Logf("merge to first step: %s (deploy started %s after the merge)", steps[0].AppliedAt.Sub(merged).Round(time.Millisecond),
+		d.StartedAt.Sub(merged).Round(time.Millisecond))
+	if decisions := decisionsWith(t, w.db, "promote-"); len(decisions) < 3 {
+		t.Fatalf("audit trail: %d promote decisions (proposed, approved, shipped)", len(decisions))
+	}
 	if d.SHA != c4 || d.Actor != "carol" || d.Number != pr.Number {
 		t.Fatalf("deploy %+v", d)
 	}
@@ -444,4 +454,29 @@ func TestProductionPR_CrashAfterMerge(t *testing.T) {
 	if d := w.deploys("production"); len(d) != 1 || d[0].SHA != c1 || prod != 1 {
 		t.Fatalf("%d deploys, %d GitHub deployments: %+v", len(d), prod, d)
 	}
+}
+
+// TestProductionPR_PauseHolds: a pause holds the merged pull request's
+// deploy like any other, with the reason on the pull request.
+func TestProductionPR_PauseHolds(t *testing.T) {
+	w := newPromoteWorld(t)
+	w.start()
+	c1 := w.merge("alice", "feat: list orders", map[string]string{"api/orders.go": "package main\n"})
+	pr := w.openPR("the production-deploy pull request", func(p githubsim.PullRequest) bool { return p.HeadSHA == c1 })
+	if reply, ok := command(t, w.sim, "acme/api", pr.Number, "carol", "/ferry pause production incident 42"); !ok {
+		t.Fatalf("pause refused:\n%s", reply)
+	}
+	w.mergePR(pr.Number, "bob")
+	waitFor(t, "the paused deploy and its reason on the pull request", func() bool {
+		d := w.deploys("production")
+		if len(d) != 1 || d[0].HoldCause != deploy.HoldPaused {
+			return false
+		}
+		for _, c := range w.sim.Comments("acme/api", pr.Number) {
+			if strings.Contains(c.Body, "ferry:deploy-production") && strings.Contains(c.Body, "paused by") && strings.Contains(c.Body, "incident 42") {
+				return true
+			}
+		}
+		return false
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -312,9 +313,10 @@ func (s *ServeCmd) deployer(log *slog.Logger, db *store.DB, gh *github.App, queu
 		Scheduler: func() deployagent.Scheduler { return *queue },
 		Deploys:   db, Progress: db, Steps: db, Control: db, Audit: db,
 		Gates: db, Reviewer: func(id int64) deployagent.Reviewer { return gh.Installation(id) },
-		// Production-deploy pull requests follow deploys as they end.
+		// Production-deploy pull requests follow deploys as they end, one
+		// repository's at a time.
 		Ending: func(ctx context.Context, d deploy.Deploy) error {
-			return (*queue).EnqueueStep(ctx, deployEndedStep, d.ID)
+			return (*queue).EnqueueStep(ctx, deployEndedStep, d.ID, "promote/"+strconv.FormatInt(d.RepositoryID, 10))
 		},
 	}), nil
 }

@@ -90,9 +90,9 @@ func (q *Queue) CreateGate(ctx context.Context, g deploy.Gate, step, key string)
 
 // EnqueueStep inserts the job of a StepFunc on its own: once per name and
 // key (a later insert, even after the job finished, adds nothing), so a
-// caller told twice enqueues once.
-func (q *Queue) EnqueueStep(ctx context.Context, name, key string) error {
-	_, err := q.client.Insert(ctx, StepArgs{Name: name, Key: key}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}})
+// caller told twice enqueues once. Jobs sharing serial never run at once.
+func (q *Queue) EnqueueStep(ctx context.Context, name, key, serial string) error {
+	_, err := q.client.Insert(ctx, StepArgs{Name: name, Key: key, Serial: serial}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}})
 	if err != nil {
 		return fmt.Errorf("enqueue %s %s: %w", name, key, err)
 	}

@@ -221,7 +221,7 @@ func (a *Agent) propose(ctx context.Context, gh GitHub, p proposal) error {
 		paused = "paused by @" + pause.By + suffix(pause.Reason)
 	}
 	s := promotion.Summarize(promotion.Input{Env: env, Running: p.running, Changes: changes, Now: a.cfg.Now(), Paused: paused})
-	body, err := a.render.Promotion(render.NewPromotionView(s, r.HTMLURL, env.Promote.AuthorsApprove, earlier(p.deploys[env.Name]), a.cfg.Now()))
+	body, err := a.render.Promotion(render.NewPromotionView(s, env, r.HTMLURL, earlier(p.deploys[env.Name]), a.cfg.Now()))
 	if err != nil {
 		return err
 	}

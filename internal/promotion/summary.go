@@ -68,6 +68,9 @@ type Input struct {
 // human must approve), what needs attention, and what would hold it.
 func Summarize(in Input) Summary {
 	s := Summary{Environment: in.Env.Name, From: in.Env.Promote.From, Running: in.Running, Changes: in.Changes, Plan: combine(in.Changes)}
+	if an := in.Env.Analysis; an != nil && an.Watch > 0 {
+		s.Plan.Watch = an.Watch // the policy's watch wins over the route's
+	}
 	if n := len(in.Changes); n > 0 {
 		s.Candidate = in.Changes[n-1].SHA
 	}
@@ -85,8 +88,8 @@ func Summarize(in Input) Summary {
 		s.Blocked = "frozen until " + f.To.UTC().Format(time.RFC3339) + suffix(f.Reason)
 	}
 	if f, ok := freezeWithin(in.Env, in.Now, s.Plan.Watch); ok {
-		s.Attention = append(s.Attention, Attention{Kind: "freeze", Text: fmt.Sprintf("a freeze window starts %s, within the %s watch%s",
-			f.From.UTC().Format(time.RFC3339), s.Plan.Watch, suffix(f.Reason))})
+		s.Attention = append(s.Attention, Attention{Kind: "freeze", Text: fmt.Sprintf("a freeze window starts %s, before the deploy and its watch would end%s",
+			f.From.UTC().Format(time.RFC3339), suffix(f.Reason))})
 	}
 	return s
 }

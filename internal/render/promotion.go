@@ -6,13 +6,27 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/promotion"
 	"github.com/ferry-ci/ferry/internal/risk"
 )
 
-// maxChangesShown bounds the table of changes: a body must stay under
-// GitHub's limit however long production was not deployed.
-const maxChangesShown = 100
+// maxChangesShown and maxAttentionShown bound the table of changes and
+// the list of what needs attention: a body must stay under GitHub's limit
+// however long production was not deployed.
+const (
+	maxChangesShown   = 100
+	maxAttentionShown = 50
+)
+
+// clip shortens text to n runes, marking the cut.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
 
 // PromotionView is what a production-deploy pull request's body shows.
 type PromotionView struct {
@@ -21,9 +35,11 @@ type PromotionView struct {
 	Short, RunningShort       string
 	Rows                      []PromotionRow
 	More                      int // changes left out of Rows
+	MoreAttention             int // attention items left out
 	Compare                   string
 	Earlier                   []EarlierDeploy
 	Watch                     string // "" none
+	Analysis                  bool   // the environment's metrics are analysed
 	Authors                   int
 	AuthorsApprove            bool
 	SourceLabel               string // "staging", or "the default branch"
@@ -46,14 +62,18 @@ type EarlierDeploy struct{ ID, Short, Status string }
 // NewPromotionView prepares a summary for display; repoURL is the
 // repository's web address (for the compare link), now the time the body
 // is written.
-func NewPromotionView(s promotion.Summary, repoURL string, authorsApprove bool, earlier []EarlierDeploy, now time.Time) PromotionView {
+func NewPromotionView(s promotion.Summary, env policy.Environment, repoURL string, earlier []EarlierDeploy, now time.Time) PromotionView {
 	v := PromotionView{Summary: s, Level: s.Plan.Level, Short: shortSHA(s.Candidate), RunningShort: shortSHA(s.Running),
-		Earlier: earlier, Authors: len(s.Authors), AuthorsApprove: authorsApprove, SourceLabel: s.From, BlockedReason: s.Blocked}
+		Earlier: earlier, Authors: len(s.Authors), AuthorsApprove: env.Promote.AuthorsApprove, SourceLabel: s.From,
+		BlockedReason: s.Blocked, Analysis: env.Analysis != nil}
 	if v.SourceLabel == "" {
 		v.SourceLabel = "the default branch"
 	}
-	if s.Plan.Watch > 0 {
-		v.Watch = s.Plan.Watch.String()
+	if v.Analysis && s.Plan.Watch > 0 {
+		v.Watch = ago(s.Plan.Watch)
+	}
+	if len(s.Attention) > maxAttentionShown {
+		v.Attention, v.MoreAttention = s.Attention[:maxAttentionShown], len(s.Attention)-maxAttentionShown
 	}
 	if u, err := url.Parse(repoURL); err == nil && u.Scheme == "https" && s.Running != "" {
 		v.Compare = strings.TrimSuffix(repoURL, "/") + "/compare/" + s.Running + "..." + s.Candidate
@@ -63,7 +83,7 @@ func NewPromotionView(s promotion.Summary, repoURL string, authorsApprove bool, 
 			v.More = len(s.Changes) - i
 			break
 		}
-		row := PromotionRow{SHA: c.SHA, Short: shortSHA(c.SHA), Title: c.Title, Author: c.Author, PR: c.PR, Top: c.Top,
+		row := PromotionRow{SHA: c.SHA, Short: shortSHA(c.SHA), Title: clip(c.Title, 120), Author: c.Author, PR: c.PR, Top: clip(c.Top, 120),
 			Approvals: c.Approvals}
 		if c.Assessed {
 			row.Level = c.Level
@@ -79,12 +99,12 @@ func NewPromotionView(s promotion.Summary, repoURL string, authorsApprove bool, 
 	return v
 }
 
-// ago rounds a duration for people: minutes under two hours, else hours,
-// else days.
+// ago rounds a duration for people: seconds under two minutes, minutes
+// under two hours, else hours, else days.
 func ago(d time.Duration) string {
 	switch {
 	case d < 2*time.Minute:
-		return "1 min"
+		return fmt.Sprintf("%d s", int(d.Seconds()))
 	case d < 2*time.Hour:
 		return fmt.Sprintf("%d min", int(d.Minutes()))
 	case d < 48*time.Hour:

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/ferry-ci/ferry/internal/githubsim"
+	"github.com/ferry-ci/ferry/internal/promotion"
+)
+
+// restoredTo fails the test unless deploy/production holds the content of
+// sha again (a commit on top of the merge) and nothing deployed there.
+func (w *promoteWorld) restoredTo(t *testing.T, number int, sha string) {
+	t.Helper()
+	waitFor(t, "deploy/production moved back", func() bool { return w.promotion(number).State == promotion.Restored })
+	tip := w.sim.Ref("acme/api", "heads/deploy/production")
+	if w.sim.CommitTree("acme/api", tip) != w.sim.CommitTree("acme/api", sha) {
+		t.Fatalf("deploy/production at %s does not hold %s's content", tip[:8], sha[:8])
+	}
+	if d := w.deploys("production"); len(d) != 0 {
+		t.Fatalf("production deployed: %+v", d)
+	}
+}
+
+// refusal waits for ferry's word on the pull request and returns it.
+func (w *promoteWorld) refusal(t *testing.T, number int) string {
+	t.Helper()
+	var body string
+	waitFor(t, "the refusal on the pull request", func() bool {
+		for _, c := range w.sim.Comments("acme/api", number) {
+			if strings.Contains(c.Body, "ferry will not deploy this merge") {
+				body = c.Body
+				return true
+			}
+		}
+		return false
+	})
+	return body
+}
+
+// TestAttack_PromotionMergedByAuthor: the author of a change in the
+// production-deploy pull request merges it — their own change's approval.
+// Nothing deploys; the pull request says why; deploy/production records
+// what runs again.
+func TestAttack_PromotionMergedByAuthor(t *testing.T) {
+	w := newPromoteWorld(t)
+	w.start()
+	c1 := w.merge("alice", "feat: list orders", map[string]string{"api/orders.go": "package main\n"})
+	pr := w.openPR("the production-deploy pull request", func(p githubsim.PullRequest) bool { return p.HeadSHA == c1 })
+	w.mergePR(pr.Number, "alice")
+	if body := w.refusal(t, pr.Number); !strings.Contains(body, "does not count (the author or a pusher") {
+		t.Fatalf("refusal:\n%s", body)
+	}
+	w.restoredTo(t, pr.Number, w.root)
+}
+
+// TestAttack_PromotionHeadMoved: someone with write access points ferry's
+// branch at another commit and merges: ferry ships only the commit it
+// proposed, and this merge ships nothing.
+func TestAttack_PromotionHeadMoved(t *testing.T) {
+	w := newPromoteWorld(t)
+	w.start()
+	c1 := w.merge("alice", "feat: list orders", map[string]string{"api/orders.go": "package main\n"})
+	pr := w.openPR("the production-deploy pull request", func(p githubsim.PullRequest) bool { return p.HeadSHA == c1 })
+	evil := strings.Repeat("e", 40)
+	w.sim.AddCommit("acme/api", evil, c1)
+	w.sim.SetBranch("acme/api", "ferry/promote/production", evil)
+	w.sim.SetPullRequestHead("acme/api", pr.Number, evil, nil, nil)
+	w.mergePR(pr.Number, "carol")
+	if body := w.refusal(t, pr.Number); !strings.Contains(body, "only ferry moves its branch") {
+		t.Fatalf("refusal:\n%s", body)
+	}
+	w.restoredTo(t, pr.Number, w.root)
+}
+
+// TestAttack_PromotionMergedWithoutRole: the policy gives deploys to
+// admins; a maintainer's merge does not ship.
+func TestAttack_PromotionMergedWithoutRole(t *testing.T) {
+	w := newPromoteWorld(t)
+	w.sim.SetFile("acme/api", "main", ".github/ferry.yml", w.policy()+"commands:\n  deploy: {permission: admin}\n")
+	w.start()
+	c1 := w.merge("alice", "feat: list orders", map[string]string{"api/orders.go": "package main\n"})
+	pr := w.openPR("the production-deploy pull request", func(p githubsim.PullRequest) bool { return p.HeadSHA == c1 })
+	w.mergePR(pr.Number, "carol")
+	if body := w.refusal(t, pr.Number); !strings.Contains(body, "needs admin permission; you have maintain") {
+		t.Fatalf("refusal:\n%s", body)
+	}
+	w.restoredTo(t, pr.Number, w.root)
+}
+
+// TestAttack_PromotionOfAnUnmergedHead: a pull request's head deployed to
+// staging by command is not on the default branch: it never becomes the
+// candidate, which only the default branch's history provides.
+func TestAttack_PromotionOfAnUnmergedHead(t *testing.T) {
+	w := newPromoteWorld(t)
+	w.start()
+	n := w.sim.AddPullRequest("acme/api", githubsim.PullRequest{Title: "wip: experiment", User: "mallory", Head: "wip", Base: "main",
+		Files: []githubsim.File{{Filename: "docs/x.md", Status: "added", Additions: 1}}})
+	head := w.sim.PullRequests("acme/api")[0].HeadSHA
+	w.sim.AddComparison("acme/api", w.root[:8], head, nil, nil)
+	w.sim.OpenPullRequest("acme/api", n)
+	waitFor(t, "the pull request assessed", func() bool { return len(checkRunsOn(w.sim, "acme/api", head)) == 1 })
+	if reply, ok := command(t, w.sim, "acme/api", n, "carol", "/ferry deploy staging"); !ok {
+		t.Fatalf("staging deploy refused:\n%s", reply)
+	}
+	waitFor(t, "staging to run the pull request's head", func() bool {
+		d := w.deploys("staging")
+		return len(d) == 1 && d[0].Terminal()
+	})
+	c1 := w.merge("alice", "feat: list orders", map[string]string{"api/orders.go": "package main\n"})
+	pr := w.openPR("the production-deploy pull request", func(p githubsim.PullRequest) bool { return p.HeadSHA == c1 })
+	if strings.Contains(pr.Body, "experiment") || len(w.prodPRs()) != 1 {
+		t.Fatalf("an unmerged head was proposed:\n%s", pr.Body)
+	}
+}
+
+// TestProductionPR_DeployCommand: /ferry deploy production on the pull
+// request works like merging it: refused for an author of a change in it,
+// shipped for someone else; once production runs it, the pull request is
+// closed as done.
+func TestProductionPR_DeployCommand(t *testing.T) {
+	w := newPromoteWorld(t)
+	w.start()
+	c1 := w.merge("alice", "feat: list orders", map[string]string{"api/orders.go": "package main\n"})
+	pr := w.openPR("the production-deploy pull request", func(p githubsim.PullRequest) bool { return p.HeadSHA == c1 })
+	if reply, ok := command(t, w.sim, "acme/api", pr.Number, "alice", "/ferry deploy production"); ok ||
+		!strings.Contains(reply, "does not count (the author or a pusher") {
+		t.Fatalf("an author shipped it: ok %t\n%s", ok, reply)
+	}
+	if reply, ok := command(t, w.sim, "acme/api", pr.Number, "carol", "/ferry deploy production"); !ok {
+		t.Fatalf("refused:\n%s", reply)
+	}
+	waitFor(t, "the pull request closed as shipped", func() bool {
+		d := w.deploys("production")
+		return len(d) == 1 && d[0].SHA == c1 && d[0].Actor == "carol" && w.prodPRs()[0].State == "closed"
+	})
+	if p, _ := w.db.Promotion(context.Background(), w.repoID, pr.Number); p.State != promotion.Deployed {
+		t.Fatalf("state %s", p.State)
+	}
+}
