@@ -26,11 +26,14 @@ var layer = map[string]int{
 	// presentation, and adapters (jobs builds on store)
 	"render": 3, "store": 3, "webhook": 3, "github": 3, "git": 3, "kube": 3, "prom": 3, "jobs": 4,
 	// agents
-	"riskagent": 4, "deployagent": 4, "releaseagent": 4, "promoteagent": 4,
+	"riskagent": 4, "deployagent": 4, "releaseagent": 4,
+	// agents that compose agents: the promote agent ships with the deploy
+	// agent what the risk agent assessed
+	"promoteagent": 5,
 	// application
-	"app": 5,
+	"app": 6,
 	// test-only helpers
-	"fixture": 1, "githubsim": 3, "dbtest": 6, "kubetest": 6, "promtest": 6, "testenv": 1, "mdtest": 1, "gittest": 1,
+	"fixture": 1, "githubsim": 3, "dbtest": 7, "kubetest": 7, "promtest": 7, "testenv": 1, "mdtest": 1, "gittest": 1,
 }
 
 func TestImportDirection(t *testing.T) {

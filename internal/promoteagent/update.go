@@ -253,6 +253,7 @@ func movedBack(prev promotion.PR) bool {
 		return true
 	case promotion.Open, promotion.Closed, promotion.Shipped:
 		return prev.Head != "" && prev.Head != prev.Candidate // proposed on top already: still so
+	case promotion.Merged, promotion.Deploying, promotion.Deployed, promotion.Restoring:
 	}
 	return false
 }

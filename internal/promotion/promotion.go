@@ -22,10 +22,9 @@ const (
 	Open      State = "open"      // proposed; a person merges it to ship
 	Closed    State = "closed"    // closed unmerged: its candidate is not proposed again
 	Merged    State = "merged"    // merged: the approval is being recorded and the deploy requested
-	Refused   State = "refused"   // merged, but ferry will not deploy it (said on the pull request)
 	Deploying State = "deploying" // the deploy is recorded (DeployID)
 	Deployed  State = "deployed"  // it succeeded: the environment runs Candidate
-	Restoring State = "restoring" // it failed: the deploy branch is being moved back to what runs
+	Restoring State = "restoring" // it failed, or the merge did not count: the deploy branch is being moved back to what runs
 	Restored  State = "restored"  // the deploy branch records what runs again
 	// Shipped: the environment came to run the candidate another way (a
 	// /ferry deploy); the pull request was closed as done.

@@ -141,6 +141,7 @@ func caution(s policy.Strategy) int {
 		return 2
 	case policy.Rolling:
 		return 1
+	case policy.Hotfix, policy.Rollback:
 	}
 	return 0
 }

@@ -12,7 +12,7 @@ CREATE TABLE promotions (
     candidate_sha TEXT NOT NULL,             -- the commit it ships
     head_sha      TEXT NOT NULL DEFAULT '',  -- the pull request's head: the candidate, or ferry's commit of its content
     running_sha   TEXT NOT NULL DEFAULT '',  -- what the environment ran when proposed
-    state         TEXT NOT NULL,             -- open, closed, merged, refused, deploying, deployed, restoring, restored, shipped
+    state         TEXT NOT NULL,             -- open, closed, merged, deploying, deployed, restoring, restored, shipped
     plan          TEXT NOT NULL DEFAULT '{}',-- JSON: level, strategy, watch, need_human
     merged_by     TEXT NOT NULL DEFAULT '',
     deploy_id     TEXT NOT NULL DEFAULT '',
