@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -138,4 +140,24 @@ func TestProductionPR_DeployCommand(t *testing.T) {
 	if p, _ := w.db.Promotion(context.Background(), w.repoID, pr.Number); p.State != promotion.Deployed {
 		t.Fatalf("state %s", p.State)
 	}
+}
+
+// TestAttack_PromotionBorrowedPullRequest: a commit whose message claims a
+// pull request it did not come from (a harmless, approved one merged
+// elsewhere, or one that does not exist) borrows neither its title nor its
+// author nor its risk: the row shows the commit as it is, and a bad
+// number breaks nothing.
+func TestAttack_PromotionBorrowedPullRequest(t *testing.T) {
+	w := newPromoteWorld(t)
+	w.start()
+	decoy := w.sim.AddPullRequest("acme/api", githubsim.PullRequest{Title: "docs: typo", User: "carol", Head: "typo", Base: "main"})
+	w.sim.MergedAs("acme/api", decoy, strings.Repeat("d", 40), "carol")
+	c1 := w.mergeClaiming("mallory", fmt.Sprintf("feat: rewrite auth (#%d)", decoy), map[string]string{"internal/auth/session.go": "package auth\n"})
+	c2 := w.mergeClaiming("mallory", "chore: tidy (#999)", map[string]string{"api/tidy.go": "package main\n"})
+	pr := w.openPR("the production-deploy pull request", func(p githubsim.PullRequest) bool { return p.HeadSHA == c2 })
+	if strings.Contains(pr.Body, "docs: typo") || !strings.Contains(pr.Body, "| feat: rewrite auth (#"+strconv.Itoa(decoy)+") |") ||
+		!strings.Contains(pr.Body, "| chore: tidy (#999) |") {
+		t.Fatalf("body:\n%s", pr.Body)
+	}
+	_ = c1
 }

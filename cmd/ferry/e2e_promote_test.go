@@ -42,6 +42,7 @@ type promoteWorld struct {
 	prodExtra     []string // production's policy lines beyond the defaults
 	serveArgs     []string
 	numbers       map[string]int // the changes' pull requests, by title
+	fromBranch    bool           // production promotes from the default branch, not staging
 }
 
 func newPromoteWorld(t *testing.T, prodExtra ...string) *promoteWorld {
@@ -91,14 +92,17 @@ func (w *promoteWorld) start(extra ...string) {
 }
 
 func (w *promoteWorld) policy() string {
-	canary := "    canary: {steps: [50, 100], pause: 1s}\n"
+	canary, from := "    canary: {steps: [50, 100], pause: 1s}\n", "    promote_from: staging\n"
 	if slices.ContainsFunc(w.prodExtra, func(l string) bool { return strings.HasPrefix(l, "    canary:") }) {
 		canary = ""
+	}
+	if w.fromBranch {
+		from = ""
 	}
 	return "version: 1\nenvironments:\n  staging:\n    namespace: " + w.staging + "\n    deployments: [{name: api}]\n" +
 		"    image: \"ghcr.io/acme/api:{{ .ShortSHA }}\"\n    auto_deploy: true\n    strategy: rolling\n    progress_deadline: 60s\n" +
 		"  production:\n    namespace: " + w.prod + "\n    deployments: [{name: api}]\n    image: \"ghcr.io/acme/api:{{ .ShortSHA }}\"\n" +
-		"    promote: pull_request\n    promote_from: staging\n    progress_deadline: 60s\n" + canary + strings.Join(w.prodExtra, "\n") + "\n"
+		"    promote: pull_request\n" + from + "    progress_deadline: 60s\n" + canary + strings.Join(w.prodExtra, "\n") + "\n"
 }
 
 // merge lands a pull request by author on main as a squash commit (its
@@ -107,13 +111,32 @@ func (w *promoteWorld) policy() string {
 // returns the commit, and records the pull request's number under title.
 func (w *promoteWorld) merge(author, title string, files map[string]string) string {
 	w.t.Helper()
+	return w.land(author, title, files, true)
+}
+
+// mergeClaiming lands a commit whose message is message as it is, from no
+// pull request (a push straight to main), and deploys it to staging.
+func (w *promoteWorld) mergeClaiming(author, message string, files map[string]string) string {
+	w.t.Helper()
+	return w.land(author, message, files, false)
+}
+
+func (w *promoteWorld) land(author, title string, files map[string]string, viaPR bool) string {
+	w.t.Helper()
 	var simFiles []githubsim.File
 	for path := range files {
 		simFiles = append(simFiles, githubsim.File{Filename: path, Status: "added", Additions: 1, Patch: "@@ -0,0 +1 @@\n+" + path})
 	}
-	n := w.sim.AddPullRequest("acme/api", githubsim.PullRequest{Title: title, User: author, State: "closed", Head: "topic-" + author, Base: "main", Files: simFiles})
-	w.numbers[title] = n
-	sha := w.git.Commit(fmt.Sprintf("%s (#%d)", title, n), files)
+	message, n := title, 0
+	if viaPR {
+		n = w.sim.AddPullRequest("acme/api", githubsim.PullRequest{Title: title, User: author, Head: "topic-" + author, Base: "main", Files: simFiles})
+		w.numbers[title] = n
+		message = fmt.Sprintf("%s (#%d)", title, n)
+	}
+	sha := w.git.Commit(message, files)
+	if viaPR {
+		w.sim.MergedAs("acme/api", n, sha, "carol") // squash-merged by a maintainer
+	}
 	w.git.Publish(w.bare)
 	before := w.tip
 	w.sim.AddCommit("acme/api", sha, before)
@@ -129,6 +152,9 @@ func (w *promoteWorld) merge(author, title string, files map[string]string) stri
 	}
 	waitFor(w.t, "the push of "+title+" assessed", func() bool { return len(checkRunsOn(w.sim, "acme/api", sha)) == 1 })
 	w.sim.CheckSuiteCompleted("acme/api", "main", sha, "success")
+	if w.fromBranch {
+		return sha
+	}
 	waitFor(w.t, "staging to run "+title, func() bool {
 		d := w.deploys("staging")
 		return len(d) > 0 && d[0].SHA == sha && d[0].Status == deploy.Succeeded
@@ -479,4 +505,35 @@ func TestProductionPR_PauseHolds(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// TestProductionPR_FromDefaultBranch: without promote_from, the candidate
+// is the default branch's tip once its required checks are green: a tip
+// whose CI failed is not proposed, the next green one is.
+func TestProductionPR_FromDefaultBranch(t *testing.T) {
+	w := newPromoteWorld(t)
+	w.fromBranch = true
+	w.sim.SetFile("acme/api", "main", ".github/ferry.yml", w.policy())
+	w.start()
+	c1 := w.merge("alice", "feat: list orders", map[string]string{"api/orders.go": "package main\n"})
+	pr := w.openPR("the production-deploy pull request", func(p githubsim.PullRequest) bool { return p.HeadSHA == c1 })
+	if !strings.Contains(pr.Body, "passed its required checks on the default branch") || strings.Contains(pr.Body, "in staging") {
+		t.Fatalf("body:\n%s", pr.Body)
+	}
+	// A red tip is not a candidate: the pull request stays at c1.
+	before := w.tip
+	c2 := w.git.Commit("feat: red (#99)", map[string]string{"api/red.go": "package main\n"})
+	w.git.Publish(w.bare)
+	w.sim.AddCommit("acme/api", c2, before)
+	w.sim.AddComparison("acme/api", before, c2, []githubsim.File{{Filename: "api/red.go", Status: "added", Additions: 1}}, nil)
+	w.sim.SetBranch("acme/api", "main", c2)
+	w.tip = c2
+	w.sim.Push("acme/api", "main", before, c2, []githubsim.PushCommit{{SHA: c2, Message: "feat: red", Author: "bob", Modified: []string{"api/red.go"}}})
+	waitFor(t, "the red push assessed", func() bool { return len(checkRunsOn(w.sim, "acme/api", c2)) == 1 })
+	w.sim.CheckSuiteCompleted("acme/api", "main", c2, "failure")
+	c3 := w.merge("bob", "fix: green again", map[string]string{"api/red.go": "package main\n\n// fixed\n"})
+	pr = w.openPR("the pull request at the green tip", func(p githubsim.PullRequest) bool { return p.HeadSHA == c3 })
+	if len(w.prodPRs()) != 1 || !strings.Contains(pr.Body, "3 changes") {
+		t.Fatalf("%d pull requests; body:\n%s", len(w.prodPRs()), pr.Body)
+	}
 }

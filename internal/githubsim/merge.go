@@ -76,3 +76,17 @@ func timeOrNil(t time.Time) any {
 	}
 	return stamp(t)
 }
+
+// MergedAs records a pull request as merged by login into its base as the
+// commit sha (a squash or rebase merge the test made in git itself): closed,
+// merged, merge_commit_sha. No event is sent and no branch moves.
+func (s *Sim) MergedAs(repo string, number int, sha, by string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pr, ok := s.mustRepo(repo).pulls[number]
+	if !ok {
+		s.t.Fatalf("githubsim: MergedAs: no pull request %s#%d", repo, number)
+	}
+	pr.State, pr.Merged, pr.MergedBy, pr.MergeCommitSHA = "closed", true, by, sha
+	pr.MergedAt, pr.Closed, pr.Updated = s.now(), s.now(), s.now()
+}

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/ferry-ci/ferry/internal/deploy"
+	"github.com/ferry-ci/ferry/internal/forge"
+	"github.com/ferry-ci/ferry/internal/github"
 	"github.com/ferry-ci/ferry/internal/promotion"
 )
 
@@ -21,32 +23,52 @@ func (a *Agent) changes(ctx context.Context, gh GitHub, p proposal) ([]promotion
 		if c.Title != "" {
 			ch.Title = c.Title
 		}
-		if c.PR == 0 && lookups > 0 {
+		ch.PR = 0 // a number in a message is a claim: only GitHub's answer names the pull request
+		if lookups > 0 {
 			lookups--
-			prs, err := gh.CommitPullRequests(ctx, p.repo.Owner, p.repo.Name, c.SHA)
+			pr, ok, err := a.pullRequestOf(ctx, gh, p.repo, c)
 			if err != nil {
 				return nil, err
 			}
-			for _, pr := range prs {
-				if pr.Merged && pr.BaseRef == p.repo.DefaultBranch {
-					ch.PR, ch.Commit.PR, ch.Title, ch.Author = pr.Number, pr.Number, pr.Title, pr.Author
-					break
-				}
+			if ok {
+				ch.PR, ch.Title, ch.Author = pr.Number, pr.Title, pr.Author
 			}
-		} else if c.PR > 0 && lookups > 0 {
-			lookups--
-			pr, err := gh.PullRequest(ctx, p.repo.Owner, p.repo.Name, c.PR)
-			if err != nil {
-				return nil, err
-			}
-			ch.Title, ch.Author = pr.Title, pr.Author
 		}
+		ch.Commit.PR = ch.PR
 		if err := a.signals(ctx, p, &ch); err != nil {
 			return nil, err
 		}
 		out = append(out, ch)
 	}
 	return out, nil
+}
+
+// pullRequestOf is the pull request a commit of the default branch came
+// from: the one its message names if GitHub says that pull request was
+// merged into the default branch as this very commit, else the merged one
+// GitHub associates with the commit. A message naming another pull request
+// (or none that exists) borrows nothing — not its title, nor its risk.
+func (a *Agent) pullRequestOf(ctx context.Context, gh GitHub, r Repo, c promotion.Commit) (forge.PullRequest, bool, error) {
+	if c.PR > 0 {
+		pr, err := gh.PullRequest(ctx, r.Owner, r.Name, c.PR)
+		switch {
+		case github.Classify(err) == github.KindNotFound:
+		case err != nil:
+			return pr, false, err
+		case pr.Merged && pr.BaseRef == r.DefaultBranch && pr.MergeCommitSHA == c.SHA:
+			return pr, true, nil
+		}
+	}
+	prs, err := gh.CommitPullRequests(ctx, r.Owner, r.Name, c.SHA)
+	if err != nil {
+		return forge.PullRequest{}, false, err
+	}
+	for _, pr := range prs {
+		if pr.Merged && pr.BaseRef == r.DefaultBranch {
+			return pr, true, nil
+		}
+	}
+	return forge.PullRequest{}, false, nil
 }
 
 // signals fills what ferry recorded about a change.
