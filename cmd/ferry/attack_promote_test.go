@@ -11,6 +11,14 @@ import (
 	"github.com/ferry-ci/ferry/internal/promotion"
 )
 
+// first lands alice's change, deployed to staging, and returns it with the
+// production-deploy pull request that proposes it.
+func (w *promoteWorld) first() (string, githubsim.PullRequest) {
+	w.t.Helper()
+	c1 := w.merge("alice", "feat: list orders", map[string]string{"api/orders.go": "package main\n"})
+	return c1, w.openPR("the production-deploy pull request", func(p githubsim.PullRequest) bool { return p.HeadSHA == c1 })
+}
+
 // restoredTo fails the test unless deploy/production holds the content of
 // sha again (a commit on top of the merge) and nothing deployed there.
 func (w *promoteWorld) restoredTo(t *testing.T, number int, sha string) {
@@ -48,8 +56,7 @@ func (w *promoteWorld) refusal(t *testing.T, number int) string {
 func TestAttack_PromotionMergedByAuthor(t *testing.T) {
 	w := newPromoteWorld(t)
 	w.start()
-	c1 := w.merge("alice", "feat: list orders", map[string]string{"api/orders.go": "package main\n"})
-	pr := w.openPR("the production-deploy pull request", func(p githubsim.PullRequest) bool { return p.HeadSHA == c1 })
+	_, pr := w.first()
 	w.mergePR(pr.Number, "alice")
 	if body := w.refusal(t, pr.Number); !strings.Contains(body, "does not count (the author or a pusher") {
 		t.Fatalf("refusal:\n%s", body)
@@ -63,8 +70,7 @@ func TestAttack_PromotionMergedByAuthor(t *testing.T) {
 func TestAttack_PromotionHeadMoved(t *testing.T) {
 	w := newPromoteWorld(t)
 	w.start()
-	c1 := w.merge("alice", "feat: list orders", map[string]string{"api/orders.go": "package main\n"})
-	pr := w.openPR("the production-deploy pull request", func(p githubsim.PullRequest) bool { return p.HeadSHA == c1 })
+	c1, pr := w.first()
 	evil := strings.Repeat("e", 40)
 	w.sim.AddCommit("acme/api", evil, c1)
 	w.sim.SetBranch("acme/api", "ferry/promote/production", evil)
@@ -82,8 +88,7 @@ func TestAttack_PromotionMergedWithoutRole(t *testing.T) {
 	w := newPromoteWorld(t)
 	w.sim.SetFile("acme/api", "main", ".github/ferry.yml", w.policy()+"commands:\n  deploy: {permission: admin}\n")
 	w.start()
-	c1 := w.merge("alice", "feat: list orders", map[string]string{"api/orders.go": "package main\n"})
-	pr := w.openPR("the production-deploy pull request", func(p githubsim.PullRequest) bool { return p.HeadSHA == c1 })
+	_, pr := w.first()
 	w.mergePR(pr.Number, "carol")
 	if body := w.refusal(t, pr.Number); !strings.Contains(body, "needs admin permission; you have maintain") {
 		t.Fatalf("refusal:\n%s", body)
@@ -110,8 +115,7 @@ func TestAttack_PromotionOfAnUnmergedHead(t *testing.T) {
 		d := w.deploys("staging")
 		return len(d) == 1 && d[0].Terminal()
 	})
-	c1 := w.merge("alice", "feat: list orders", map[string]string{"api/orders.go": "package main\n"})
-	pr := w.openPR("the production-deploy pull request", func(p githubsim.PullRequest) bool { return p.HeadSHA == c1 })
+	_, pr := w.first()
 	if strings.Contains(pr.Body, "experiment") || len(w.prodPRs()) != 1 {
 		t.Fatalf("an unmerged head was proposed:\n%s", pr.Body)
 	}
@@ -124,8 +128,7 @@ func TestAttack_PromotionOfAnUnmergedHead(t *testing.T) {
 func TestProductionPR_DeployCommand(t *testing.T) {
 	w := newPromoteWorld(t)
 	w.start()
-	c1 := w.merge("alice", "feat: list orders", map[string]string{"api/orders.go": "package main\n"})
-	pr := w.openPR("the production-deploy pull request", func(p githubsim.PullRequest) bool { return p.HeadSHA == c1 })
+	c1, pr := w.first()
 	if reply, ok := command(t, w.sim, "acme/api", pr.Number, "alice", "/ferry deploy production"); ok ||
 		!strings.Contains(reply, "does not count (the author or a pusher") {
 		t.Fatalf("an author shipped it: ok %t\n%s", ok, reply)

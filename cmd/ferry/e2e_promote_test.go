@@ -414,8 +414,7 @@ func TestProductionPR_FreezeHolds(t *testing.T) {
 	w := newPromoteWorld(t, "    freeze: [{from: "+now.Add(-time.Hour).Format(time.RFC3339)+", to: "+now.Add(time.Hour).Format(time.RFC3339)+", reason: year-end}]")
 	w.sim.SetFile("acme/api", "main", ".github/ferry.yml", w.policy())
 	w.start()
-	c1 := w.merge("alice", "feat: list orders", map[string]string{"api/orders.go": "package main\n"})
-	pr := w.openPR("the production-deploy pull request", func(p githubsim.PullRequest) bool { return p.HeadSHA == c1 })
+	_, pr := w.first()
 	if !strings.Contains(pr.Body, "held when merged: frozen until") || !strings.Contains(pr.Body, "year-end") {
 		t.Fatalf("body does not say the freeze holds it:\n%s", pr.Body)
 	}
@@ -446,8 +445,7 @@ func TestProductionPR_CrashAfterMerge(t *testing.T) {
 	args := append(appArgs(t, w.sim), append(w.serveArgs, "--job-timeout=4s")...)
 	s := startServe(t, args...)
 	w.sim.SetWebhookURL(s.url + "/webhook")
-	c1 := w.merge("alice", "feat: list orders", map[string]string{"api/orders.go": "package main\n"})
-	pr := w.openPR("the production-deploy pull request", func(p githubsim.PullRequest) bool { return p.HeadSHA == c1 })
+	c1, pr := w.first()
 	// The deploy agent reads the pull request before it records the
 	// deploy: that read fails once, after the merge is recorded.
 	w.sim.Inject(githubsim.Fault{Method: http.MethodGet, Path: fmt.Sprintf("^/repos/acme/api/pulls/%d$", pr.Number), Status: http.StatusBadGateway})
@@ -487,8 +485,7 @@ func TestProductionPR_CrashAfterMerge(t *testing.T) {
 func TestProductionPR_PauseHolds(t *testing.T) {
 	w := newPromoteWorld(t)
 	w.start()
-	c1 := w.merge("alice", "feat: list orders", map[string]string{"api/orders.go": "package main\n"})
-	pr := w.openPR("the production-deploy pull request", func(p githubsim.PullRequest) bool { return p.HeadSHA == c1 })
+	_, pr := w.first()
 	if reply, ok := command(t, w.sim, "acme/api", pr.Number, "carol", "/ferry pause production incident 42"); !ok {
 		t.Fatalf("pause refused:\n%s", reply)
 	}
@@ -515,8 +512,7 @@ func TestProductionPR_FromDefaultBranch(t *testing.T) {
 	w.fromBranch = true
 	w.sim.SetFile("acme/api", "main", ".github/ferry.yml", w.policy())
 	w.start()
-	c1 := w.merge("alice", "feat: list orders", map[string]string{"api/orders.go": "package main\n"})
-	pr := w.openPR("the production-deploy pull request", func(p githubsim.PullRequest) bool { return p.HeadSHA == c1 })
+	_, pr := w.first()
 	if !strings.Contains(pr.Body, "passed its required checks on the default branch") || strings.Contains(pr.Body, "in staging") {
 		t.Fatalf("body:\n%s", pr.Body)
 	}
