@@ -50,20 +50,25 @@ func (a *Agent) Merged(ctx context.Context, r Repo, pr forge.PullRequest, by Shi
 		_, err := a.deps.Promotions.AdvancePromotion(ctx, r.ID, pr.Number, []promotion.State{promotion.Open}, promotion.Closed, "", "", a.cfg.Now())
 		return err
 	}
-	if rec.State == promotion.Open {
+	// Closed: a person closed it, reopened it and merged it.
+	if rec.State == promotion.Open || rec.State == promotion.Closed {
 		if why := a.shippable(rec, pr.HeadSHA, by, pol); why != "" {
 			return a.refuse(ctx, r, rec, by.Login, why)
 		}
-		if _, err := a.deps.Promotions.AdvancePromotion(ctx, r.ID, rec.Number, []promotion.State{promotion.Open}, promotion.Merged,
-			by.Login, "", a.cfg.Now()); err != nil {
+		if _, err := a.deps.Promotions.AdvancePromotion(ctx, r.ID, rec.Number, []promotion.State{promotion.Open, promotion.Closed},
+			promotion.Merged, by.Login, "", a.cfg.Now()); err != nil {
 			return err
 		}
 		if rec, err = a.deps.Promotions.Promotion(ctx, r.ID, rec.Number); err != nil {
 			return err
 		}
 	}
-	if rec.State != promotion.Merged {
-		return nil // shipped, refused or ended before: a retry, or a second event
+	switch rec.State {
+	case promotion.Restoring: // refused, and the move back did not finish: a retry finishes it
+		return a.restore(ctx, r, rec, "#"+strconv.Itoa(rec.Number)+" was merged but not deployed")
+	case promotion.Merged:
+	case promotion.Open, promotion.Closed, promotion.Deploying, promotion.Deployed, promotion.Restored, promotion.Shipped:
+		return nil // shipped or ended before: a retry, or a second event
 	}
 	why, err := a.ship(ctx, r, rec, rec.MergedBy, pol)
 	if why != "" {
@@ -159,7 +164,7 @@ func (a *Agent) approve(ctx context.Context, r Repo, rec promotion.PR, env polic
 // refuse records why a merge does not deploy, says it on the pull request,
 // and moves the deploy branch back to what runs.
 func (a *Agent) refuse(ctx context.Context, r Repo, rec promotion.PR, by, why string) error {
-	if _, err := a.deps.Promotions.AdvancePromotion(ctx, r.ID, rec.Number, []promotion.State{promotion.Open, promotion.Merged},
+	if _, err := a.deps.Promotions.AdvancePromotion(ctx, r.ID, rec.Number, []promotion.State{promotion.Open, promotion.Closed, promotion.Merged},
 		promotion.Restoring, by, "", a.cfg.Now()); err != nil {
 		return err
 	}
