@@ -114,13 +114,17 @@ func TestIncident_NoisyCanaryPromoted(t *testing.T) {
 	name := uniqueApp("noisy")
 	promtest.StartApp(t, name, 40, map[string]promtest.Behaviour{
 		"stable": {ErrorRate: 0.02, Latency: 80 * time.Millisecond}, "canary": {ErrorRate: 0.02, Latency: 80 * time.Millisecond}})
-	policy := strings.ReplaceAll(strings.ReplaceAll(incidentPolicy, "APP", name), "pause: 60s", "pause: 6s") + `        - name: p99 latency
+	// A 10 s window over 10 s of history: 400 requests a window, so 2%
+	// errors (8 expected) stay far from the 5% ceiling (20) in every check
+	// — a 5 s window of a fresh series holds too few to judge noise by.
+	policy := strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(incidentPolicy, "APP", name), "pause: 60s", "pause: 6s"),
+		"window: 5s", "window: 10s") + `        - name: p99 latency
           query: 'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{app="` + name + `",track="{{ .Track }}"}[{{ .Window }}])))'
           compare: true
           min_effect: 0.25
 `
 	w := setup(t, policy)
-	time.Sleep(3 * time.Second) // some history for the comparison
+	time.Sleep(10 * time.Second) // a window's history for the comparison
 	d := w.wait(t, w.request(t, "production", "2", false, false).ID)
 	succeeded(t, d)
 	w.expectServing(t, "after the promotion", "app=api", map[string]int{image("2"): 3})
