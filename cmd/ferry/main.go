@@ -31,14 +31,15 @@ type CLI struct {
 	LogFormat string `name:"log-format" env:"FERRY_LOG_FORMAT" default:"text" help:"Log format: text or json."`
 	LogLevel  string `name:"log-level" env:"FERRY_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn or error."`
 
-	Analyze   AnalyzeCmd   `cmd:"" help:"Assess a local change's risk, as ferry's PR comment would (text, markdown or json)."`
-	Serve     ServeCmd     `cmd:"" help:"Serve GitHub webhooks and run jobs (migrates the database first)."`
-	Migrate   MigrateCmd   `cmd:"" help:"Apply database migrations and exit."`
-	Deliver   DeliverCmd   `cmd:"" help:"Send a signed webhook delivery to a running ferry (for trying it out)."`
-	Calibrate CalibrateCmd `cmd:"" help:"Replay a history through the risk model: recall of reverted commits, fast-path share, AUC."`
-	Changelog ChangelogCmd `cmd:"" help:"Print the next release's notes and version for a local clone (markdown or json)."`
-	Audit     AuditCmd     `cmd:"" help:"List ferry's decisions (assessments, commands, approvals, pauses) with their reasons."`
-	Version   VersionCmd   `cmd:"" help:"Print the version."`
+	Analyze     AnalyzeCmd     `cmd:"" help:"Assess a local change's risk, as ferry's PR comment would (text, markdown or json)."`
+	Serve       ServeCmd       `cmd:"" help:"Serve GitHub webhooks and run jobs (migrates the database first)."`
+	Migrate     MigrateCmd     `cmd:"" help:"Apply database migrations and exit."`
+	Deliver     DeliverCmd     `cmd:"" help:"Send a signed webhook delivery to a running ferry (for trying it out)."`
+	Calibrate   CalibrateCmd   `cmd:"" help:"Replay a history through the risk model: recall of reverted commits, fast-path share, AUC."`
+	Changelog   ChangelogCmd   `cmd:"" help:"Print the next release's notes and version for a local clone (markdown or json)."`
+	SelectTests SelectTestsCmd `cmd:"" name:"select-tests" help:"Print the Go packages whose tests a local change can affect (json, go-packages or github-output)."`
+	Audit       AuditCmd       `cmd:"" help:"List ferry's decisions (assessments, commands, approvals, pauses) with their reasons."`
+	Version     VersionCmd     `cmd:"" help:"Print the version."`
 }
 
 // usageError is a bad invocation or setting: one line, exit code 2.

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/ferry-ci/ferry/internal/git"
+	"github.com/ferry-ci/ferry/internal/testsel"
+)
+
+// SelectTestsCmd prints which Go packages' tests a change can affect,
+// read from the repository's source (nothing is built or run).
+type SelectTestsCmd struct {
+	Repo   string `name:"repo" default:"." help:"The git repository."`
+	Base   string `name:"base" help:"What the change is compared with (default: the merge base with the default branch)."`
+	Head   string `name:"head" default:"HEAD" help:"The change's last commit."`
+	Format string `name:"format" default:"json" enum:"json,go-packages,github-output" help:"json, go-packages (one per line, for go test), or github-output (lines for $GITHUB_OUTPUT)."`
+}
+
+// Run implements the command.
+func (c *SelectTestsCmd) Run(e *env) error {
+	repo, err := git.Open(c.Repo)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	head, err := repo.Resolve(c.Head)
+	if err != nil {
+		return usageError{"--head: " + err.Error()}
+	}
+	base, err := repo.DefaultBase(head)
+	if c.Base != "" {
+		base, err = repo.Resolve(c.Base)
+	}
+	if err != nil {
+		return usageError{"--base: " + err.Error()}
+	}
+	tree, err := repo.Tree(head)
+	if err != nil {
+		return err
+	}
+	changed, err := repo.ChangedPaths(base, head)
+	if err != nil {
+		return err
+	}
+	sel := testsel.SelectGo(tree, changed)
+	switch c.Format {
+	case "go-packages":
+		for _, p := range sel.Packages() {
+			fmt.Fprintln(e.stdout, p)
+		}
+		return nil
+	case "github-output":
+		// One line each: GitHub's output file takes name=value lines.
+		fmt.Fprintf(e.stdout, "all=%t\npackages=%s\ncount=%d\ntotal=%d\n", sel.All, strings.Join(sel.Packages(), " "), len(sel.Targets), sel.Total)
+		return nil
+	}
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(sel)
+}

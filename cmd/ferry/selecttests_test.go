@@ -1,0 +1,58 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/ferry-ci/ferry/internal/gittest"
+)
+
+// TestSelectTests: ferry select-tests prints what a change's tests are in
+// each format a workflow uses, and refuses what it cannot read.
+func TestSelectTests(t *testing.T) {
+	r := gittest.New(t)
+	base := r.Commit("base", map[string]string{
+		"go.mod":      "module example.com/m\n\ngo 1.22\n",
+		"a/a.go":      "package a\n\nimport _ \"example.com/m/b\"\n",
+		"b/b.go":      "package b\n",
+		"c/c.go":      "package c\n",
+		"c/c_test.go": "package c\n",
+	})
+	head := r.Commit("change b", map[string]string{"b/b.go": "package b\n\n// changed\n"})
+	selectTests := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(context.Background(), append([]string{"select-tests", "--repo", r.Dir, "--base", base, "--head", head}, args...), &out, io.Discard)
+		return out.String(), err
+	}
+	out, err := selectTests("--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sel struct {
+		All     bool `json:"all"`
+		Targets []struct {
+			Name    string   `json:"name"`
+			Reasons []string `json:"reasons"`
+		} `json:"targets"`
+		Total int `json:"total"`
+	}
+	if err := json.Unmarshal([]byte(out), &sel); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if sel.All || sel.Total != 3 || len(sel.Targets) != 2 || sel.Targets[0].Name != "example.com/m/a" || sel.Targets[1].Reasons[0] != "b/b.go" {
+		t.Fatalf("%+v", sel)
+	}
+	if out, _ := selectTests("--format", "go-packages"); out != "example.com/m/a\nexample.com/m/b\n" {
+		t.Fatalf("go-packages:\n%s", out)
+	}
+	if out, _ := selectTests("--format", "github-output"); out != "all=false\npackages=example.com/m/a example.com/m/b\ncount=2\ntotal=3\n" {
+		t.Fatalf("github-output:\n%s", out)
+	}
+	if _, err := selectTests("--base", "no-such-ref"); err == nil || !strings.Contains(err.Error(), "--base") {
+		t.Fatalf("a bad base: %v", err)
+	}
+}

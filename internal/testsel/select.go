@@ -1,0 +1,220 @@
+package testsel
+
+import (
+	"path"
+	"strings"
+
+	"golang.org/x/mod/modfile"
+)
+
+// buildFiles change how every package builds.
+var buildFiles = map[string]bool{"go.mod": true, "go.sum": true, "go.work": true, "go.work.sum": true}
+
+// seeds are what a change touches directly: packages whose code changed
+// (their importers see it) and packages whose tests alone did.
+type seeds struct {
+	code, tests map[string]map[string]bool // import path → changed files
+	why         []string                   // reasons to run everything
+}
+
+func (s *seeds) add(into map[string]map[string]bool, importPath, file string) {
+	if into[importPath] == nil {
+		into[importPath] = map[string]bool{}
+	}
+	into[importPath][file] = true
+}
+
+// SelectGo selects the Go packages whose tests can observe a change: the
+// tree is the repository at the change's head, changed the paths it adds,
+// modifies or deletes (a rename both). A package is selected when its own
+// files, embedded files or testdata changed, or when its code or its tests
+// import — transitively, through non-test imports — a package whose code
+// changed. Changes to go.mod, go.sum, go.work, vendored code, files outside
+// any package, or Go files ferry cannot parse select everything, said so.
+func SelectGo(head Tree, changed []string) Selection {
+	g := readGo(head)
+	g.aliasReplaced(head)
+	s := g.seed(changed)
+	for _, p := range g.problems {
+		s.why = append(s.why, p+" could not be read as Go")
+	}
+	if len(s.why) > 0 {
+		all := map[string]map[string]bool{}
+		for _, pkg := range g.packages {
+			all[pkg.importPath] = map[string]bool{}
+		}
+		return Selection{All: true, Why: s.why, Targets: sortedTargets(all), Total: len(g.packages)}
+	}
+	return Selection{Targets: sortedTargets(g.affected(s)), Total: len(g.packages)}
+}
+
+// seed sorts the changed files.
+func (g *goRepo) seed(changed []string) seeds {
+	s := seeds{code: map[string]map[string]bool{}, tests: map[string]map[string]bool{}}
+	for _, f := range changed {
+		dir := dirOf(f)
+		switch {
+		case buildFiles[path.Base(f)]:
+			s.why = append(s.why, f+" changes how every package builds")
+		case strings.HasPrefix(f, "vendor/") || strings.Contains(f, "/vendor/"):
+			s.why = append(s.why, f+" is vendored code")
+		case strings.HasSuffix(f, ".go") && !ignoredDir(dir):
+			ip, ok := g.importPathFor(dir)
+			switch {
+			case !ok:
+				s.why = append(s.why, f+" is outside any module")
+			case strings.HasSuffix(f, "_test.go"):
+				s.add(s.tests, ip, f)
+			default:
+				s.add(s.code, ip, f)
+			}
+		default:
+			g.seedOther(&s, f)
+		}
+	}
+	return s
+}
+
+// seedOther places a file that is not Go source: in a package's testdata
+// (its tests), embedded by a package (its code), beside a package's files
+// (its tests may read it), else outside any package (everything).
+func (g *goRepo) seedOther(s *seeds, f string) {
+	for d := dirOf(f); ; d = dirOf(d) {
+		if pkg := g.packages[d]; pkg != nil {
+			rel := strings.TrimPrefix(strings.TrimPrefix(f, d), "/")
+			switch {
+			case pkg.embedsFile(rel):
+				s.add(s.code, pkg.importPath, f)
+				return
+			case strings.HasPrefix(rel, "testdata/") || d == dirOf(f):
+				s.add(s.tests, pkg.importPath, f)
+				return
+			}
+		}
+		if d == "" {
+			s.why = append(s.why, f+" is outside any package")
+			return
+		}
+	}
+}
+
+// importPathFor is the import path of a directory in a module (whether a
+// package is there now or not: a deleted package's importers are found by
+// it).
+func (g *goRepo) importPathFor(dir string) (string, bool) {
+	if pkg := g.packages[dir]; pkg != nil {
+		return pkg.importPath, true
+	}
+	root, mp, ok := g.moduleOf(dir)
+	if !ok {
+		return "", false
+	}
+	if rel := strings.TrimPrefix(strings.TrimPrefix(dir, root), "/"); rel != "" {
+		mp += "/" + rel
+	}
+	return mp, true
+}
+
+// affected walks the reverse import graph from the changed code, and adds
+// the packages whose tests import what it reached, and those whose tests
+// alone changed.
+func (g *goRepo) affected(s seeds) map[string]map[string]bool {
+	importers := map[string][]string{} // import path → importers' import paths (non-test imports)
+	for _, pkg := range g.packages {
+		for imp := range pkg.imports {
+			importers[g.resolve(imp)] = append(importers[g.resolve(imp)], pkg.importPath)
+		}
+	}
+	out := map[string]map[string]bool{}
+	add := func(ip string, files map[string]bool) {
+		if out[ip] == nil {
+			out[ip] = map[string]bool{}
+		}
+		for f := range files {
+			out[ip][f] = true
+		}
+	}
+	reached := map[string]map[string]bool{} // code that changed, directly or through an import
+	for ip, files := range s.code {
+		queue := []string{ip}
+		seen := map[string]bool{ip: true}
+		for len(queue) > 0 {
+			cur := queue[0]
+			queue = queue[1:]
+			if reached[cur] == nil {
+				reached[cur] = map[string]bool{}
+			}
+			for f := range files {
+				reached[cur][f] = true
+			}
+			for _, next := range importers[cur] {
+				if !seen[next] {
+					seen[next] = true
+					queue = append(queue, next)
+				}
+			}
+		}
+	}
+	for ip, files := range reached {
+		if g.byImport[ip] != nil {
+			add(ip, files)
+		}
+	}
+	for _, pkg := range g.packages {
+		for imp := range pkg.testImports {
+			if files, ok := reached[g.resolve(imp)]; ok {
+				add(pkg.importPath, files)
+			}
+		}
+	}
+	for ip, files := range s.tests {
+		if g.byImport[ip] != nil {
+			add(ip, files)
+		}
+	}
+	return out
+}
+
+// resolve maps an import path through the local replacements to the
+// package it builds.
+func (g *goRepo) resolve(imp string) string {
+	if _, ok := g.byImport[imp]; ok {
+		return imp
+	}
+	for from, to := range g.aliases {
+		if imp == from || strings.HasPrefix(imp, from+"/") {
+			return to + strings.TrimPrefix(imp, from)
+		}
+	}
+	return imp
+}
+
+// aliasReplaced reads the modules' local replace directives (and a
+// go.work's): an import of the replaced module path builds the module in
+// that directory, whatever path its own go.mod declares.
+func (g *goRepo) aliasReplaced(t Tree) {
+	g.aliases = map[string]string{}
+	for root := range g.modules {
+		name := path.Join(root, "go.mod")
+		b, err := t.Read(name)
+		if err != nil {
+			continue
+		}
+		mf, err := modfile.ParseLax(name, b, nil)
+		if err != nil {
+			continue
+		}
+		for _, r := range mf.Replace {
+			if !modfile.IsDirectoryPath(r.New.Path) {
+				continue
+			}
+			target := strings.TrimPrefix(path.Clean(path.Join(root, r.New.Path)), "./")
+			if target == "." {
+				target = ""
+			}
+			if mp, ok := g.modules[target]; ok && mp != r.Old.Path {
+				g.aliases[r.Old.Path] = mp
+			}
+		}
+	}
+}
