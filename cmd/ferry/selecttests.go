@@ -44,6 +44,7 @@ func (c *SelectTestsCmd) Run(e *env) error {
 		return err
 	}
 	sel := testsel.SelectGo(tree, changed)
+	sel.Quarantined = quarantined(e, tree)
 	switch c.Format {
 	case "go-packages":
 		for _, p := range sel.Packages() {
@@ -52,10 +53,26 @@ func (c *SelectTestsCmd) Run(e *env) error {
 		return nil
 	case "github-output":
 		// One line each: GitHub's output file takes name=value lines.
-		fmt.Fprintf(e.stdout, "all=%t\npackages=%s\ncount=%d\ntotal=%d\n", sel.All, strings.Join(sel.Packages(), " "), len(sel.Targets), sel.Total)
+		fmt.Fprintf(e.stdout, "all=%t\npackages=%s\ncount=%d\ntotal=%d\nquarantined=%s\n", sel.All, strings.Join(sel.Packages(), " "),
+			len(sel.Targets), sel.Total, testsel.SkipPattern(sel.Quarantined, sel.Packages()))
 		return nil
 	}
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(sel)
+}
+
+// quarantined reads the head's quarantine file: none when absent, and none
+// (said on stderr) when it is broken — a broken file must not hide a test.
+func quarantined(e *env, tree *git.Tree) []testsel.Quarantined {
+	data, err := tree.Read(testsel.QuarantinePath)
+	if err != nil {
+		return []testsel.Quarantined{}
+	}
+	q, err := testsel.ParseQuarantine(data)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ferry: %v: nothing is quarantined\n", err)
+		return []testsel.Quarantined{}
+	}
+	return q
 }

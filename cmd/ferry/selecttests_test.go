@@ -21,6 +21,7 @@ func TestSelectTests(t *testing.T) {
 		"b/b.go":      "package b\n",
 		"c/c.go":      "package c\n",
 		"c/c_test.go": "package c\n",
+		".github/ferry-quarantine.yml": "version: 1\ntests:\n  - {test: example.com/m/a.TestA, issue: 7}\n  - {test: example.com/m/c.TestC}\n",
 	})
 	head := r.Commit("change b", map[string]string{"b/b.go": "package b\n\n// changed\n"})
 	selectTests := func(args ...string) (string, error) {
@@ -33,6 +34,10 @@ func TestSelectTests(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sel struct {
+		Quarantined []struct {
+			Test  string `json:"test"`
+			Issue int    `json:"issue"`
+		} `json:"quarantined"`
 		All     bool `json:"all"`
 		Targets []struct {
 			Name    string   `json:"name"`
@@ -43,13 +48,16 @@ func TestSelectTests(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &sel); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
+	if len(sel.Quarantined) != 2 || sel.Quarantined[0].Test != "example.com/m/a.TestA" || sel.Quarantined[0].Issue != 7 {
+		t.Fatalf("quarantined %+v", sel.Quarantined)
+	}
 	if sel.All || sel.Total != 3 || len(sel.Targets) != 2 || sel.Targets[0].Name != "example.com/m/a" || sel.Targets[1].Reasons[0] != "b/b.go" {
 		t.Fatalf("%+v", sel)
 	}
 	if out, _ := selectTests("--format", "go-packages"); out != "example.com/m/a\nexample.com/m/b\n" {
 		t.Fatalf("go-packages:\n%s", out)
 	}
-	if out, _ := selectTests("--format", "github-output"); out != "all=false\npackages=example.com/m/a example.com/m/b\ncount=2\ntotal=3\n" {
+	if out, _ := selectTests("--format", "github-output"); out != "all=false\npackages=example.com/m/a example.com/m/b\ncount=2\ntotal=3\nquarantined=^(TestA)$\n" {
 		t.Fatalf("github-output:\n%s", out)
 	}
 	if _, err := selectTests("--base", "no-such-ref"); err == nil || !strings.Contains(err.Error(), "--base") {

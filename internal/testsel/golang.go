@@ -35,6 +35,10 @@ type Selection struct {
 	Targets []Target `json:"targets"`
 	// Total is how many packages the repository has.
 	Total int `json:"total"`
+	// Quarantined are the tests the repository quarantined: a workflow
+	// runs them in a job that does not block (they keep running and being
+	// recorded; quarantine never hides a test).
+	Quarantined []Quarantined `json:"quarantined"`
 }
 
 // Target is one selected package.

@@ -1,0 +1,92 @@
+package testsel
+
+import (
+	"sort"
+	"time"
+)
+
+// Run is one CI run's test results on one commit (a re-run of the same
+// commit is another Run with another ID).
+type Run struct {
+	SHA     string
+	ID      string
+	At      time.Time
+	Results []Result
+}
+
+// Flakiness is how flaky a test was over a window of runs.
+type Flakiness struct {
+	Test     string   `json:"test"`
+	Runs     int      `json:"runs"`     // runs that reported it
+	Failures int      `json:"failures"` // of them, failed
+	Commits  int      `json:"commits"`  // distinct commits it ran on
+	Events   []string `json:"events"`   // commits where it both failed and passed: flake events
+	// Score is the share of its commits with a flake event: 0 never
+	// flaked, 1 flaked on every commit it ran on twice or more.
+	Score float64 `json:"score"`
+	// Passing is how many of its latest runs passed in a row.
+	Passing int `json:"passing"`
+}
+
+// Flakes scores every test reported in runs at or after since: a test that
+// failed and passed on the same commit — nothing changed in between — is
+// a flake event there. Sorted by score, then events, then name.
+func Flakes(runs []Run, since time.Time) []Flakiness {
+	sorted := append([]Run(nil), runs...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].At.Before(sorted[j].At) })
+	type seen struct{ passed, failed bool }
+	byTest := map[string]*Flakiness{}
+	outcomes := map[string]map[string]*seen{} // test → commit → outcomes
+	for _, run := range sorted {
+		if run.At.Before(since) {
+			continue
+		}
+		for _, r := range run.Results {
+			if r.Outcome == Skipped {
+				continue
+			}
+			id := r.ID()
+			f := byTest[id]
+			if f == nil {
+				f = &Flakiness{Test: id}
+				byTest[id], outcomes[id] = f, map[string]*seen{}
+			}
+			f.Runs++
+			s := outcomes[id][run.SHA]
+			if s == nil {
+				s = &seen{}
+				outcomes[id][run.SHA] = s
+			}
+			if r.Outcome == Failed {
+				f.Failures++
+				s.failed, f.Passing = true, 0
+			} else {
+				s.passed = true
+				f.Passing++
+			}
+		}
+	}
+	out := make([]Flakiness, 0, len(byTest))
+	for id, f := range byTest {
+		f.Commits = len(outcomes[id])
+		for sha, s := range outcomes[id] {
+			if s.passed && s.failed {
+				f.Events = append(f.Events, sha)
+			}
+		}
+		sort.Strings(f.Events)
+		f.Score = float64(len(f.Events)) / float64(f.Commits)
+		out = append(out, *f)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Score != b.Score {
+			return a.Score > b.Score
+		}
+		if len(a.Events) != len(b.Events) {
+			return len(a.Events) > len(b.Events)
+		}
+		return a.Test < b.Test
+	})
+	return out
+}
