@@ -16,11 +16,11 @@ import (
 func TestSelectTests(t *testing.T) {
 	r := gittest.New(t)
 	base := r.Commit("base", map[string]string{
-		"go.mod":      "module example.com/m\n\ngo 1.22\n",
-		"a/a.go":      "package a\n\nimport _ \"example.com/m/b\"\n",
-		"b/b.go":      "package b\n",
-		"c/c.go":      "package c\n",
-		"c/c_test.go": "package c\n",
+		"go.mod":                       "module example.com/m\n\ngo 1.22\n",
+		"a/a.go":                       "package a\n\nimport _ \"example.com/m/b\"\n",
+		"b/b.go":                       "package b\n",
+		"c/c.go":                       "package c\n",
+		"c/c_test.go":                  "package c\n",
 		".github/ferry-quarantine.yml": "version: 1\ntests:\n  - {test: example.com/m/a.TestA, issue: 7}\n  - {test: example.com/m/c.TestC}\n",
 	})
 	head := r.Commit("change b", map[string]string{"b/b.go": "package b\n\n// changed\n"})

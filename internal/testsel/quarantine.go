@@ -14,7 +14,7 @@ const QuarantinePath = ".github/ferry-quarantine.yml"
 
 // Quarantined is a test that keeps running, outside the blocking job.
 type Quarantined struct {
-	Test   string `json:"test"`            // suite.name, e.g. example.com/m/calc.TestFlaky
+	Test   string `json:"test"`             // suite.name, e.g. example.com/m/calc.TestFlaky
 	Reason string `json:"reason,omitempty"` // why (ferry writes the flake evidence)
 	Issue  int    `json:"issue,omitempty"`  // the tracking issue
 	Since  string `json:"since,omitempty"`  // date
