@@ -1,9 +1,15 @@
 package git
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 
+	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
@@ -89,4 +95,64 @@ func (g *Repo) ChangedPaths(base, head *object.Commit) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// PullRequestTree reads, with the repository kept under key, the tree CI
+// tests for a pull request — GitHub's test merge, fetched at depth 2 — and
+// the paths merging it changes; read gets both. Without a test merge for
+// this head the head's own tree is read, with the paths that differ from
+// the base tip (more than the pull request changes, never fewer than
+// merging it would).
+func (c *Cache) PullRequestTree(ctx context.Context, key string, pr PullRequest, read func(*Tree, []string) error) error {
+	if key == "" || strings.ContainsAny(key, `/\`) || !filepath.IsLocal(key) {
+		return fmt.Errorf("git cache key %q: not a plain name", key)
+	}
+	c.enter(key)
+	unlock := c.locks.Lock(key)
+	err := c.readTree(ctx, filepath.Join(c.Dir, key), pr, read)
+	unlock()
+	c.leave(key)
+	c.prune()
+	return err
+}
+
+func (c *Cache) readTree(ctx context.Context, dir string, pr PullRequest, read func(*Tree, []string) error) error {
+	if packs, _ := filepath.Glob(filepath.Join(dir, "objects", "pack", "*.pack")); len(packs) > maxPacks {
+		os.RemoveAll(dir)
+	}
+	defer func() { now := c.now(); os.Chtimes(dir, now, now) }()
+	g, err := c.fetch(ctx, dir, c.fetchOptions(pr, 2, fmt.Sprintf("+refs/pull/%d/merge:%s", pr.Number, refMerge)))
+	var base, head *object.Commit
+	if err == nil {
+		defer g.Close()
+		m, rerr := g.Resolve(refMerge)
+		if rerr == nil && m.NumParents() == 2 && (pr.HeadSHA == "" || m.ParentHashes[1].String() == pr.HeadSHA) {
+			head = m
+			base, err = m.Parent(0)
+		}
+	} else if nm := (gogit.NoMatchingRefSpecError{}); !errors.As(err, &nm) {
+		return err
+	}
+	if head == nil && err == nil {
+		if g, err = c.fetch(ctx, dir, c.fetchOptions(pr, 1, fmt.Sprintf("+refs/pull/%d/head:%s", pr.Number, refHead),
+			fmt.Sprintf("+refs/heads/%s:%s", pr.BaseRef, refBase))); err != nil {
+			return err
+		}
+		defer g.Close()
+		if base, err = g.Resolve(refBase); err == nil {
+			head, err = g.Resolve(refHead)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	tree, err := g.Tree(head)
+	if err != nil {
+		return err
+	}
+	changed, err := g.ChangedPaths(base, head)
+	if err != nil {
+		return err
+	}
+	return read(tree, changed)
 }

@@ -73,7 +73,9 @@ func (o *Agent) decidePullRequest(ctx context.Context, s Subject, pol policy.Loa
 			return rec, err
 		}
 	}
-	err = o.assess(ctx, s, ch, pol.Policy, risk.PullRequest, &rec)
+	if err = o.assess(ctx, s, ch, pol.Policy, risk.PullRequest, &rec); err == nil && rec.Route != nil {
+		rec.Tests = o.selectTests(ctx, s, rec.Route.Tests)
+	}
 	return rec, err
 }
 

@@ -49,6 +49,7 @@ type Publisher interface {
 // API lists (3,000 files), within limits.
 type Git interface {
 	PullRequestChange(ctx context.Context, key string, pr git.PullRequest, lim git.Limits) (change.Change, error)
+	PullRequestTree(ctx context.Context, key string, pr git.PullRequest, read func(*git.Tree, []string) error) error
 }
 
 // Assessments keeps assessments.
@@ -177,6 +178,7 @@ type record struct {
 	Files        int              `json:"files"`
 	Problems     []policy.Problem `json:"problems,omitempty"`
 	Previous     *render.Previous `json:"previous,omitempty"`
+	Tests        *TestPlan        `json:"tests,omitempty"` // what CI should run (Go repositories read with git)
 }
 
 // recordOf starts the record of an assessment under pol: an invalid
