@@ -75,15 +75,21 @@ func (g *goRepo) seed(changed []string) seeds {
 	return s
 }
 
-// seedOther places a file that is not Go source: in a package's testdata
-// (its tests), embedded by a package (its code), beside a package's files
-// (its tests may read it), else outside any package (everything).
+// compiled are the other files the go command compiles into a package
+// (cgo, assembly, SWIG, system objects).
+var compiled = map[string]bool{".c": true, ".h": true, ".s": true, ".S": true, ".sx": true, ".cc": true, ".cpp": true, ".cxx": true,
+	".hh": true, ".hpp": true, ".hxx": true, ".m": true, ".f": true, ".F": true, ".for": true, ".f90": true, ".swig": true,
+	".swigcxx": true, ".syso": true}
+
+// seedOther places a file that is not Go source: compiled into a package
+// or embedded by it (its code), in its testdata (its tests), beside its
+// files (its tests may read it), else outside any package (everything).
 func (g *goRepo) seedOther(s *seeds, f string) {
 	for d := dirOf(f); ; d = dirOf(d) {
 		if pkg := g.packages[d]; pkg != nil {
 			rel := strings.TrimPrefix(strings.TrimPrefix(f, d), "/")
 			switch {
-			case pkg.embedsFile(rel):
+			case d == dirOf(f) && compiled[path.Ext(f)], pkg.embedsFile(rel):
 				s.add(s.code, pkg.importPath, f)
 				return
 			case strings.HasPrefix(rel, "testdata/") || d == dirOf(f):

@@ -59,6 +59,7 @@ func shapeTree() map[string]string {
 		"lib/y/y.go":                pkgFile("y"),
 		"lib/y/y_test.go":           testFile("y"),
 		"docs/notes/readme-only.md": "notes\n",
+		"d/impl.c":                  "int twice(int x) { return 2 * x; }\n",
 	}
 }
 
@@ -92,6 +93,8 @@ func TestSelectGo_Shapes(t *testing.T) {
 		{name: "a locally replaced module", change: map[string]string{"lib/y/y.go": pkgFile("y") + "// changed\n"},
 			want: []string{"example.com/lib/y", m + "cmd/app", m + "internal/x"}},
 		{name: "a file built only on windows", change: map[string]string{"d/d_windows.go": "//go:build windows\n\npackage d\n\n// changed\n"},
+			want: []string{m + "a", m + "b", m + "c", m + "d"}},
+		{name: "a C file compiled into a package", change: map[string]string{"d/impl.c": "int twice(int x) { return x + x; }\n"},
 			want: []string{m + "a", m + "b", m + "c", m + "d"}},
 		{name: "a new package", change: map[string]string{"f/f.go": pkgFile("f", "example.com/m/d"), "f/f_test.go": testFile("f")},
 			want: []string{m + "f"}},
