@@ -6,11 +6,13 @@ import (
 	"strings"
 
 	"github.com/ferry-ci/ferry/internal/git"
+	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/testsel"
 )
 
-// SelectTestsCmd prints which Go packages' tests a change can affect,
-// read from the repository's source (nothing is built or run).
+// SelectTestsCmd prints which tests a change can affect — Go packages,
+// Python and JavaScript/TypeScript test files, the policy's mapped
+// targets — read from the repository's source (nothing is built or run).
 type SelectTestsCmd struct {
 	Repo   string `name:"repo" default:"." help:"The git repository."`
 	Base   string `name:"base" help:"What the change is compared with (default: the merge base with the default branch)."`
@@ -43,7 +45,7 @@ func (c *SelectTestsCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	sel := testsel.SelectGo(tree, changed)
+	sel := testsel.Select(tree, changed, testsel.Mappings(headPolicy(e, tree).TestMap))
 	sel.Quarantined = quarantined(e, tree)
 	switch c.Format {
 	case "go-packages":
@@ -75,4 +77,20 @@ func quarantined(e *env, tree *git.Tree) []testsel.Quarantined {
 		return []testsel.Quarantined{}
 	}
 	return q
+}
+
+// headPolicy is the policy at --head, for its tests map (the defaults when
+// absent; invalid, said on stderr, and no map: more is selected, never
+// less).
+func headPolicy(e *env, tree *git.Tree) policy.Policy {
+	data, err := tree.Read(policy.Path)
+	if err != nil {
+		return policy.Default()
+	}
+	p, err := policy.Parse(data)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ferry: %v: its tests map is not used\n", err)
+		return policy.Default()
+	}
+	return p
 }

@@ -87,6 +87,12 @@ type raw struct {
 	Limits         *rawLimits                `json:"limits"`
 	RequiredChecks []string                  `json:"required_checks"`
 	Release        *rawRelease               `json:"release"`
+	Tests          *struct {
+		Map []struct {
+			Glob    string   `json:"glob"`
+			Targets []string `json:"targets"`
+		} `json:"map"`
+	} `json:"tests"`
 }
 
 // Parse reads a policy file with the server's default options.
@@ -227,6 +233,11 @@ var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "
 func build(r raw, o Options) (Policy, []Problem) {
 	p := Default()
 	p.Limits = limits(r.Limits)
+	if r.Tests != nil {
+		for _, m := range r.Tests.Map {
+			p.TestMap = append(p.TestMap, TestMapping{Glob: m.Glob, Targets: m.Targets})
+		}
+	}
 	p.RequiredChecks = r.RequiredChecks
 	var probs []Problem
 	p.Release, probs = release(r.Release)

@@ -36,6 +36,15 @@ type Policy struct {
 	Release Release
 	// Limits bound what ferry reads with git of a huge pull request.
 	Limits Limits
+	// TestMap selects named test targets for changed files matching a
+	// glob (files ferry's own selection does not account for).
+	TestMap []TestMapping
+}
+
+// TestMapping is one `tests.map` rule.
+type TestMapping struct {
+	Glob    string
+	Targets []string
 }
 
 // CommandRule is who may run one command: a least role (read, triage,

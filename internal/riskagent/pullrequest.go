@@ -15,6 +15,7 @@ import (
 	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/render"
 	"github.com/ferry-ci/ferry/internal/risk"
+	"github.com/ferry-ci/ferry/internal/testsel"
 )
 
 // PullRequest assesses a pull request's head under pol (the policy at its
@@ -74,7 +75,7 @@ func (o *Agent) decidePullRequest(ctx context.Context, s Subject, pol policy.Loa
 		}
 	}
 	if err = o.assess(ctx, s, ch, pol.Policy, risk.PullRequest, &rec); err == nil && rec.Route != nil {
-		rec.Tests = o.selectTests(ctx, s, rec.Route.Tests)
+		rec.Tests = o.selectTests(ctx, s, rec.Route.Tests, testsel.Mappings(pol.Policy.TestMap))
 	}
 	return rec, err
 }

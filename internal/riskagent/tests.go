@@ -23,9 +23,9 @@ type TestPlan struct {
 const maxPlanTargets = 500
 
 // selectTests reads the pull request's test merge with git and selects
-// its tests (Go modules only: nil without any). Best effort: a repository
+// its tests (nil when the repository has none ferry can name). Best effort: a repository
 // git cannot read gets no plan, never a failed assessment.
-func (o *Agent) selectTests(ctx context.Context, s Subject, depth string) *TestPlan {
+func (o *Agent) selectTests(ctx context.Context, s Subject, depth string, maps []testsel.Mapping) *TestPlan {
 	if o.deps.Git == nil || s.CloneURL == "" || s.Number == 0 {
 		return nil
 	}
@@ -34,7 +34,7 @@ func (o *Agent) selectTests(ctx context.Context, s Subject, depth string) *TestP
 	if err == nil {
 		pr := git.PullRequest{URL: s.CloneURL, Username: user, Password: pass, Number: s.Number, BaseRef: s.BaseRef, HeadSHA: s.HeadSHA}
 		err = o.deps.Git.PullRequestTree(ctx, strconv.FormatInt(s.RepositoryID, 10), pr, func(t *git.Tree, changed []string) error {
-			sel := testsel.SelectGo(t, changed)
+			sel := testsel.Select(t, changed, maps)
 			if data, rerr := t.Read(testsel.QuarantinePath); rerr == nil {
 				sel.Quarantined, _ = testsel.ParseQuarantine(data) // a broken file quarantines nothing
 			}

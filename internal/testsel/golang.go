@@ -33,7 +33,8 @@ type Selection struct {
 	// Targets are the packages whose tests can observe the change (every
 	// package when All), each with the changed files that pulled it in.
 	Targets []Target `json:"targets"`
-	// Total is how many packages the repository has.
+	// Total is how many targets the repository has (Go packages, and
+	// Python and JavaScript test files).
 	Total int `json:"total"`
 	// Quarantined are the tests the repository quarantined: a workflow
 	// runs them in a job that does not block (they keep running and being
@@ -41,17 +42,21 @@ type Selection struct {
 	Quarantined []Quarantined `json:"quarantined"`
 }
 
-// Target is one selected package.
+// Target is one selected target: a Go package, a Python or JavaScript
+// test file, or a name a policy mapping gives.
 type Target struct {
 	Name    string   `json:"name"`
+	Kind    string   `json:"kind,omitempty"` // go, python, javascript, policy
 	Reasons []string `json:"reasons,omitempty"`
 }
 
-// Packages are the selected packages' names, in order.
+// Packages are the selected Go packages' names, in order.
 func (s Selection) Packages() []string {
-	out := make([]string, len(s.Targets))
-	for i, t := range s.Targets {
-		out[i] = t.Name
+	var out []string
+	for _, t := range s.Targets {
+		if t.Kind == "go" || t.Kind == "" {
+			out = append(out, t.Name)
+		}
 	}
 	return out
 }
