@@ -103,6 +103,8 @@ func TestE2E_ReleasePullRequest(t *testing.T) {
 
 	c1 := w.Commit("feat(api): list orders (#1)", map[string]string{"api/orders.go": "package api\n"})
 	c2 := w.Commit("fix: empty carts (#2)", map[string]string{"api/cart.go": "package api\n"})
+	sim.MergedAs("acme/api", 1, c1, "carol") // squash-merged as these commits
+	sim.MergedAs("acme/api", 2, c2, "carol")
 	w.push(sim, root, c1, c2)
 	waitFor(t, "the release pull request", func() bool { return len(releasePRs(sim)) == 1 })
 	pr := releasePRs(sim)[0]

@@ -98,6 +98,7 @@ func prs(cs []Commit, g graph) []int {
 	own := make([]int, len(cs))
 	for i, c := range cs {
 		switch n, _, merge := MergePR(c.Message); {
+		case c.PR == NoPR:
 		case c.PR > 0:
 			own[i] = c.PR
 		case merge:

@@ -14,6 +14,10 @@ import (
 	"github.com/ferry-ci/ferry/internal/risk"
 )
 
+// NoPR marks a commit whose message names a pull request it did not come
+// from: it is its own entry, not grouped under that number.
+const NoPR = -1
+
 // Commit is one commit of the range, as the caller read it (git, or
 // GitHub's compare and "pull requests associated with a commit" APIs).
 type Commit struct {
@@ -24,7 +28,8 @@ type Commit struct {
 	Files   []string // paths changed against the first parent
 	// PR is the pull request the commit came from, when the caller knows
 	// (GitHub does); 0 lets Build read it from the message ("(#123)",
-	// "Merge pull request #123") and from the merge that brought it.
+	// "Merge pull request #123") and from the merge that brought it;
+	// NoPR: the caller checked the message's claim and it is false.
 	PR      int
 	PRTitle string   // that pull request's title, when known
 	Labels  []string // that pull request's labels, when known

@@ -22,10 +22,11 @@ import (
 func (a *Agent) enrich(ctx context.Context, gh GitHub, r Repo, in *release.Input, envs map[string]string) {
 	budget := a.cfg.MaxLookups
 	byPR := map[int][]int{} // pull request → indexes of its commits
+	claimed, verified := map[int]bool{}, map[int]bool{}
 	for _, i := range firstParent(in.Commits) {
 		c := &in.Commits[i]
 		if n := prOf(c.Message); n > 0 {
-			c.PR = n
+			c.PR, claimed[i] = n, true
 		} else if len(c.Parents) == 1 && budget > 0 {
 			budget--
 			c.PR = a.associated(ctx, gh, r, c.SHA)
@@ -52,10 +53,25 @@ func (a *Agent) enrich(ctx context.Context, gh GitHub, r Repo, in *release.Input
 		level := a.riskOf(ctx, r, n)
 		for _, i := range byPR[n] {
 			c := &in.Commits[i]
+			if claimed[i] && !(pr.Merged && pr.BaseRef == r.DefaultBranch && pr.MergeCommitSHA == c.SHA) {
+				// A number in a message is a claim: a pull request merged
+				// as another commit lends it nothing — not a label that
+				// would hide it, nor a title, an author or a risk.
+				a.cfg.Logger.InfoContext(ctx, "release notes: a commit names a pull request it was not merged as", "sha", c.SHA, "pr", n)
+				continue
+			}
+			verified[i] = true
 			c.PRTitle, c.Labels, c.Risk = pr.Title, pr.Labels, level
 			if c.Author.Login == "" && len(c.Parents) < 2 {
 				c.Author.Login = pr.Author
 			}
+		}
+	}
+	for i := range claimed {
+		if !verified[i] {
+			// Unchecked (past the budget, or unreadable) or false: its own
+			// entry, never grouped under — and hidden by — another's.
+			in.Commits[i].PR = release.NoPR
 		}
 	}
 	reached(in.Commits, envs)

@@ -341,3 +341,26 @@ func TestReleaseRebaseMergeAndEnvironments(t *testing.T) {
 		t.Fatalf("a commit after the deployed one reached staging:\n%s", body)
 	}
 }
+
+// TestAttack_ReleaseBorrowedPullRequest: a commit pushed straight to main
+// whose message names a pull request merged as another commit — one
+// labelled skip-changelog, by someone else — borrows nothing: it stays in
+// the notes, credited to its own author.
+func TestAttack_ReleaseBorrowedPullRequest(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	decoy := h.sim.AddPullRequest(repoName, githubsim.PullRequest{Title: "docs: typo", User: "carol", Head: "typo", Base: "main"})
+	typo := h.land(fmt.Sprintf("docs: typo (#%d)", decoy), "docs/typo.md")
+	h.sim.MergedAs(repoName, decoy, typo, "carol")
+	if err := h.gh.AddLabels(ctx, "acme", "api", decoy, "skip-changelog"); err != nil {
+		t.Fatal(err)
+	}
+	head := h.land(fmt.Sprintf("feat: quietly add a backdoor (#%d)", decoy), "api/backdoor.go")
+	if err := h.update(head, enabled(t, "")); err != nil {
+		t.Fatal(err)
+	}
+	prs := h.releasePRs()
+	if len(prs) != 1 || !strings.Contains(prs[0].Body, "quietly add a backdoor") || strings.Contains(prs[0].Body, "carol") {
+		t.Fatalf("release pull requests %d; body:\n%v", len(prs), prs)
+	}
+}
