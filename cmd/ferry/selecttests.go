@@ -46,7 +46,12 @@ func (c *SelectTestsCmd) Run(e *env) error {
 		return err
 	}
 	sel := testsel.Select(tree, changed, testsel.Mappings(headPolicy(e, tree).TestMap))
-	sel.Quarantined = quarantined(e, tree)
+	baseTree, err := repo.Tree(base)
+	if err != nil {
+		return err
+	}
+	// The base's list: a change cannot quarantine the test it breaks.
+	sel.Quarantined = quarantined(e, baseTree)
 	switch c.Format {
 	case "go-packages":
 		for _, p := range sel.Packages() {

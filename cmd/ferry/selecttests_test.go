@@ -23,7 +23,9 @@ func TestSelectTests(t *testing.T) {
 		"c/c_test.go":                  "package c\n",
 		".github/ferry-quarantine.yml": "version: 1\ntests:\n  - {test: example.com/m/a.TestA, issue: 7}\n  - {test: example.com/m/c.TestC}\n",
 	})
-	head := r.Commit("change b", map[string]string{"b/b.go": "package b\n\n// changed\n"})
+	// The change also quarantines a test of its own: the base's list counts.
+	head := r.Commit("change b", map[string]string{"b/b.go": "package b\n\n// changed\n",
+		".github/ferry-quarantine.yml": "version: 1\ntests:\n  - {test: example.com/m/a.TestA, issue: 7}\n  - {test: example.com/m/c.TestC}\n  - {test: example.com/m/b.TestMine}\n"})
 	selectTests := func(args ...string) (string, error) {
 		var out bytes.Buffer
 		err := run(context.Background(), append([]string{"select-tests", "--repo", r.Dir, "--base", base, "--head", head}, args...), &out, io.Discard)

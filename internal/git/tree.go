@@ -98,12 +98,12 @@ func (g *Repo) ChangedPaths(base, head *object.Commit) ([]string, error) {
 }
 
 // PullRequestTree reads, with the repository kept under key, the tree CI
-// tests for a pull request — GitHub's test merge, fetched at depth 2 — and
-// the paths merging it changes; read gets both. Without a test merge for
-// this head the head's own tree is read, with the paths that differ from
-// the base tip (more than the pull request changes, never fewer than
-// merging it would).
-func (c *Cache) PullRequestTree(ctx context.Context, key string, pr PullRequest, read func(*Tree, []string) error) error {
+// tests for a pull request — GitHub's test merge, fetched at depth 2 — the
+// base's tree, and the paths merging it changes; read gets all three.
+// Without a test merge for this head the head's own tree is read, with the
+// paths that differ from the base tip (more than the pull request changes,
+// never fewer than merging it would).
+func (c *Cache) PullRequestTree(ctx context.Context, key string, pr PullRequest, read func(head, base *Tree, changed []string) error) error {
 	if key == "" || strings.ContainsAny(key, `/\`) || !filepath.IsLocal(key) {
 		return fmt.Errorf("git cache key %q: not a plain name", key)
 	}
@@ -116,7 +116,7 @@ func (c *Cache) PullRequestTree(ctx context.Context, key string, pr PullRequest,
 	return err
 }
 
-func (c *Cache) readTree(ctx context.Context, dir string, pr PullRequest, read func(*Tree, []string) error) error {
+func (c *Cache) readTree(ctx context.Context, dir string, pr PullRequest, read func(head, base *Tree, changed []string) error) error {
 	if packs, _ := filepath.Glob(filepath.Join(dir, "objects", "pack", "*.pack")); len(packs) > maxPacks {
 		os.RemoveAll(dir)
 	}
@@ -150,9 +150,13 @@ func (c *Cache) readTree(ctx context.Context, dir string, pr PullRequest, read f
 	if err != nil {
 		return err
 	}
+	baseTree, err := g.Tree(base)
+	if err != nil {
+		return err
+	}
 	changed, err := g.ChangedPaths(base, head)
 	if err != nil {
 		return err
 	}
-	return read(tree, changed)
+	return read(tree, baseTree, changed)
 }

@@ -52,11 +52,13 @@ func (a *Agent) Merged(ctx context.Context, r Repo, pr forge.PullRequest, by Shi
 	}
 	// Closed: a person closed it, reopened it and merged it.
 	if rec.State == promotion.Open || rec.State == promotion.Closed {
-		if why := a.shippable(rec, pr.HeadSHA, by, pol); why != "" {
+		if why := a.shippable(ctx, r, rec, pr, by, pol); why != "" {
 			return a.refuse(ctx, r, rec, by.Login, why)
 		}
+		// The deploy's id is recorded with the merge: whenever it ends, its
+		// end finds this pull request.
 		if _, err := a.deps.Promotions.AdvancePromotion(ctx, r.ID, rec.Number, []promotion.State{promotion.Open, promotion.Closed},
-			promotion.Merged, by.Login, "", a.cfg.Now()); err != nil {
+			promotion.Merged, by.Login, deployID(r, rec), a.cfg.Now()); err != nil {
 			return err
 		}
 		if rec, err = a.deps.Promotions.Promotion(ctx, r.ID, rec.Number); err != nil {
@@ -88,7 +90,7 @@ func (a *Agent) Deploy(ctx context.Context, r Repo, pr forge.PullRequest, by Shi
 	if rec.State != promotion.Open {
 		return "this production-deploy pull request was shipped or closed already; the next candidate opens a new one", nil
 	}
-	if why := a.shippable(rec, pr.HeadSHA, by, pol); why != "" {
+	if why := a.shippable(ctx, r, rec, pr, by, pol); why != "" {
 		return why, nil
 	}
 	return a.ship(ctx, r, rec, by.Login, pol)
@@ -102,12 +104,17 @@ func (a *Agent) ship(ctx context.Context, r Repo, rec promotion.PR, by string, p
 	if err := a.approve(ctx, r, rec, env, by); err != nil {
 		return "", err
 	}
-	req := deployagent.Request{ID: "promote-" + strconv.FormatInt(r.ID, 10) + "-" + strconv.Itoa(rec.Number), InstallationID: r.InstallationID,
+	req := deployagent.Request{ID: deployID(r, rec), InstallationID: r.InstallationID,
 		RepositoryID: r.ID, Owner: r.Owner, Repo: r.Name, DefaultBranch: r.DefaultBranch, Env: env, RequiredChecks: pol.Policy.RequiredChecks,
 		SHA: rec.Candidate, Ref: env.Promote.Branch, Number: rec.Number, Actor: by, Proposed: rec.Plan.Strategy,
 		Watch: rec.Plan.Watch, NeedHuman: rec.Plan.NeedHuman}
 	if rec.Head != rec.Candidate {
 		req.Head = rec.Head
+	}
+	if !env.Promote.AuthorsApprove {
+		// Even where no human is otherwise asked for, the changes' authors
+		// do not ship their own changes: the gate checks who shipped it.
+		req.NeedHuman = append(append([]string(nil), req.NeedHuman...), "a production-deploy pull request ships by someone who wrote none of it")
 	}
 	d, err := a.deps.Deployer.Request(ctx, req)
 	if ref, ok := deployagent.AsRefusal(err); ok {
@@ -120,24 +127,45 @@ func (a *Agent) ship(ctx context.Context, r Repo, rec promotion.PR, by string, p
 		promotion.Deploying, by, d.ID, a.cfg.Now()); err != nil {
 		return "", err
 	}
+	if d.Terminal() {
+		// A retry after the deploy already ended (a crash between asking
+		// for it and recording it): its end is followed here, not missed.
+		return "", a.Ended(ctx, r, d, pol)
+	}
 	return "", a.record(ctx, r, rec.Number, "shipped-"+strconv.Itoa(rec.Number),
 		fmt.Sprintf("@%s shipped #%d: deploy %s of %s to %s with %s", by, rec.Number, d.ID, short(rec.Candidate), env.Name, d.Strategy),
 		[]audit.Reason{{Rule: "combined-risk", Summary: fmt.Sprintf("%s risk, %s, watch %s", rec.Plan.Level, rec.Plan.Strategy, rec.Plan.Watch)}},
 		rec.Candidate, by)
 }
 
-// shippable says why a person's shipping does not count, or "".
-func (a *Agent) shippable(rec promotion.PR, head string, by Shipper, pol policy.Loaded) string {
+// deployID is the deploy a production-deploy pull request ships: one per
+// pull request and candidate, so a retry finds it and nothing else does.
+func deployID(r Repo, rec promotion.PR) string {
+	return "promote-" + strconv.FormatInt(r.ID, 10) + "-" + strconv.Itoa(rec.Number) + "-" + short(rec.Candidate)
+}
+
+// shippable says why a person's shipping does not count, or "": the
+// policy, the pull request as ferry proposed it (head and base), their
+// role, and what the environment runs (a pull request proposed over
+// something older would take it back).
+func (a *Agent) shippable(ctx context.Context, r Repo, rec promotion.PR, pr forge.PullRequest, by Shipper, pol policy.Loaded) string {
 	env, ok := pol.Policy.Environments[rec.Environment]
 	switch {
 	case !pol.Usable():
 		return policy.Path + " on the default branch is invalid: fix it first"
 	case !ok || !env.Promoted():
 		return rec.Environment + " is no longer promoted through pull requests in " + policy.Path
-	case head != "" && head != rec.Head:
+	case pr.HeadSHA != "" && pr.HeadSHA != rec.Head:
 		return "its head is not the commit ferry proposed (" + short(rec.Head) + "): only ferry moves its branch"
+	case pr.BaseRef != "" && rec.Base != "" && pr.BaseRef != rec.Base:
+		return "it no longer merges into " + rec.Base + ": only that branch records what " + rec.Environment + " runs"
 	case by.Denied != "":
 		return by.Denied
+	}
+	deploys, err := a.deps.Deploys.Deploys(ctx, r.ID, rec.Environment)
+	if runs := promotion.Running(rans(deploys)); err == nil && runs != "" && rec.Running != "" && runs != rec.Running {
+		return rec.Environment + " runs " + short(runs) + " now, not what this pull request was proposed over (" + short(rec.Running) +
+			"): the next candidate opens a new pull request"
 	}
 	return ""
 }
@@ -180,10 +208,6 @@ func (a *Agent) refuse(ctx context.Context, r Repo, rec promotion.PR, by, why st
 	return a.restore(ctx, r, rec, "#"+strconv.Itoa(rec.Number)+" was merged but not deployed")
 }
 
-// envBranch is the branch a record's environment is promoted through, as
-// its pull request's base names it.
-func envBranch(rec promotion.PR) string { return "deploy/" + rec.Environment }
-
 // Ended follows a deploy that ended: a production-deploy pull request's
 // deploy records its outcome (a failure moves the deploy branch back to
 // what runs), then every promoted environment's pull request is brought
@@ -199,7 +223,7 @@ func (a *Agent) Ended(ctx context.Context, r Repo, d deploy.Deploy, pol policy.L
 			return err
 		}
 	default:
-		if _, err := a.deps.Promotions.AdvancePromotion(ctx, r.ID, rec.Number, []promotion.State{promotion.Deploying},
+		if _, err := a.deps.Promotions.AdvancePromotion(ctx, r.ID, rec.Number, []promotion.State{promotion.Merged, promotion.Deploying},
 			promotion.Restoring, "", "", a.cfg.Now()); err != nil {
 			return err
 		}
@@ -223,17 +247,23 @@ func outcome(d deploy.Deploy) string {
 // succeeded records the shipped deploy; a pull request shipped by command
 // (still open) is closed as done.
 func (a *Agent) succeeded(ctx context.Context, r Repo, rec promotion.PR, d deploy.Deploy) error {
-	moved, err := a.deps.Promotions.AdvancePromotion(ctx, r.ID, rec.Number, []promotion.State{promotion.Deploying}, promotion.Deployed,
-		"", "", a.cfg.Now())
-	if err != nil || !moved {
+	if _, err := a.deps.Promotions.AdvancePromotion(ctx, r.ID, rec.Number, []promotion.State{promotion.Merged, promotion.Deploying},
+		promotion.Deployed, "", "", a.cfg.Now()); err != nil {
 		return err
 	}
+	return a.closeIfOpen(ctx, r, rec.Number)
+}
+
+// closeIfOpen closes a production-deploy pull request shipped by command
+// (still open): its work is done either way, and the next candidate gets
+// a pull request of its own.
+func (a *Agent) closeIfOpen(ctx context.Context, r Repo, number int) error {
 	gh := a.deps.GitHub(r.InstallationID)
-	pr, err := gh.PullRequest(ctx, r.Owner, r.Name, rec.Number)
+	pr, err := gh.PullRequest(ctx, r.Owner, r.Name, number)
 	if err != nil || pr.State != "open" {
 		return err
 	}
-	return gh.ClosePull(ctx, r.Owner, r.Name, rec.Number)
+	return gh.ClosePull(ctx, r.Owner, r.Name, number)
 }
 
 // restore moves the deploy branch back to what the environment runs with
@@ -251,15 +281,16 @@ func (a *Agent) restore(ctx context.Context, r Repo, rec promotion.PR, why strin
 		runs = rec.Running
 	}
 	gh := a.deps.GitHub(r.InstallationID)
-	branch := envBranch(rec)
-	if pr, err := gh.PullRequest(ctx, r.Owner, r.Name, rec.Number); err == nil && pr.BaseRef != "" {
-		branch = pr.BaseRef
-	} else if err != nil {
-		return err
+	branch := rec.Base // as ferry proposed it: never whatever base the pull request names now
+	if branch == "" {
+		branch = "deploy/" + rec.Environment
 	}
 	msg := fmt.Sprintf("%s runs %s again\n\n%s; ferry records what runs.\n\nferry-restores: %s", rec.Environment, short(runs), why, runs)
 	sha, moved, err := gh.RestoreBranch(ctx, r.Owner, r.Name, branch, runs, msg)
 	if err != nil {
+		return err
+	}
+	if err := a.closeIfOpen(ctx, r, rec.Number); err != nil {
 		return err
 	}
 	if _, err := a.deps.Promotions.AdvancePromotion(ctx, r.ID, rec.Number, []promotion.State{promotion.Restoring}, promotion.Restored,

@@ -232,7 +232,7 @@ func (a *Agent) propose(ctx context.Context, gh GitHub, p proposal) error {
 		return err
 	}
 	if err := a.deps.Promotions.SavePromotion(ctx, promotion.PR{RepositoryID: r.ID, Environment: env.Name, Number: number,
-		Candidate: s.Candidate, Head: head, Running: p.running, State: promotion.Open, Plan: s.Plan, UpdatedAt: a.cfg.Now()}); err != nil {
+		Candidate: s.Candidate, Head: head, Base: env.Promote.Branch, Running: p.running, State: promotion.Open, Plan: s.Plan, UpdatedAt: a.cfg.Now()}); err != nil {
 		return err
 	}
 	verb := "updated"

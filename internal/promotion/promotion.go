@@ -41,6 +41,7 @@ type PR struct {
 	Number       int
 	Candidate    string // the commit it ships: fixed when merged
 	Head         string // the pull request's head: Candidate, or ferry's commit of its content (forge.Promotion.OnTop)
+	Base         string // the branch it merges into (deploy/<env>): only that branch is ever moved back
 	Running      string // what the environment ran when it was proposed
 	State        State
 	Plan         Plan // the deploy it promises, fixed when proposed

@@ -49,7 +49,7 @@ type Publisher interface {
 // API lists (3,000 files), within limits.
 type Git interface {
 	PullRequestChange(ctx context.Context, key string, pr git.PullRequest, lim git.Limits) (change.Change, error)
-	PullRequestTree(ctx context.Context, key string, pr git.PullRequest, read func(*git.Tree, []string) error) error
+	PullRequestTree(ctx context.Context, key string, pr git.PullRequest, read func(head, base *git.Tree, changed []string) error) error
 }
 
 // Assessments keeps assessments.

@@ -33,9 +33,11 @@ func (o *Agent) selectTests(ctx context.Context, s Subject, depth string, maps [
 	var plan *TestPlan
 	if err == nil {
 		pr := git.PullRequest{URL: s.CloneURL, Username: user, Password: pass, Number: s.Number, BaseRef: s.BaseRef, HeadSHA: s.HeadSHA}
-		err = o.deps.Git.PullRequestTree(ctx, strconv.FormatInt(s.RepositoryID, 10), pr, func(t *git.Tree, changed []string) error {
+		err = o.deps.Git.PullRequestTree(ctx, strconv.FormatInt(s.RepositoryID, 10), pr, func(t, base *git.Tree, changed []string) error {
 			sel := testsel.Select(t, changed, maps)
-			if data, rerr := t.Read(testsel.QuarantinePath); rerr == nil {
+			// The base's list: a pull request cannot quarantine the test
+			// it breaks.
+			if data, rerr := base.Read(testsel.QuarantinePath); rerr == nil {
 				sel.Quarantined, _ = testsel.ParseQuarantine(data) // a broken file quarantines nothing
 			}
 			if sel.Total > 0 {

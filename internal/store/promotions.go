@@ -11,14 +11,14 @@ import (
 	"github.com/ferry-ci/ferry/internal/promotion"
 )
 
-const promotionColumns = `repository_id, environment, number, candidate_sha, head_sha, running_sha, state, plan, merged_by, deploy_id, updated_at`
+const promotionColumns = `repository_id, environment, number, candidate_sha, head_sha, base_branch, running_sha, state, plan, merged_by, deploy_id, updated_at`
 
 func scanPromotion(row interface{ Scan(...any) error }) (promotion.PR, error) {
 	var (
 		p           promotion.PR
 		state, plan string
 	)
-	if err := row.Scan(&p.RepositoryID, &p.Environment, &p.Number, &p.Candidate, &p.Head, &p.Running, &state, &plan, &p.MergedBy,
+	if err := row.Scan(&p.RepositoryID, &p.Environment, &p.Number, &p.Candidate, &p.Head, &p.Base, &p.Running, &state, &plan, &p.MergedBy,
 		&p.DeployID, &p.UpdatedAt); err != nil {
 		return p, err
 	}
@@ -30,17 +30,20 @@ func scanPromotion(row interface{ Scan(...any) error }) (promotion.PR, error) {
 }
 
 // SavePromotion records a production-deploy pull request as proposed
-// (again, when it was updated in place: its candidate, what ran, its plan).
+// (again, when it was updated in place: its candidate, what ran, its
+// plan). One that left open (shipped, refused, ended) is never reopened
+// by it: its number stays with what it did.
 func (db *DB) SavePromotion(ctx context.Context, p promotion.PR) error {
 	plan, err := json.Marshal(p.Plan)
 	if err != nil {
 		return fmt.Errorf("encode plan: %w", err)
 	}
 	return db.exec(ctx, "save production-deploy pull request", `INSERT INTO promotions (`+promotionColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-		ON CONFLICT (repository_id, environment, number) DO UPDATE SET candidate_sha = $4, head_sha = $5, running_sha = $6,
-		state = $7, plan = $8, updated_at = $11`,
-		p.RepositoryID, p.Environment, p.Number, p.Candidate, p.Head, p.Running, string(p.State), string(plan), p.MergedBy, p.DeployID,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+		ON CONFLICT (repository_id, environment, number) DO UPDATE SET candidate_sha = $4, head_sha = $5, base_branch = $6,
+		running_sha = $7, state = $8, plan = $9, updated_at = $12
+		WHERE promotions.state = 'open'`,
+		p.RepositoryID, p.Environment, p.Number, p.Candidate, p.Head, p.Base, p.Running, string(p.State), string(plan), p.MergedBy, p.DeployID,
 		p.UpdatedAt.UTC())
 }
 

@@ -64,13 +64,7 @@ func Select(head Tree, changed []string, maps []Mapping) Selection {
 		t.Kind = "policy"
 		extra = append(extra, t)
 	}
-	var rest []string
-	for _, f := range changed {
-		if !claimed[f] {
-			rest = append(rest, f)
-		}
-	}
-	sel := SelectGo(head, rest)
+	sel := selectGo(head, changed, claimed)
 	for i := range sel.Targets {
 		sel.Targets[i].Kind = "go"
 	}

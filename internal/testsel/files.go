@@ -27,7 +27,7 @@ type fileGraph struct {
 
 var (
 	pyImport     = regexp.MustCompile(`(?m)^[ \t]*import[ \t]+([A-Za-z0-9_., \t]+)`)
-	pyFromImport = regexp.MustCompile(`(?m)^[ \t]*from[ \t]+(\.*[A-Za-z0-9_.]*)[ \t]+import[ \t]+\(?([A-Za-z0-9_, \t*]+)`)
+	pyFromImport = regexp.MustCompile(`(?m)^[ \t]*from[ \t]+(\.*[A-Za-z0-9_.]*)[ \t]+import[ \t]+(?:\(([^)]*)\)|([A-Za-z0-9_, \t*]+))`)
 	// import … from, export … from, require(…), import(…): the specifier
 	// in quotes or backquotes (a template without substitutions).
 	jsImport = regexp.MustCompile("(?:\\bimport\\s*(?:[\\w*{}\\s,$]+\\s*from\\s*)?|\\bexport\\s*[\\w*{}\\s,$]*\\s*from\\s*|\\brequire\\s*\\(\\s*|\\bimport\\s*\\(\\s*)['\"`]([^'\"`$\\n]+)['\"`]")
@@ -116,7 +116,9 @@ func selectFiles(l fileLang, t Tree, changed []string) (targets map[string]map[s
 			why = append(why, f+" configures every "+l.name+" test")
 		case l.source(f):
 			claimed[f] = true
-			g.reach(l, f, f, targets, all)
+			if !g.reach(l, f, f, targets, all) && !l.test(f) && g.files[f] && tests > 0 {
+				why = append(why, f+" reaches no "+l.name+" test ferry can see (an alias, or a dynamic import?)")
+			}
 		}
 	}
 	return targets, tests, why, claimed
@@ -124,8 +126,8 @@ func selectFiles(l fileLang, t Tree, changed []string) (targets map[string]map[s
 
 // reach adds every test that imports from, transitively (from itself if it
 // is a test), with the reason; a conftest.py reaches the tests under its
-// directory.
-func (g *fileGraph) reach(l fileLang, from, reason string, targets map[string]map[string]bool, all []string) {
+// directory. found: it reached one.
+func (g *fileGraph) reach(l fileLang, from, reason string, targets map[string]map[string]bool, all []string) (found bool) {
 	seen := map[string]bool{from: true}
 	queue := []string{from}
 	if path.Base(from) == "conftest.py" {
@@ -145,6 +147,7 @@ func (g *fileGraph) reach(l fileLang, from, reason string, targets map[string]ma
 				targets[cur] = map[string]bool{}
 			}
 			targets[cur][reason] = true
+			found = true
 		}
 		for _, next := range g.importers[cur] {
 			if !seen[next] {
@@ -153,6 +156,7 @@ func (g *fileGraph) reach(l fileLang, from, reason string, targets map[string]ma
 			}
 		}
 	}
+	return found
 }
 
 // pythonRoots are the directories imports resolve from: the repository's
@@ -196,7 +200,13 @@ func pythonImports(g *fileGraph, from string, src []byte) []string {
 		}
 	}
 	for _, m := range pyFromImport.FindAllSubmatch(src, -1) {
-		mod, names := string(m[1]), strings.Split(string(m[2]), ",")
+		list := string(m[2]) + string(m[3]) // parenthesized (lines, comments) or not
+		var names []string
+		for _, line := range strings.Split(list, "\n") {
+			line, _, _ = strings.Cut(line, "#")
+			names = append(names, strings.Split(line, ",")...)
+		}
+		mod := string(m[1])
 		base := ""
 		if dots := len(mod) - len(strings.TrimLeft(mod, ".")); dots > 0 {
 			base = dirOf(from)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -123,5 +124,77 @@ func TestAttack_SelectFilesHostile(t *testing.T) {
 	}
 	if names := sel.Names("python"); !slices.Equal(names, []string{"p/test_deep.py"}) {
 		t.Fatalf("python %v", names)
+	}
+}
+
+// TestSelectEmbedsAcrossLanguages: a JavaScript file a Go package embeds
+// changes that package's code (and its importers), whatever else reads
+// it; a file embedded by a package above the nearest one reaches both.
+func TestSelectEmbedsAcrossLanguages(t *testing.T) {
+	tree := memTree{
+		"go.mod":            "module example.com/w\n",
+		"ui/ui.go":          "package ui\n\nimport \"embed\"\n\n//go:embed static\nvar FS embed.FS\n",
+		"ui/static/app.js":  "import './util.js'\n",
+		"ui/static/util.js": "export {}\n",
+		"srv/srv.go":        "package srv\n\nimport _ \"example.com/w/ui\"\n",
+		"foo/foo.go":        "package foo\n\nimport \"embed\"\n\n//go:embed sub/data.txt\nvar F embed.FS\n",
+		"foo/sub/sub.go":    "package sub\n",
+		"foo/sub/data.txt":  "x\n",
+	}
+	for _, tt := range []struct {
+		changed string
+		want    []string
+	}{
+		{"ui/static/util.js", []string{"example.com/w/srv", "example.com/w/ui"}},
+		{"foo/sub/data.txt", []string{"example.com/w/foo", "example.com/w/foo/sub"}},
+	} {
+		sel := Select(tree, []string{tt.changed}, nil)
+		if sel.All || !slices.Equal(sel.Packages(), tt.want) {
+			t.Errorf("%s: selected %v (all %t %v), want %v", tt.changed, sel.Packages(), sel.All, sel.Why, tt.want)
+		}
+	}
+}
+
+// TestSelectFilesUnsure: a parenthesized import over several lines is
+// read; a source no test can be seen to reach (an alias import) selects
+// everything, said so — never nothing.
+func TestSelectFilesUnsure(t *testing.T) {
+	tree := memTree{
+		"pkg/__init__.py":  "",
+		"pkg/mod_b.py":     "X = 1\n",
+		"tests/test_b.py":  "from pkg import (\n    mod_a,  # first\n    mod_b,\n)\n",
+		"web/util.ts":      "export {}\n",
+		"web/page.test.ts": "import '@/util'\n",
+	}
+	if sel := Select(tree, []string{"pkg/mod_b.py"}, nil); sel.All || !slices.Equal(sel.Names("python"), []string{"tests/test_b.py"}) {
+		t.Fatalf("multi-line import: %v (all %t %v)", sel.Names("python"), sel.All, sel.Why)
+	}
+	if sel := Select(tree, []string{"web/util.ts"}, nil); !sel.All || !strings.Contains(strings.Join(sel.Why, ";"), "web/util.ts reaches no javascript test") {
+		t.Fatalf("alias import: all %t %v", sel.All, sel.Why)
+	}
+}
+
+// TestAttack_SelectHugeChange: a pull request that changes four thousand
+// chained packages is one walk, with at most ten reasons a target.
+func TestAttack_SelectHugeChange(t *testing.T) {
+	tree := memTree{"go.mod": "module example.com/big\n"}
+	var changed []string
+	for i := range 4000 {
+		src := "package p\n"
+		if i > 0 {
+			src += "import _ \"example.com/big/p" + strconv.Itoa(i-1) + "\"\n"
+		}
+		name := "p" + strconv.Itoa(i) + "/p.go"
+		tree[name] = src
+		changed = append(changed, name)
+	}
+	sel := Select(tree, changed, nil)
+	if sel.All || len(sel.Targets) != 4000 {
+		t.Fatalf("%d targets, all %t", len(sel.Targets), sel.All)
+	}
+	for _, target := range sel.Targets {
+		if len(target.Reasons) > maxReasons {
+			t.Fatalf("%s: %d reasons", target.Name, len(target.Reasons))
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package testsel
 
 import (
+	"fmt"
 	"path"
 	"strings"
 
@@ -31,10 +32,15 @@ func (s *seeds) add(into map[string]map[string]bool, importPath, file string) {
 // import — transitively, through non-test imports — a package whose code
 // changed. Changes to go.mod, go.sum, go.work, vendored code, files outside
 // any package, or Go files ferry cannot parse select everything, said so.
-func SelectGo(head Tree, changed []string) Selection {
+func SelectGo(head Tree, changed []string) Selection { return selectGo(head, changed, nil) }
+
+// selectGo is SelectGo where the files in others are accounted for by
+// another language or a mapping: they still reach the Go packages that
+// embed them or keep them as testdata, but are not "outside any package".
+func selectGo(head Tree, changed []string, others map[string]bool) Selection {
 	g := readGo(head)
 	g.aliasReplaced(head)
-	s := g.seed(changed)
+	s := g.seed(changed, others)
 	for _, p := range g.problems {
 		s.why = append(s.why, p+" could not be read as Go")
 	}
@@ -49,7 +55,7 @@ func SelectGo(head Tree, changed []string) Selection {
 }
 
 // seed sorts the changed files.
-func (g *goRepo) seed(changed []string) seeds {
+func (g *goRepo) seed(changed []string, others map[string]bool) seeds {
 	s := seeds{code: map[string]map[string]bool{}, tests: map[string]map[string]bool{}}
 	for _, f := range changed {
 		dir := dirOf(f)
@@ -69,7 +75,7 @@ func (g *goRepo) seed(changed []string) seeds {
 				s.add(s.code, ip, f)
 			}
 		default:
-			g.seedOther(&s, f)
+			g.seedOther(&s, f, others[f])
 		}
 	}
 	return s
@@ -82,25 +88,33 @@ var compiled = map[string]bool{".c": true, ".h": true, ".s": true, ".S": true, "
 	".swigcxx": true, ".syso": true}
 
 // seedOther places a file that is not Go source: compiled into a package
-// or embedded by it (its code), in its testdata (its tests), beside its
-// files (its tests may read it), else outside any package (everything).
-func (g *goRepo) seedOther(s *seeds, f string) {
+// or embedded by any package above it (their code), else in the nearest
+// package's testdata or beside its files (its tests may read it), else —
+// unless another language accounts for it — outside any package
+// (everything).
+func (g *goRepo) seedOther(s *seeds, f string, accounted bool) {
+	placed := false
+	var nearest *goPackage
 	for d := dirOf(f); ; d = dirOf(d) {
 		if pkg := g.packages[d]; pkg != nil {
 			rel := strings.TrimPrefix(strings.TrimPrefix(f, d), "/")
 			switch {
 			case d == dirOf(f) && compiled[path.Ext(f)], pkg.embedsFile(rel):
 				s.add(s.code, pkg.importPath, f)
-				return
-			case strings.HasPrefix(rel, "testdata/") || d == dirOf(f):
-				s.add(s.tests, pkg.importPath, f)
-				return
+				placed = true
+			case nearest == nil && (strings.HasPrefix(rel, "testdata/") || d == dirOf(f)):
+				nearest = pkg
 			}
 		}
 		if d == "" {
-			s.why = append(s.why, f+" is outside any package")
-			return
+			break
 		}
+	}
+	switch {
+	case nearest != nil:
+		s.add(s.tests, nearest.importPath, f)
+	case !placed && !accounted:
+		s.why = append(s.why, f+" is outside any package")
 	}
 }
 
@@ -131,54 +145,50 @@ func (g *goRepo) affected(s seeds) map[string]map[string]bool {
 			importers[g.resolve(imp)] = append(importers[g.resolve(imp)], pkg.importPath)
 		}
 	}
-	out := map[string]map[string]bool{}
-	add := func(ip string, files map[string]bool) {
-		if out[ip] == nil {
-			out[ip] = map[string]bool{}
-		}
-		for f := range files {
-			out[ip][f] = true
-		}
-	}
 	reached := map[string]map[string]bool{} // code that changed, directly or through an import
-	for ip, files := range s.code {
-		queue := []string{ip}
-		seen := map[string]bool{ip: true}
-		for len(queue) > 0 {
-			cur := queue[0]
-			queue = queue[1:]
-			if reached[cur] == nil {
-				reached[cur] = map[string]bool{}
-			}
-			for f := range files {
-				reached[cur][f] = true
-			}
-			for _, next := range importers[cur] {
-				if !seen[next] {
-					seen[next] = true
-					queue = append(queue, next)
-				}
+	if len(s.code) > maxSeeds {
+		// One walk from all of them, with one reason: a walk per seed
+		// costs seeds × packages.
+		reached = walk(importers, s.code, map[string]bool{fmt.Sprintf("%d changed packages", len(s.code)): true})
+	} else {
+		for ip, files := range s.code {
+			for cur := range walk(importers, map[string]map[string]bool{ip: nil}, nil) {
+				addReasons(reached, cur, files)
 			}
 		}
 	}
+	out := map[string]map[string]bool{}
 	for ip, files := range reached {
 		if g.byImport[ip] != nil {
-			add(ip, files)
+			addReasons(out, ip, files)
 		}
 	}
 	for _, pkg := range g.packages {
 		for imp := range pkg.testImports {
 			if files, ok := reached[g.resolve(imp)]; ok {
-				add(pkg.importPath, files)
+				addReasons(out, pkg.importPath, files)
 			}
 		}
 	}
 	for ip, files := range s.tests {
 		if g.byImport[ip] != nil {
-			add(ip, files)
+			addReasons(out, ip, files)
 		}
 	}
 	return out
+}
+
+// addReasons adds files to a target's reasons, at most maxReasons.
+func addReasons(m map[string]map[string]bool, ip string, files map[string]bool) {
+	if m[ip] == nil {
+		m[ip] = map[string]bool{}
+	}
+	for f := range files {
+		if len(m[ip]) >= maxReasons {
+			return
+		}
+		m[ip][f] = true
+	}
 }
 
 // resolve maps an import path through the local replacements to the
@@ -223,4 +233,33 @@ func (g *goRepo) aliasReplaced(t Tree) {
 			}
 		}
 	}
+}
+
+// Bounds on a selection's work and output: a pull request can change
+// thousands of packages.
+const (
+	maxSeeds   = 200 // changed packages walked one by one (with their own reasons)
+	maxReasons = 10  // reasons kept per target
+)
+
+// walk is one breadth-first walk of the importers from every seed at once:
+// every package reached, each given reasons.
+func walk(importers map[string][]string, seeds map[string]map[string]bool, reasons map[string]bool) map[string]map[string]bool {
+	out := map[string]map[string]bool{}
+	var queue []string
+	for ip := range seeds {
+		out[ip] = reasons
+		queue = append(queue, ip)
+	}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		for _, next := range importers[cur] {
+			if _, ok := out[next]; !ok {
+				out[next] = reasons
+				queue = append(queue, next)
+			}
+		}
+	}
+	return out
 }

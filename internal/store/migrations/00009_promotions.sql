@@ -11,6 +11,7 @@ CREATE TABLE promotions (
     number        INTEGER NOT NULL,          -- the pull request
     candidate_sha TEXT NOT NULL,             -- the commit it ships
     head_sha      TEXT NOT NULL DEFAULT '',  -- the pull request's head: the candidate, or ferry's commit of its content
+    base_branch   TEXT NOT NULL DEFAULT '',  -- the branch it merges into: the only one ferry moves back
     running_sha   TEXT NOT NULL DEFAULT '',  -- what the environment ran when proposed
     state         TEXT NOT NULL,             -- open, closed, merged, deploying, deployed, restoring, restored, shipped
     plan          TEXT NOT NULL DEFAULT '{}',-- JSON: level, strategy, watch, need_human
