@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -163,4 +166,34 @@ func TestAttack_PromotionBorrowedPullRequest(t *testing.T) {
 		t.Fatalf("body:\n%s", pr.Body)
 	}
 	_ = c1
+}
+
+// TestAttack_PromotionBaseChanged: someone points ferry's pull request at
+// main and merges it: nothing deploys, and main is never "moved back" —
+// only the branch ferry proposed into is.
+func TestAttack_PromotionBaseChanged(t *testing.T) {
+	w := newPromoteWorld(t)
+	w.start()
+	_, pr := w.first()
+	b, _ := json.Marshal(map[string]string{"base": "main"})
+	req, _ := http.NewRequest(http.MethodPatch, fmt.Sprintf("%srepos/acme/api/pulls/%d", w.sim.URL(), pr.Number), bytes.NewReader(b))
+	req.Header.Set("Authorization", "token "+w.sim.InstallationToken(31))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("change the base: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	merge := w.sim.MergePullRequest("acme/api", pr.Number, "carol")
+	w.sim.PullRequestClosed("acme/api", pr.Number)
+	if body := w.refusal(t, pr.Number); !strings.Contains(body, "no longer merges into deploy/production") {
+		t.Fatalf("refusal:\n%s", body)
+	}
+	waitFor(t, "the record settled", func() bool { return w.promotion(pr.Number).State == promotion.Restored })
+	if main := w.sim.Ref("acme/api", "heads/main"); main != merge {
+		t.Fatalf("main moved to %s after the merge %s", main[:8], merge[:8])
+	}
+	if d := w.deploys("production"); len(d) != 0 {
+		t.Fatalf("deployed: %+v", d)
+	}
 }

@@ -90,8 +90,9 @@ type Audit interface {
 type Config struct {
 	Logger *slog.Logger
 	Now    func() time.Time
-	// MaxChanges bounds the changes read into one pull request (default
-	// 300): past it the body says how many more go out.
+	// MaxChanges bounds how far back the default branch's history is read
+	// for what the environment runs (default 3000 commits); the body lists
+	// 100 changes and says how many more go out.
 	MaxChanges int
 	// MaxLookups bounds the GitHub reads for the changes' pull requests
 	// (default 200).
@@ -126,7 +127,7 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.MaxChanges == 0 {
-		cfg.MaxChanges = 300
+		cfg.MaxChanges = 3000
 	}
 	if cfg.MaxLookups == 0 {
 		cfg.MaxLookups = 200

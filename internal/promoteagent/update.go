@@ -88,16 +88,17 @@ func (a *Agent) update(ctx context.Context, gh GitHub, g *git.Repo, r Repo, pol 
 	if p.running, p.commits, err = a.since(ctx, g, r, running); err != nil || p.running == "" {
 		if err == nil {
 			return a.record(ctx, r, 0, "unknown-"+env.Name+"-"+running, "no production-deploy pull request for "+env.Name+
-				": what it runs is not on "+r.DefaultBranch+" (deploy it once with /ferry deploy "+env.Name+")", nil, running)
+				": what it runs ("+short(running)+") is not among the newest "+strconv.Itoa(a.cfg.MaxChanges)+" commits of "+
+				r.DefaultBranch+"'s first-parent history (deploy one with /ferry deploy "+env.Name+")", nil, running)
 		}
 		return err
 	}
-	i, ok, err := a.candidate(ctx, &p)
-	if err != nil {
+	if err := a.retireStale(ctx, gh, &p); err != nil {
 		return err
 	}
-	if !ok {
-		return a.shipped(ctx, gh, p)
+	i, ok, err := a.candidate(ctx, &p)
+	if err != nil || !ok {
+		return err
 	}
 	p.commits = p.commits[:i+1]
 	if prev.State == promotion.Closed && prev.Candidate == p.commits[i].SHA {
@@ -188,19 +189,22 @@ func (a *Agent) candidate(ctx context.Context, p *proposal) (int, bool, error) {
 	return len(p.commits) - 1, !rolledBack(tip), nil
 }
 
-// shipped closes an open production-deploy pull request whose candidate
-// the environment came to run another way (nothing is left to propose).
-func (a *Agent) shipped(ctx context.Context, gh GitHub, p proposal) error {
+// retireStale closes an open production-deploy pull request whose
+// candidate is no longer ahead of what the environment runs (it came to run
+// it, or something newer, another way): merged, it would ship nothing new
+// or take production back.
+func (a *Agent) retireStale(ctx context.Context, gh GitHub, p *proposal) error {
 	prev := p.previous
-	if prev.State != promotion.Open || len(p.commits) > 0 && prev.Candidate != p.running {
+	if prev.State != promotion.Open || slices.ContainsFunc(p.commits, func(c promotion.Commit) bool { return c.SHA == prev.Candidate }) {
 		return nil
 	}
 	if moved, err := a.deps.Promotions.AdvancePromotion(ctx, p.repo.ID, prev.Number, []promotion.State{promotion.Open},
 		promotion.Shipped, "", "", a.cfg.Now()); err != nil || !moved {
 		return err
 	}
-	msg := "ferry: " + md.Text(p.env.Name) + " runs " + md.Code(short(p.running)) + " now; nothing is left to ship here. " +
-		"The next candidate opens a new pull request."
+	p.previous.State = promotion.Shipped
+	msg := "ferry: " + md.Text(p.env.Name) + " runs " + md.Code(short(p.running)) + " now, and " + md.Code(short(prev.Candidate)) +
+		" is not ahead of it: nothing here is left to ship. The next candidate opens a new pull request."
 	if _, err := gh.UpsertComment(ctx, p.repo.Owner, p.repo.Name, prev.Number, commentKey(p.env.Name), msg); err != nil {
 		return err
 	}
