@@ -32,6 +32,7 @@ import (
 	"github.com/ferry-ci/ferry/internal/releaseagent"
 	"github.com/ferry-ci/ferry/internal/riskagent"
 	"github.com/ferry-ci/ferry/internal/store"
+	"github.com/ferry-ci/ferry/internal/testagent"
 	"github.com/ferry-ci/ferry/internal/webhook"
 )
 
@@ -261,7 +262,10 @@ func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic,
 	if err != nil {
 		return nil, none, nil, queue, err
 	}
+	tester := testagent.New(testagent.Config{Logger: log}, testagent.Deps{
+		GitHub: func(id int64) testagent.GitHub { return gh.Installation(id) }, Results: db, Audit: db})
 	deps := app.Deps{Assessor: assessor, Control: db, Audit: db, Deployer: deployer, Heads: db, Releaser: releaser, Promoter: promoter,
+		Tester: tester,
 		GitHub: func(id int64) app.CommandGitHub { return gh.Installation(id) }}
 	periodic := []jobs.Periodic{{Name: "recover-deliveries", Every: s.RecoverEvery, Run: recovery.Run}}
 	steps := map[string]jobs.Step{deployagent.StepName: {Run: deployer.Step, GiveUp: deployer.GiveUp},

@@ -47,6 +47,7 @@ type Deps struct {
 	Heads         Heads    // nil: who pushed a head is not recorded (the head commit's authors stand in)
 	Releaser      Releaser // nil: no release pull requests; /ferry changelog answers it is not running
 	Promoter      Promoter // nil: no production-deploy pull requests
+	Tester        Tester   // nil: CI's test reports are not read
 }
 
 // App dispatches deliveries to handlers.
@@ -62,6 +63,7 @@ type App struct {
 	heads         Heads
 	releaser      Releaser
 	promoter      Promoter
+	tester        Tester
 	appID         int64
 	policyOptions policy.Options
 	perms         *permissionCache
@@ -87,7 +89,7 @@ func New(cfg Config, deps Deps) *App {
 		cfg.Now = time.Now
 	}
 	a := &App{log: cfg.Logger, now: cfg.Now, installations: deps.Installations, assessor: deps.Assessor,
-		github: deps.GitHub, control: deps.Control, audit: deps.Audit, deployer: deps.Deployer, heads: deps.Heads, releaser: deps.Releaser, promoter: deps.Promoter, appID: cfg.AppID,
+		github: deps.GitHub, control: deps.Control, audit: deps.Audit, deployer: deps.Deployer, heads: deps.Heads, releaser: deps.Releaser, promoter: deps.Promoter, tester: deps.Tester, appID: cfg.AppID,
 		policyOptions: cfg.Policy, perms: newPermissionCache(cfg.Now), render: mustRender()}
 	a.routes = map[route]handler{
 		{"ping", anyAction}:                          a.ping,
@@ -106,6 +108,9 @@ func New(cfg Config, deps Deps) *App {
 		}
 		if a.deployer == nil {
 			a.promoter = nil // it ships with the deploy agent
+		}
+		if a.tester != nil && a.control != nil {
+			a.routes[route{"workflow_run", "completed"}] = a.workflowRun
 		}
 		if a.releaser != nil || a.promoter != nil {
 			a.routes[route{"pull_request", "closed"}] = a.pullRequestClosed

@@ -26,7 +26,7 @@ var layer = map[string]int{
 	// presentation, and adapters (jobs builds on store)
 	"render": 3, "store": 3, "webhook": 3, "github": 3, "git": 3, "kube": 3, "prom": 3, "jobs": 4,
 	// agents
-	"riskagent": 4, "deployagent": 4, "releaseagent": 4,
+	"riskagent": 4, "deployagent": 4, "releaseagent": 4, "testagent": 4,
 	// agents that compose agents: the promote agent ships with the deploy
 	// agent what the risk agent assessed
 	"promoteagent": 5,

@@ -27,6 +27,7 @@ const (
 	KindHold       Kind = "hold"     // a deploy held for a human instead of rolled back
 	KindRelease    Kind = "release"  // a release pull request proposed, or a release tagged and published
 	KindPromote    Kind = "promote"  // a production-deploy pull request proposed, shipped, refused or restored
+	KindFlake      Kind = "flake"    // a test seen flaky, a quarantine or release proposed
 )
 
 // Ferry is the actor of ferry's own decisions.

@@ -140,3 +140,11 @@ type Promotion struct {
 	// content on top of Base's tip (parents: the tip, the candidate).
 	OnTop bool
 }
+
+// Artifact is a file a workflow run uploaded.
+type Artifact struct {
+	ID      int64
+	Name    string
+	Size    int64
+	Expired bool
+}

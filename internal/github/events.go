@@ -107,6 +107,15 @@ type CheckSuite struct {
 	HeadBranch, HeadSHA, Conclusion string
 }
 
+// WorkflowRun is a GitHub Actions workflow run (one attempt of it) that
+// completed.
+type WorkflowRun struct {
+	Repo                            Repo
+	ID                              int64
+	Attempt                         int
+	HeadSHA, HeadBranch, Conclusion string
+}
+
 // Status is a commit status set.
 type Status struct {
 	Repo     Repo
@@ -144,6 +153,10 @@ func ParseEvent(d event.Delivery) (any, error) {
 			HeadBranch: cs.GetHeadBranch(), HeadSHA: cs.GetHeadSHA(), Conclusion: cs.GetConclusion()}, nil
 	case *gh.DeploymentProtectionRuleEvent:
 		return gateRequested(e), nil
+	case *gh.WorkflowRunEvent:
+		wr := e.GetWorkflowRun()
+		return WorkflowRun{Repo: repoOf(e.GetRepo(), e.GetInstallation()), ID: wr.GetID(), Attempt: wr.GetRunAttempt(),
+			HeadSHA: wr.GetHeadSHA(), HeadBranch: wr.GetHeadBranch(), Conclusion: wr.GetConclusion()}, nil
 	case *gh.StatusEvent:
 		s := Status{Repo: repoOf(e.GetRepo(), e.GetInstallation()), SHA: e.GetSHA(), State: e.GetState()}
 		for _, b := range e.Branches {

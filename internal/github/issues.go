@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
+
+	gh "github.com/google/go-github/v60/github"
 )
 
 // AddLabels adds labels to an issue or pull request.
@@ -60,4 +63,33 @@ func (c *Client) Permission(ctx context.Context, owner, repo, user string) (stri
 		return p.RoleName, nil
 	}
 	return p.Permission, nil
+}
+
+// OpenIssue finds ferry's open issue whose body carries the key's marker
+// (among the newest 300 open issues) or opens it: a retry never opens a
+// second.
+func (c *Client) OpenIssue(ctx context.Context, owner, repo, key, title, body string) (number int, created bool, err error) {
+	marker := Marker(key)
+	opts := &gh.IssueListByRepoOptions{State: "open", ListOptions: gh.ListOptions{PerPage: 100}}
+	for page := 0; page < 3; page++ {
+		list, resp, err := c.gh.Issues.ListByRepo(ctx, owner, repo, opts)
+		if err != nil {
+			return 0, false, fmt.Errorf("list issues: %w", err)
+		}
+		for _, is := range list {
+			if !is.IsPullRequest() && strings.HasPrefix(is.GetBody(), marker) {
+				return is.GetNumber(), false, nil
+			}
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	full := Truncate(marker+"\n"+body, MaxText)
+	is, _, err := c.gh.Issues.Create(ctx, owner, repo, &gh.IssueRequest{Title: gh.String(title), Body: &full})
+	if err != nil {
+		return 0, false, fmt.Errorf("open issue: %w", err)
+	}
+	return is.GetNumber(), true, nil
 }

@@ -80,5 +80,7 @@ func releaseHandlers() map[string]handler {
 		"repos/get-release-by-tag":                        getReleaseByTag,
 		"repos/list-pull-requests-associated-with-commit": listCommitPulls,
 		"actions/review-custom-gates-for-run":             reviewGate,
+		"actions/list-workflow-run-artifacts":             listRunArtifacts,
+		"actions/download-artifact":                       downloadArtifact,
 	}
 }

@@ -50,6 +50,19 @@ func (s *Sim) AddIssue(repo, title string) int {
 	return n
 }
 
+// Issues lists a repository's issues (not pull requests), by number.
+func (s *Sim) Issues(repo string) []Issue {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.mustRepo(repo)
+	var out []Issue
+	for _, is := range r.issues {
+		out = append(out, *is)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
+	return out
+}
+
 // InstallationToken issues a token the way the access_tokens call does,
 // for tests that speak to the simulator without the adapter.
 func (s *Sim) InstallationToken(installation int64) string {
@@ -60,7 +73,7 @@ func (s *Sim) InstallationToken(installation int64) string {
 }
 
 func (c *call) issueObject(tmpl map[string]any, r *Repo, is *Issue) map[string]any {
-	tmpl["id"], tmpl["number"], tmpl["title"], tmpl["state"] = int(is.ID), is.Number, is.Title, "open"
+	tmpl["id"], tmpl["number"], tmpl["title"], tmpl["state"], tmpl["body"] = int(is.ID), is.Number, is.Title, "open", is.Body
 	tmpl["url"] = c.apiURL(fmt.Sprintf("/repos/%s/issues/%d", r.FullName(), is.Number))
 	tmpl["html_url"] = fmt.Sprintf("https://github.com/%s/issues/%d", r.FullName(), is.Number)
 	tmpl["user"] = c.user(tmpl["user"], c.sim.BotLogin())
@@ -73,9 +86,9 @@ func (c *call) issueObject(tmpl map[string]any, r *Repo, is *Issue) map[string]a
 
 func createIssue(c *call) response {
 	r := c.repo()
-	var in struct{ Title string }
+	var in struct{ Title, Body string }
 	c.decode(&in)
-	is := &Issue{Number: r.nextNumber, Title: in.Title, ID: c.sim.nextID()}
+	is := &Issue{Number: r.nextNumber, Title: in.Title, Body: in.Body, ID: c.sim.nextID()}
 	r.nextNumber++
 	r.issues[is.Number] = is
 	return created(c.issueObject(c.object(201), r, is))

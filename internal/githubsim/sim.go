@@ -240,6 +240,10 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveGit(w, r) // git's protocol, not the REST API
 		return
 	}
+	if strings.HasPrefix(r.URL.Path, blobPrefix) {
+		s.serveBlob(w, r) // artifact storage, not the REST API
+		return
+	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<20))
 	route, params, err := s.spec.route(r)
 	if err != nil {

@@ -45,6 +45,7 @@ type Repo struct {
 	issues        map[int]*Issue
 	nextNumber    int
 	gitDir        string // a bare repository served over git's HTTP protocol
+	artifacts     []*Artifact
 }
 
 // FullName is owner/name.
@@ -99,6 +100,7 @@ type PullRequest struct {
 type Issue struct {
 	Number int
 	Title  string
+	Body   string
 	ID     int64
 }
 

@@ -88,6 +88,12 @@ type raw struct {
 	RequiredChecks []string                  `json:"required_checks"`
 	Release        *rawRelease               `json:"release"`
 	Tests          *struct {
+		Quarantine *struct {
+			Auto         bool   `json:"auto"`
+			MinEvents    int    `json:"min_events"`
+			Window       string `json:"window"`
+			ReleaseAfter int    `json:"release_after"`
+		} `json:"quarantine"`
 		Map []struct {
 			Glob    string   `json:"glob"`
 			Targets []string `json:"targets"`
@@ -233,6 +239,19 @@ var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "
 func build(r raw, o Options) (Policy, []Problem) {
 	p := Default()
 	p.Limits = limits(r.Limits)
+	if r.Tests != nil && r.Tests.Quarantine != nil {
+		q := r.Tests.Quarantine
+		p.Quarantine.Auto = q.Auto
+		if q.MinEvents > 0 {
+			p.Quarantine.MinEvents = q.MinEvents
+		}
+		if q.Window != "" {
+			p.Quarantine.Window, _ = time.ParseDuration(q.Window) // the schema checked its form
+		}
+		if q.ReleaseAfter > 0 {
+			p.Quarantine.ReleaseAfter = q.ReleaseAfter
+		}
+	}
 	if r.Tests != nil {
 		for _, m := range r.Tests.Map {
 			p.TestMap = append(p.TestMap, TestMapping{Glob: m.Glob, Targets: m.Targets})

@@ -39,6 +39,16 @@ type Policy struct {
 	// TestMap selects named test targets for changed files matching a
 	// glob (files ferry's own selection does not account for).
 	TestMap []TestMapping
+	// Quarantine is what ferry does about flaky tests.
+	Quarantine Quarantine
+}
+
+// Quarantine is the policy for flaky tests.
+type Quarantine struct {
+	Auto         bool          // propose quarantines by itself
+	MinEvents    int           // commits a test must have flaked on (default 2)
+	Window       time.Duration // how far back runs count (default two weeks)
+	ReleaseAfter int           // consecutive passes that propose a release (default 20)
 }
 
 // TestMapping is one `tests.map` rule.
@@ -120,8 +130,9 @@ func Default() Policy {
 		WorkingHours: WorkingHours{Location: time.UTC,
 			Days:  []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday},
 			Start: 9 * time.Hour, End: 18 * time.Hour},
-		Limits:  DefaultLimits(),
-		Release: Release{Components: []ReleaseComponent{defaultComponent("", "", nil, "")}},
+		Limits:     DefaultLimits(),
+		Release:    Release{Components: []ReleaseComponent{defaultComponent("", "", nil, "")}},
+		Quarantine: Quarantine{MinEvents: 2, Window: 14 * 24 * time.Hour, ReleaseAfter: 20},
 	}
 }
 

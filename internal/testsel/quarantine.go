@@ -32,6 +32,10 @@ const maxQuarantined = 1000
 // a JUnit class) and a test name, no regexp or shell syntax.
 var testName = regexp.MustCompile(`^[A-Za-z0-9_./~-]+\.[A-Za-z0-9_]+(/[A-Za-z0-9_+=.,:-]+)*$`)
 
+// ValidName reports whether a test may be written into the quarantine
+// file: PACKAGE.TestName, nothing a pattern or YAML could read otherwise.
+func ValidName(test string) bool { return testName.MatchString(test) }
+
 // ParseQuarantine reads the quarantine file: its tests, or the problems
 // that make it unusable (then nothing is quarantined: a broken file must
 // not hide a test).
@@ -91,4 +95,23 @@ func splitTest(id string) (suite, name string) {
 	}
 	i := strings.LastIndex(id, ".")
 	return id[:i], id[i+1:]
+}
+
+// RecordState is how far ferry has come with a quarantine.
+type RecordState string
+
+// Record states, each recorded before the side effect it leads to.
+const (
+	Proposing        RecordState = "proposing"         // its tracking issue and pull request are being made
+	Proposed         RecordState = "proposed"          // both exist
+	ReleaseProposing RecordState = "release-proposing" // passing again: its release is being proposed
+	ReleaseProposed  RecordState = "release-proposed"
+)
+
+// Record is ferry's record of a test it proposed to quarantine.
+type Record struct {
+	Test   string
+	State  RecordState
+	Issue  int    // the tracking issue, once made
+	Reason string // the evidence, plain text
 }

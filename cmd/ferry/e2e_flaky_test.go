@@ -1,0 +1,112 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ferry-ci/ferry/internal/dbtest"
+	"github.com/ferry-ci/ferry/internal/githubsim"
+	"github.com/ferry-ci/ferry/internal/testsel"
+)
+
+// reportZip is an artifact holding a real go test -json report (see
+// internal/testsel/testdata/SOURCES).
+func reportZip(t *testing.T, report string) []byte {
+	t.Helper()
+	data, err := os.ReadFile("../../internal/testsel/testdata/" + report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	w, err := zw.Create("reports/" + report)
+	if err == nil {
+		_, err = w.Write(data)
+	}
+	if err != nil || zw.Close() != nil {
+		t.Fatalf("zip: %v", err)
+	}
+	return b.Bytes()
+}
+
+func headed(sim *githubsim.Sim, branch string) []githubsim.PullRequest {
+	var out []githubsim.PullRequest
+	for _, p := range sim.PullRequests("acme/api") {
+		if p.Head == branch {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// TestE2E_FlakyTestQuarantined: a workflow run fails a test and its re-run
+// of the same commit passes it: ferry reads both attempts' uploaded go
+// test -json reports, opens one tracking issue and one pull request adding
+// the test to .github/ferry-quarantine.yml — once, however often the event
+// comes. Quarantined and passing again, its release is proposed, and its
+// issue told.
+func TestE2E_FlakyTestQuarantined(t *testing.T) {
+	sim, repoID := newSim(t)
+	sim.SetFile("acme/api", "main", ".github/ferry.yml", "version: 1\ntests:\n  quarantine: {auto: true, min_events: 1, release_after: 2}\n")
+	dsn := dbtest.SQLiteURL(t)
+	startWithSim(t, sim, "--database="+dsn)
+	db := dbtest.Open(t, dsn)
+	read := func(id int64) bool {
+		ok, _ := db.SourceRead(context.Background(), repoID, "artifact:"+strconv.FormatInt(id, 10))
+		return ok
+	}
+	sha := strings.Repeat("a", 40)
+	first := sim.AddArtifact("acme/api", 100, 1, "go-test-report", reportZip(t, "gotest-fail.json"))
+	if _, status := sim.WorkflowRunCompleted("acme/api", 100, 1, sha, "main", "failure"); status != http.StatusAccepted {
+		t.Fatalf("workflow_run answered %d", status)
+	}
+	waitFor(t, "the first attempt's report", func() bool { return read(first) })
+	if len(headed(sim, "ferry/quarantine")) != 0 {
+		t.Fatal("quarantined after one failure")
+	}
+	second := sim.AddArtifact("acme/api", 100, 2, "go-test-report", reportZip(t, "gotest-pass.json"))
+	sim.WorkflowRunCompleted("acme/api", 100, 2, sha, "main", "success")
+	waitFor(t, "the quarantine pull request", func() bool { return len(headed(sim, "ferry/quarantine")) == 1 })
+	sim.WorkflowRunCompleted("acme/api", 100, 2, sha, "main", "success") // told again
+	waitFor(t, "the repeated event handled", func() bool { return read(second) && len(sim.Issues("acme/api")) == 1 })
+	pr := headed(sim, "ferry/quarantine")[0]
+	issues := sim.Issues("acme/api")
+	file := sim.TreeFiles("acme/api", pr.HeadSHA)[testsel.QuarantinePath]
+	q, err := testsel.ParseQuarantine([]byte(file))
+	if err != nil || len(q) != 1 || q[0].Test != "example.com/flaky/calc.TestFlaky" || q[0].Issue != issues[0].Number {
+		t.Fatalf("quarantine file %v:\n%s", err, file)
+	}
+	if len(issues) != 1 || issues[0].Title != "Flaky test: example.com/flaky/calc.TestFlaky" || !strings.Contains(pr.Body, "calc.TestFlaky") {
+		t.Fatalf("issues %+v; body:\n%s", issues, pr.Body)
+	}
+	if len(headed(sim, "ferry/quarantine")) != 1 {
+		t.Fatal("a second quarantine pull request")
+	}
+
+	// Merged: the default branch lists it; two passing runs later ferry
+	// proposes its release.
+	sim.SetFile("acme/api", "main", testsel.QuarantinePath, file)
+	for i, run := range []int64{101, 102} {
+		sim.AddArtifact("acme/api", run, 1, "go-test-report", reportZip(t, "gotest-pass.json"))
+		sim.WorkflowRunCompleted("acme/api", run, 1, strings.Repeat(string(rune('b'+i)), 40), "main", "success")
+	}
+	waitFor(t, "the release pull request", func() bool { return len(headed(sim, "ferry/quarantine-release")) == 1 })
+	rel := headed(sim, "ferry/quarantine-release")[0]
+	if got, err := testsel.ParseQuarantine([]byte(sim.TreeFiles("acme/api", rel.HeadSHA)[testsel.QuarantinePath])); err != nil || len(got) != 0 {
+		t.Fatalf("release file: %v %v", got, err)
+	}
+	waitFor(t, "the tracking issue told", func() bool {
+		for _, c := range sim.Comments("acme/api", issues[0].Number) {
+			if strings.Contains(c.Body, "its release is proposed in #"+strconv.Itoa(rel.Number)) {
+				return true
+			}
+		}
+		return false
+	})
+}
