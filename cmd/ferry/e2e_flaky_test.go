@@ -6,6 +6,7 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -88,6 +89,16 @@ func TestE2E_FlakyTestQuarantined(t *testing.T) {
 	if len(headed(sim, "ferry/quarantine")) != 1 {
 		t.Fatal("a second quarantine pull request")
 	}
+	// The verdicts: the test, and the workflow itself (failed, then passed
+	// on one commit) — never quarantined, but recorded.
+	var verdicts []string
+	for _, d := range decisionsWith(t, db, "flake-") {
+		verdicts = append(verdicts, d.Subject)
+	}
+	if !slices.Contains(verdicts, "test:example.com/flaky/calc.TestFlaky") ||
+		!slices.ContainsFunc(verdicts, func(s string) bool { return strings.HasPrefix(s, "test:workflow run.") }) {
+		t.Fatalf("flake verdicts %v", verdicts)
+	}
 
 	// Merged: the default branch lists it; two passing runs later ferry
 	// proposes its release.
@@ -109,4 +120,32 @@ func TestE2E_FlakyTestQuarantined(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// TestE2E_QuarantineCommand: /ferry quarantine by a maintainer proposes
+// the test (its issue, the pull request); a name that is not a test, or a
+// writer's request, is refused.
+func TestE2E_QuarantineCommand(t *testing.T) {
+	sim, _ := newSim(t)
+	sim.SetPermission("acme/api", "max", "maintain")
+	sim.SetPermission("acme/api", "wes", "write")
+	startWithSim(t, sim, "--database="+dbtest.SQLiteURL(t))
+	n := sim.AddIssue("acme/api", "CI is red half the time")
+	if reply, ok := command(t, sim, "acme/api", n, "max", "/ferry quarantine example.com/m.Test.*"); ok || !strings.Contains(reply, "PACKAGE.TestName") {
+		t.Fatalf("a bad name: ok %t\n%s", ok, reply)
+	}
+	if _, ok := command(t, sim, "acme/api", n, "wes", "/ferry quarantine example.com/m/calc.TestParse"); ok {
+		t.Fatal("a writer quarantined a test")
+	}
+	if reply, ok := command(t, sim, "acme/api", n, "max", "/ferry quarantine example.com/m/calc.TestParse"); !ok {
+		t.Fatalf("refused:\n%s", reply)
+	}
+	prs := headed(sim, "ferry/quarantine")
+	if len(prs) != 1 || !strings.Contains(sim.TreeFiles("acme/api", prs[0].HeadSHA)[testsel.QuarantinePath], "example.com/m/calc.TestParse") ||
+		!strings.Contains(prs[0].Body, "requested by @&#8203;max") {
+		t.Fatalf("pull requests %+v", prs)
+	}
+	if issues := sim.Issues("acme/api"); len(issues) != 2 || issues[1].Title != "Flaky test: example.com/m/calc.TestParse" {
+		t.Fatalf("issues %+v", issues)
+	}
 }

@@ -186,6 +186,8 @@ func (a *App) execute(ctx context.Context, r request, pr *forge.PullRequest, acc
 		return a.feedback(ctx, r, c)
 	case "changelog":
 		return a.changelog(ctx, r, pr, acc.policy)
+	case "quarantine":
+		return a.quarantine(ctx, r, acc.policy, c.Arg(0))
 	}
 	return outcome{}, event.Permanent(fmt.Errorf("command %q has no handler", c.Verb()))
 }

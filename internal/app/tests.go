@@ -13,6 +13,20 @@ import (
 // Tester is the test agent: it learns from CI's test reports.
 type Tester interface {
 	Ingest(ctx context.Context, r testagent.Repo, run testagent.Run, pol policy.Policy) error
+	Quarantine(ctx context.Context, r testagent.Repo, test, by string, pol policy.Policy) (string, error)
+}
+
+// quarantine is /ferry quarantine <test>: the test agent proposes it.
+func (a *App) quarantine(ctx context.Context, r request, pol policy.Loaded, test string) (outcome, error) {
+	if a.tester == nil {
+		return refused("the test agent is not running here"), nil
+	}
+	repo := testagent.Repo{InstallationID: r.installation, ID: r.repoID, Owner: r.owner, Name: r.repo, DefaultBranch: r.branch}
+	why, err := a.tester.Quarantine(ctx, repo, test, r.actor, pol.Policy)
+	if err != nil || why != "" {
+		return refused(why), err
+	}
+	return outcome{output: "proposed quarantining " + test}, nil
 }
 
 // workflowRun hands a completed workflow run of this repository to the
@@ -32,5 +46,6 @@ func (a *App) workflowRun(ctx context.Context, _ event.Delivery, e any) error {
 	}
 	r := testagent.Repo{InstallationID: wr.Repo.InstallationID, ID: wr.Repo.ID, Owner: wr.Repo.Owner, Name: wr.Repo.Name,
 		DefaultBranch: wr.Repo.DefaultBranch}
-	return classify(a.tester.Ingest(ctx, r, testagent.Run{ID: wr.ID, Attempt: wr.Attempt, SHA: wr.HeadSHA}, pol.Policy))
+	return classify(a.tester.Ingest(ctx, r, testagent.Run{ID: wr.ID, Attempt: wr.Attempt, SHA: wr.HeadSHA,
+		Workflow: wr.Name, Conclusion: wr.Conclusion}, pol.Policy))
 }

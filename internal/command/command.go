@@ -63,7 +63,7 @@ var Specs = []Spec{
 	{Verb: "changelog", Usage: "changelog", Help: "preview this pull request's changelog entry", Min: Write, NeedsPR: true},
 	{Verb: "test", Usage: "test", Help: "generate tests for this change", Min: Write, NeedsPR: true, Reserved: true, Available: "the test agent"},
 	{Verb: "optimize-dockerfile", Usage: "optimize-dockerfile", Help: "propose a faster, smaller Dockerfile", Min: Write, Reserved: true, Available: "the build agent"},
-	{Verb: "quarantine", Usage: "quarantine <test>", Help: "quarantine a flaky test", Min: Maintain, MinArgs: 1, MaxArgs: 1, Reserved: true, Available: "the test agent"},
+	{Verb: "quarantine", Usage: "quarantine <package.TestName>", Help: "propose quarantining a flaky test (a pull request and a tracking issue)", Min: Maintain, MinArgs: 1, MaxArgs: 1},
 }
 
 // Lookup finds a verb's spec.

@@ -113,6 +113,7 @@ type WorkflowRun struct {
 	Repo                            Repo
 	ID                              int64
 	Attempt                         int
+	Name                            string // the workflow's
 	HeadSHA, HeadBranch, Conclusion string
 }
 
@@ -156,7 +157,7 @@ func ParseEvent(d event.Delivery) (any, error) {
 	case *gh.WorkflowRunEvent:
 		wr := e.GetWorkflowRun()
 		return WorkflowRun{Repo: repoOf(e.GetRepo(), e.GetInstallation()), ID: wr.GetID(), Attempt: wr.GetRunAttempt(),
-			HeadSHA: wr.GetHeadSHA(), HeadBranch: wr.GetHeadBranch(), Conclusion: wr.GetConclusion()}, nil
+			Name: wr.GetName(), HeadSHA: wr.GetHeadSHA(), HeadBranch: wr.GetHeadBranch(), Conclusion: wr.GetConclusion()}, nil
 	case *gh.StatusEvent:
 		s := Status{Repo: repoOf(e.GetRepo(), e.GetInstallation()), SHA: e.GetSHA(), State: e.GetState()}
 		for _, b := range e.Branches {

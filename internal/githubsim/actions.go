@@ -44,6 +44,9 @@ func (s *Sim) WorkflowRunCompleted(repo string, runID int64, attempt int, sha, b
 	wr := p["workflow_run"].(map[string]any)
 	wr["id"], wr["run_attempt"], wr["head_sha"], wr["head_branch"] = runID, attempt, sha, branch
 	wr["status"], wr["conclusion"] = "completed", conclusion
+	if name, _ := wr["name"].(string); name == "" {
+		wr["name"] = "CI" // the recorded payload's workflow has none
+	}
 	wr["artifacts_url"] = s.srv.URL + fmt.Sprintf("/repos/%s/actions/runs/%d/artifacts", r.FullName(), runID)
 	if repoObj, ok := wr["repository"].(map[string]any); ok {
 		s.repoPart(repoObj, r)

@@ -100,6 +100,22 @@ func (a *Agent) quarantine(ctx context.Context, gh GitHub, r Repo, flakes []test
 		known[rec.Test] = rec
 	}
 	changed := false
+	for _, rec := range records {
+		if rec.State == testsel.Proposing && rec.Issue == 0 && !slices.ContainsFunc(flakes, func(f testsel.Flakiness) bool { return f.Test == rec.Test }) {
+			// Asked for by a person: its issue, with what ferry knows.
+			number, _, err := gh.OpenIssue(ctx, r.Owner, r.Name, "flaky-"+audit.Digest([]any{rec.Test})[:16], "Flaky test: "+rec.Test,
+				"Quarantine of "+md.Code(rec.Test)+" "+md.Text(rec.Reason)+". It keeps running outside the blocking job; this issue tracks it.")
+			if err != nil {
+				return err
+			}
+			rec.Issue = number
+			if err := a.deps.Results.SaveQuarantine(ctx, r.ID, rec, a.cfg.Now()); err != nil {
+				return err
+			}
+			known[rec.Test] = rec
+			changed = true
+		}
+	}
 	for _, f := range flakes {
 		rec, seen := known[f.Test]
 		if len(f.Events) < q.MinEvents || isListed(listed, f.Test) || seen && rec.State != testsel.Proposing || !testsel.ValidName(f.Test) {
@@ -267,4 +283,41 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// Quarantine is /ferry quarantine: a person asks for a test to be
+// quarantined (the evidence ferry has, if any, goes with it). why is the
+// refusal to answer, "" when proposed.
+func (a *Agent) Quarantine(ctx context.Context, r Repo, test, by string, pol policy.Policy) (why string, err error) {
+	if !testsel.ValidName(test) {
+		return "name the test as PACKAGE.TestName (e.g. example.com/m/calc.TestParse)", nil
+	}
+	gh := a.deps.GitHub(r.InstallationID)
+	listed, err := a.listed(ctx, gh, r)
+	if err != nil {
+		return "", err
+	}
+	if isListed(listed, test) {
+		return test + " is quarantined already", nil
+	}
+	f := testsel.Flakiness{Test: test}
+	runs, err := a.deps.Results.Runs(ctx, r.ID, a.cfg.Now().Add(-pol.Quarantine.Window))
+	if err != nil {
+		return "", err
+	}
+	for _, fl := range testsel.Flakes(runs, a.cfg.Now().Add(-pol.Quarantine.Window)) {
+		if fl.Test == test {
+			f = fl
+		}
+	}
+	reason := "requested by @" + by
+	if len(f.Events) > 0 {
+		reason += "; " + evidence(f)
+	}
+	rec := testsel.Record{Test: test, State: testsel.Proposing, Reason: reason}
+	if err := a.deps.Results.SaveQuarantine(ctx, r.ID, rec, a.cfg.Now()); err != nil {
+		return "", err
+	}
+	// The pending records, this one among them, go in one pull request.
+	return "", a.quarantine(ctx, gh, r, nil, listed, pol.Quarantine)
 }

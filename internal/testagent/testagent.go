@@ -98,14 +98,26 @@ func (r Repo) fullName() string { return r.Owner + "/" + r.Name }
 
 // Run is a workflow run's attempt that completed.
 type Run struct {
-	ID      int64
-	Attempt int
-	SHA     string
+	ID         int64
+	Attempt    int
+	SHA        string
+	Workflow   string // its name
+	Conclusion string // success, failure, cancelled, …
 }
 
 // read records the reports of a run's artifacts not read before: each
 // archive once (a re-run's attempt uploads archives of its own).
 func (a *Agent) read(ctx context.Context, gh GitHub, r Repo, run Run) (int, error) {
+	// The attempt itself is a result: a workflow that failed and passed on
+	// one commit is flaky as a whole, reports or not (a verdict in the
+	// audit trail; "workflow run" is no package, so never quarantined).
+	if o, ok := map[string]testsel.Outcome{"success": testsel.Passed, "failure": testsel.Failed}[run.Conclusion]; ok && run.Workflow != "" {
+		source := fmt.Sprintf("run:%d:%d", run.ID, run.Attempt)
+		if err := a.deps.Results.SaveRun(ctx, r.ID, testsel.Run{ID: source, SHA: run.SHA, At: a.cfg.Now(),
+			Results: []testsel.Result{{Suite: "workflow run", Test: run.Workflow, Outcome: o}}}); err != nil {
+			return 0, err
+		}
+	}
 	arts, err := gh.RunArtifacts(ctx, r.Owner, r.Name, run.ID)
 	if err != nil {
 		return 0, err
