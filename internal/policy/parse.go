@@ -239,24 +239,7 @@ var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "
 func build(r raw, o Options) (Policy, []Problem) {
 	p := Default()
 	p.Limits = limits(r.Limits)
-	if r.Tests != nil && r.Tests.Quarantine != nil {
-		q := r.Tests.Quarantine
-		p.Quarantine.Auto = q.Auto
-		if q.MinEvents > 0 {
-			p.Quarantine.MinEvents = q.MinEvents
-		}
-		if q.Window != "" {
-			p.Quarantine.Window, _ = time.ParseDuration(q.Window) // the schema checked its form
-		}
-		if q.ReleaseAfter > 0 {
-			p.Quarantine.ReleaseAfter = q.ReleaseAfter
-		}
-	}
-	if r.Tests != nil {
-		for _, m := range r.Tests.Map {
-			p.TestMap = append(p.TestMap, TestMapping{Glob: m.Glob, Targets: m.Targets})
-		}
-	}
+	testsPolicy(&p, r)
 	p.RequiredChecks = r.RequiredChecks
 	var probs []Problem
 	p.Release, probs = release(r.Release)
@@ -371,5 +354,28 @@ func learning(l *Learning, r raw) {
 		if x.BackfillDays != nil {
 			l.BackfillDays = *x.BackfillDays
 		}
+	}
+}
+
+// testsPolicy reads the tests section: the quarantine settings over their
+// defaults, and the map.
+func testsPolicy(p *Policy, r raw) {
+	if r.Tests == nil {
+		return
+	}
+	if q := r.Tests.Quarantine; q != nil {
+		p.Quarantine.Auto = q.Auto
+		if q.MinEvents > 0 {
+			p.Quarantine.MinEvents = q.MinEvents
+		}
+		if q.Window != "" {
+			p.Quarantine.Window, _ = time.ParseDuration(q.Window) // the schema checked its form
+		}
+		if q.ReleaseAfter > 0 {
+			p.Quarantine.ReleaseAfter = q.ReleaseAfter
+		}
+	}
+	for _, m := range r.Tests.Map {
+		p.TestMap = append(p.TestMap, TestMapping{Glob: m.Glob, Targets: m.Targets})
 	}
 }
