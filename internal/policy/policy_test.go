@@ -382,3 +382,24 @@ func TestPromotion(t *testing.T) {
 		t.Fatalf("promotion to an environment ferry does not deploy: %v", err)
 	}
 }
+
+// TestTestsPolicy: the tests section's quarantine settings over their
+// defaults, and the map; a bad window is a problem.
+func TestTestsPolicy(t *testing.T) {
+	if q := Default().Quarantine; q.Auto || q.MinEvents != 2 || q.Window != 14*24*time.Hour || q.ReleaseAfter != 20 {
+		t.Fatalf("defaults %+v", q)
+	}
+	p, err := Parse([]byte("version: 1\ntests:\n  quarantine: {auto: true, min_events: 3, window: 48h}\n  map:\n    - {glob: 'docs/**', targets: [docs-lint]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := p.Quarantine; !q.Auto || q.MinEvents != 3 || q.Window != 48*time.Hour || q.ReleaseAfter != 20 {
+		t.Fatalf("quarantine %+v", q)
+	}
+	if len(p.TestMap) != 1 || p.TestMap[0].Glob != "docs/**" || p.TestMap[0].Targets[0] != "docs-lint" {
+		t.Fatalf("map %+v", p.TestMap)
+	}
+	if _, err := Parse([]byte("version: 1\ntests:\n  quarantine: {window: 2w}\n")); !IsInvalid(err) {
+		t.Fatalf("a bad window: %v", err)
+	}
+}
