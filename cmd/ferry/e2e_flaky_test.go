@@ -149,3 +149,28 @@ func TestE2E_QuarantineCommand(t *testing.T) {
 		t.Fatalf("issues %+v", issues)
 	}
 }
+
+// TestAttack_FlakyFromFork: a pull request from a fork runs the fork's
+// code, and its reports say what the fork wants: a test of this repository
+// failing and passing there quarantines nothing, and nothing is read.
+func TestAttack_FlakyFromFork(t *testing.T) {
+	sim, repoID := newSim(t)
+	sim.SetFile("acme/api", "main", ".github/ferry.yml", "version: 1\ntests:\n  quarantine: {auto: true, min_events: 1}\n")
+	dsn := dbtest.SQLiteURL(t)
+	startWithSim(t, sim, "--database="+dsn)
+	db := dbtest.Open(t, dsn)
+	sha := strings.Repeat("f", 40)
+	a1 := sim.AddArtifact("acme/api", 300, 1, "go-test-report", reportZip(t, "gotest-fail.json"))
+	sim.ForkWorkflowRunCompleted("acme/api", 300, 1, sha, "patch-1", "failure")
+	sim.AddArtifact("acme/api", 300, 2, "go-test-report", reportZip(t, "gotest-pass.json"))
+	sim.ForkWorkflowRunCompleted("acme/api", 300, 2, sha, "patch-1", "success")
+	waitFor(t, "both deliveries handled", func() bool {
+		var n int
+		_ = db.SQL().QueryRow(`SELECT COUNT(*) FROM deliveries WHERE event = 'workflow_run' AND status = 'done'`).Scan(&n)
+		return n == 2
+	})
+	if read, _ := db.SourceRead(context.Background(), repoID, "artifact:"+strconv.FormatInt(a1, 10)); read || len(sim.Issues("acme/api")) != 0 ||
+		len(headed(sim, "ferry/quarantine")) != 0 {
+		t.Fatalf("a fork's reports were read (%t) or acted on", read)
+	}
+}

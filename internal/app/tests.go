@@ -37,6 +37,9 @@ func (a *App) workflowRun(ctx context.Context, _ event.Delivery, e any) error {
 	if !ok {
 		return unexpected("workflow_run", e)
 	}
+	if wr.Fork {
+		return nil // what a fork's code reports is the fork's to say: it quarantines nothing here
+	}
 	if p, err := a.control.Paused(ctx, wr.Repo.ID, control.AllEnvironments); err != nil || p != nil {
 		return err
 	}

@@ -115,6 +115,7 @@ type WorkflowRun struct {
 	Attempt                         int
 	Name                            string // the workflow's
 	HeadSHA, HeadBranch, Conclusion string
+	Fork                            bool // it ran a fork's code (a pull request from a fork)
 }
 
 // Status is a commit status set.
@@ -157,7 +158,8 @@ func ParseEvent(d event.Delivery) (any, error) {
 	case *gh.WorkflowRunEvent:
 		wr := e.GetWorkflowRun()
 		return WorkflowRun{Repo: repoOf(e.GetRepo(), e.GetInstallation()), ID: wr.GetID(), Attempt: wr.GetRunAttempt(),
-			Name: wr.GetName(), HeadSHA: wr.GetHeadSHA(), HeadBranch: wr.GetHeadBranch(), Conclusion: wr.GetConclusion()}, nil
+			Name: wr.GetName(), HeadSHA: wr.GetHeadSHA(), HeadBranch: wr.GetHeadBranch(), Conclusion: wr.GetConclusion(),
+			Fork: wr.GetHeadRepository().GetID() != 0 && wr.GetHeadRepository().GetID() != e.GetRepo().GetID()}, nil
 	case *gh.StatusEvent:
 		s := Status{Repo: repoOf(e.GetRepo(), e.GetInstallation()), SHA: e.GetSHA(), State: e.GetState()}
 		for _, b := range e.Branches {

@@ -76,8 +76,10 @@ func (c *Client) OpenIssue(ctx context.Context, owner, repo, key, title, body st
 		if err != nil {
 			return 0, false, fmt.Errorf("list issues: %w", err)
 		}
+		bot := c.app.BotLogin(ctx)
 		for _, is := range list {
-			if !is.IsPullRequest() && strings.HasPrefix(is.GetBody(), marker) {
+			// Only ferry's own: anyone can write the marker into an issue.
+			if !is.IsPullRequest() && strings.HasPrefix(is.GetBody(), marker) && bot != "" && strings.EqualFold(is.GetUser().GetLogin(), bot) {
 				return is.GetNumber(), false, nil
 			}
 		}

@@ -36,6 +36,16 @@ func (s *Sim) AddArtifact(repo string, runID int64, attempt int, name string, zi
 // WorkflowRunCompleted sends the real workflow_run completed payload for
 // attempt of run runID on sha (branch), concluded conclusion.
 func (s *Sim) WorkflowRunCompleted(repo string, runID int64, attempt int, sha, branch, conclusion string) (guid string, status int) {
+	return s.workflowRunCompleted(repo, runID, attempt, sha, branch, conclusion, false)
+}
+
+// ForkWorkflowRunCompleted is WorkflowRunCompleted for a run of a pull
+// request from a fork (its head repository is the fork).
+func (s *Sim) ForkWorkflowRunCompleted(repo string, runID int64, attempt int, sha, branch, conclusion string) (guid string, status int) {
+	return s.workflowRunCompleted(repo, runID, attempt, sha, branch, conclusion, true)
+}
+
+func (s *Sim) workflowRunCompleted(repo string, runID int64, attempt int, sha, branch, conclusion string, fork bool) (string, int) {
 	s.mu.Lock()
 	r := s.mustRepo(repo)
 	p := from("workflow_run", "completed.payload.json")
@@ -50,6 +60,12 @@ func (s *Sim) WorkflowRunCompleted(repo string, runID int64, attempt int, sha, b
 	wr["artifacts_url"] = s.srv.URL + fmt.Sprintf("/repos/%s/actions/runs/%d/artifacts", r.FullName(), runID)
 	if repoObj, ok := wr["repository"].(map[string]any); ok {
 		s.repoPart(repoObj, r)
+	}
+	if head, ok := wr["head_repository"].(map[string]any); ok {
+		s.repoPart(head, r)
+		if fork {
+			head["id"], head["full_name"] = r.ID+1_000_000, "mallory/"+r.Name
+		}
 	}
 	body, _ := json.Marshal(p)
 	s.mu.Unlock()

@@ -23,7 +23,9 @@ func (a *Agent) enrich(ctx context.Context, gh GitHub, r Repo, in *release.Input
 	budget := a.cfg.MaxLookups
 	byPR := map[int][]int{} // pull request → indexes of its commits
 	claimed, verified := map[int]bool{}, map[int]bool{}
-	for _, i := range firstParent(in.Commits) {
+	mainline := firstParent(in.Commits)
+	sideClaims(in.Commits, mainline)
+	for _, i := range mainline {
 		c := &in.Commits[i]
 		if n := prOf(c.Message); n > 0 {
 			c.PR, claimed[i] = n, true
@@ -187,6 +189,25 @@ func reached(commits []release.Commit, envs map[string]string) {
 					queue = append(queue, j)
 				}
 			}
+		}
+	}
+}
+
+// sideClaims marks the commits off the mainline whose subject claims a
+// pull request ("(#N)"): a merge brought them, and theirs is the merge's
+// pull request — never the one they name, which GitHub was not asked about.
+func sideClaims(commits []release.Commit, mainline []int) {
+	on := make(map[int]bool, len(mainline))
+	for _, i := range mainline {
+		on[i] = true
+	}
+	for i := range commits {
+		c := &commits[i]
+		if on[i] || c.PR != 0 {
+			continue
+		}
+		if _, n := release.SubjectPR(release.Subject(c.Message)); n > 0 {
+			c.PR = release.NoPR
 		}
 	}
 }

@@ -26,9 +26,9 @@ func (db *DB) SourceRead(ctx context.Context, repositoryID int64, source string)
 func (db *DB) SaveRun(ctx context.Context, repositoryID int64, run testsel.Run) error {
 	return db.InTx(ctx, func(tx *sql.Tx) error {
 		for _, r := range run.Results {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO test_results (repository_id, source, sha, suite, test, outcome, at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-				repositoryID, run.ID, run.SHA, r.Suite, r.Test, string(r.Outcome), run.At.UTC()); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO test_results (repository_id, source, sha, grp, suite, test, outcome, at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+				repositoryID, run.ID, run.SHA, run.Group, r.Suite, r.Test, string(r.Outcome), run.At.UTC()); err != nil {
 				return fmt.Errorf("save test result: %w", err)
 			}
 		}
@@ -43,7 +43,7 @@ func (db *DB) SaveRun(ctx context.Context, repositoryID int64, run testsel.Run) 
 
 // Runs are a repository's reports since a time, as runs.
 func (db *DB) Runs(ctx context.Context, repositoryID int64, since time.Time) ([]testsel.Run, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT source, sha, suite, test, outcome, at FROM test_results
+	rows, err := db.sql.QueryContext(ctx, `SELECT source, sha, grp, suite, test, outcome, at FROM test_results
 		WHERE repository_id = $1 AND at >= $2 ORDER BY at, source`, repositoryID, since.UTC())
 	if err != nil {
 		return nil, fmt.Errorf("list test results: %w", err)
@@ -52,14 +52,14 @@ func (db *DB) Runs(ctx context.Context, repositoryID int64, since time.Time) ([]
 	var out []testsel.Run
 	for rows.Next() {
 		var (
-			source, sha, suite, test, outcome string
-			at                                time.Time
+			source, sha, grp, suite, test, outcome string
+			at                                     time.Time
 		)
-		if err := rows.Scan(&source, &sha, &suite, &test, &outcome, &at); err != nil {
+		if err := rows.Scan(&source, &sha, &grp, &suite, &test, &outcome, &at); err != nil {
 			return nil, fmt.Errorf("list test results: %w", err)
 		}
 		if n := len(out); n == 0 || out[n-1].ID != source {
-			out = append(out, testsel.Run{ID: source, SHA: sha, At: at.UTC()})
+			out = append(out, testsel.Run{ID: source, SHA: sha, Group: grp, At: at.UTC()})
 		}
 		out[len(out)-1].Results = append(out[len(out)-1].Results, testsel.Result{Suite: suite, Test: test, Outcome: testsel.Outcome(outcome)})
 	}
@@ -68,16 +68,17 @@ func (db *DB) Runs(ctx context.Context, repositoryID int64, since time.Time) ([]
 
 // SaveQuarantine records a quarantine's state (before its side effect).
 func (db *DB) SaveQuarantine(ctx context.Context, repositoryID int64, q testsel.Record, at time.Time) error {
-	return db.exec(ctx, "save quarantine", `INSERT INTO quarantines (repository_id, test, state, issue, reason, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6)
+	return db.exec(ctx, "save quarantine", `INSERT INTO quarantines (repository_id, test, state, issue, reason, events, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (repository_id, test) DO UPDATE SET state = $3, issue = CASE WHEN $4 = 0 THEN quarantines.issue ELSE $4 END,
-		reason = CASE WHEN $5 = '' THEN quarantines.reason ELSE $5 END, updated_at = $6`,
-		repositoryID, q.Test, string(q.State), q.Issue, q.Reason, at.UTC())
+		reason = CASE WHEN $5 = '' THEN quarantines.reason ELSE $5 END,
+		events = CASE WHEN $6 = 0 THEN quarantines.events ELSE $6 END, updated_at = $7`,
+		repositoryID, q.Test, string(q.State), q.Issue, q.Reason, q.Events, at.UTC())
 }
 
 // Quarantines lists a repository's quarantine records.
 func (db *DB) Quarantines(ctx context.Context, repositoryID int64) ([]testsel.Record, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT test, state, issue, reason FROM quarantines WHERE repository_id = $1 ORDER BY test`,
+	rows, err := db.sql.QueryContext(ctx, `SELECT test, state, issue, reason, events FROM quarantines WHERE repository_id = $1 ORDER BY test`,
 		repositoryID)
 	if err != nil {
 		return nil, fmt.Errorf("list quarantines: %w", err)
@@ -87,7 +88,7 @@ func (db *DB) Quarantines(ctx context.Context, repositoryID int64) ([]testsel.Re
 	for rows.Next() {
 		var q testsel.Record
 		var state string
-		if err := rows.Scan(&q.Test, &state, &q.Issue, &q.Reason); err != nil {
+		if err := rows.Scan(&q.Test, &state, &q.Issue, &q.Reason, &q.Events); err != nil {
 			return nil, fmt.Errorf("list quarantines: %w", err)
 		}
 		q.State = testsel.RecordState(state)

@@ -17,6 +17,10 @@ import (
 	"github.com/ferry-ci/ferry/internal/testsel"
 )
 
+// maxNewPerRun bounds the quarantines one run proposes: reports are what
+// CI says, and CI runs what a branch says.
+const maxNewPerRun = 10
+
 // Branches of ferry's quarantine pull requests.
 const (
 	quarantineBranch = "ferry/quarantine"
@@ -99,10 +103,11 @@ func (a *Agent) quarantine(ctx context.Context, gh GitHub, r Repo, flakes []test
 	for _, rec := range records {
 		known[rec.Test] = rec
 	}
-	changed := false
+	changed, changedN := false, 0
 	for _, rec := range records {
-		if rec.State == testsel.Proposing && rec.Issue == 0 && !slices.ContainsFunc(flakes, func(f testsel.Flakiness) bool { return f.Test == rec.Test }) {
-			// Asked for by a person: its issue, with what ferry knows.
+		if rec.State == testsel.Proposing && rec.Issue == 0 {
+			// Recorded, its issue not made yet (asked for by a person, or a
+			// retry): its issue, with what ferry knows.
 			number, _, err := gh.OpenIssue(ctx, r.Owner, r.Name, "flaky-"+audit.Digest([]any{rec.Test})[:16], "Flaky test: "+rec.Test,
 				"Quarantine of "+md.Code(rec.Test)+" "+md.Text(rec.Reason)+". It keeps running outside the blocking job; this issue tracks it.")
 			if err != nil {
@@ -118,10 +123,16 @@ func (a *Agent) quarantine(ctx context.Context, gh GitHub, r Repo, flakes []test
 	}
 	for _, f := range flakes {
 		rec, seen := known[f.Test]
-		if len(f.Events) < q.MinEvents || isListed(listed, f.Test) || seen && rec.State != testsel.Proposing || !testsel.ValidName(f.Test) {
+		released := rec.State == testsel.ReleaseProposed && !isListed(listed, f.Test) // released, and flaky again
+		if len(f.Events) < q.MinEvents || isListed(listed, f.Test) || seen && rec.State != testsel.Proposing && !released ||
+			!testsel.ValidName(f.Test) || changedN >= maxNewPerRun {
 			continue
 		}
-		rec = testsel.Record{Test: f.Test, State: testsel.Proposing, Issue: rec.Issue, Reason: evidence(f)}
+		if released && len(f.Events) <= rec.Events {
+			continue // the events it was quarantined and released over
+		}
+		changedN++
+		rec = testsel.Record{Test: f.Test, State: testsel.Proposing, Issue: rec.Issue, Reason: evidence(f), Events: len(f.Events)}
 		if err := a.deps.Results.SaveQuarantine(ctx, r.ID, rec, a.cfg.Now()); err != nil {
 			return err
 		}
@@ -188,20 +199,40 @@ func (a *Agent) proposeQuarantine(ctx context.Context, gh GitHub, r Repo, listed
 }
 
 // release proposes removing listed tests that passed ReleaseAfter runs in
-// a row, in one pull request, and says so on their tracking issues.
+// a row, in one pull request, and says so on their tracking issues. Each is
+// recorded before the pull request is made; one already proposed (or whose
+// proposal a person closed) is not proposed again.
 func (a *Agent) release(ctx context.Context, gh GitHub, r Repo, flakes []testsel.Flakiness, listed []testsel.Quarantined, q policy.Quarantine) error {
-	var keep []testsel.Quarantined
-	var released []testsel.Quarantined
+	records, err := a.deps.Results.Quarantines(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	state := map[string]testsel.Record{}
+	for _, rec := range records {
+		state[rec.Test] = rec
+	}
+	var keep, released []testsel.Quarantined
 	for _, t := range listed {
 		i := slices.IndexFunc(flakes, func(f testsel.Flakiness) bool { return f.Test == t.Test })
-		if i >= 0 && flakes[i].Passing >= q.ReleaseAfter {
+		rec := state[t.Test]
+		switch {
+		case rec.State == testsel.ReleaseProposed:
+			keep = append(keep, t) // proposed already
+		case rec.State == testsel.ReleaseProposing || i >= 0 && flakes[i].Passing >= q.ReleaseAfter:
 			released = append(released, t)
-			continue
+		default:
+			keep = append(keep, t)
 		}
-		keep = append(keep, t)
 	}
 	if len(released) == 0 {
 		return nil
+	}
+	for _, t := range released {
+		rec := state[t.Test]
+		rec.Test, rec.State, rec.Issue = t.Test, testsel.ReleaseProposing, max(rec.Issue, t.Issue)
+		if err := a.deps.Results.SaveQuarantine(ctx, r.ID, rec, a.cfg.Now()); err != nil {
+			return err
+		}
 	}
 	content, err := quarantineFile(keep)
 	if err != nil {
@@ -215,26 +246,36 @@ func (a *Agent) release(ctx context.Context, gh GitHub, r Repo, flakes []testsel
 	}
 	body.WriteString("\n" + forge.BodyEnd + "\n")
 	title := fmt.Sprintf("Release %d %s from quarantine", len(released), plural(len(released), "test", "tests"))
-	number, created, err := gh.Propose(ctx, r.Owner, r.Name, forge.Proposal{Branch: releaseBranch, Base: r.DefaultBranch,
+	number, _, err := gh.Propose(ctx, r.Owner, r.Name, forge.Proposal{Branch: releaseBranch, Base: r.DefaultBranch,
 		Message: title + "\n\nProposed by ferry's test agent.", Title: title, Body: body.String(),
 		Files: map[string]string{testsel.QuarantinePath: content}})
-	if err != nil || !created {
+	if err != nil {
 		return err
 	}
 	for _, t := range released {
-		if t.Issue > 0 {
-			msg := "ferry: " + md.Code(t.Test) + " passed " + strconv.Itoa(q.ReleaseAfter) + " runs in a row; its release is proposed in #" +
-				strconv.Itoa(number) + "."
-			if _, err := gh.UpsertComment(ctx, r.Owner, r.Name, t.Issue, "quarantine-release", msg); err != nil {
-				return err
-			}
-		}
-		if err := a.record(ctx, r, "release-"+audit.Digest([]any{t.Test})[:16]+"-"+strconv.Itoa(number),
-			fmt.Sprintf("proposed releasing %s from quarantine in #%d", t.Test, number), number); err != nil {
+		if err := a.released(ctx, gh, r, t, number, q); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// released tells a test's tracking issue its release is proposed, records
+// the decision, and marks it proposed (comments and decisions are keyed:
+// a retry repeats neither).
+func (a *Agent) released(ctx context.Context, gh GitHub, r Repo, t testsel.Quarantined, number int, q policy.Quarantine) error {
+	if t.Issue > 0 {
+		msg := "ferry: " + md.Code(t.Test) + " passed " + strconv.Itoa(q.ReleaseAfter) + " runs in a row; its release is proposed in #" +
+			strconv.Itoa(number) + "."
+		if _, err := gh.UpsertComment(ctx, r.Owner, r.Name, t.Issue, "quarantine-release", msg); err != nil {
+			return err
+		}
+	}
+	if err := a.record(ctx, r, "release-"+audit.Digest([]any{t.Test})[:16]+"-"+strconv.Itoa(number),
+		fmt.Sprintf("proposed releasing %s from quarantine in #%d", t.Test, number), number); err != nil {
+		return err
+	}
+	return a.deps.Results.SaveQuarantine(ctx, r.ID, testsel.Record{Test: t.Test, State: testsel.ReleaseProposed, Issue: t.Issue}, a.cfg.Now())
 }
 
 func isListed(listed []testsel.Quarantined, test string) bool {
@@ -300,6 +341,15 @@ func (a *Agent) Quarantine(ctx context.Context, r Repo, test, by string, pol pol
 	if isListed(listed, test) {
 		return test + " is quarantined already", nil
 	}
+	records, err := a.deps.Results.Quarantines(ctx, r.ID)
+	if err != nil {
+		return "", err
+	}
+	for _, rec := range records {
+		if rec.Test == test && rec.State != testsel.ReleaseProposed {
+			return test + "'s quarantine is proposed already", nil
+		}
+	}
 	f := testsel.Flakiness{Test: test}
 	runs, err := a.deps.Results.Runs(ctx, r.ID, a.cfg.Now().Add(-pol.Quarantine.Window))
 	if err != nil {
@@ -314,7 +364,7 @@ func (a *Agent) Quarantine(ctx context.Context, r Repo, test, by string, pol pol
 	if len(f.Events) > 0 {
 		reason += "; " + evidence(f)
 	}
-	rec := testsel.Record{Test: test, State: testsel.Proposing, Reason: reason}
+	rec := testsel.Record{Test: test, State: testsel.Proposing, Reason: reason, Events: len(f.Events)}
 	if err := a.deps.Results.SaveQuarantine(ctx, r.ID, rec, a.cfg.Now()); err != nil {
 		return "", err
 	}

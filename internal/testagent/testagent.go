@@ -11,6 +11,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/ferry-ci/ferry/internal/audit"
 	"github.com/ferry-ci/ferry/internal/forge"
+	"github.com/ferry-ci/ferry/internal/github"
 	"github.com/ferry-ci/ferry/internal/testsel"
 )
 
@@ -55,6 +57,7 @@ const (
 	maxEntryBytes    = 64 << 20  // one report, uncompressed
 	maxArtifactTotal = 256 << 20 // all reports of one archive, uncompressed
 	maxArtifacts     = 50        // archives read per run
+	maxResults       = 20_000    // results kept from one archive
 )
 
 // Config configures the agent.
@@ -113,7 +116,7 @@ func (a *Agent) read(ctx context.Context, gh GitHub, r Repo, run Run) (int, erro
 	// audit trail; "workflow run" is no package, so never quarantined).
 	if o, ok := map[string]testsel.Outcome{"success": testsel.Passed, "failure": testsel.Failed}[run.Conclusion]; ok && run.Workflow != "" {
 		source := fmt.Sprintf("run:%d:%d", run.ID, run.Attempt)
-		if err := a.deps.Results.SaveRun(ctx, r.ID, testsel.Run{ID: source, SHA: run.SHA, At: a.cfg.Now(),
+		if err := a.deps.Results.SaveRun(ctx, r.ID, testsel.Run{ID: source, SHA: run.SHA, Group: run.Workflow, At: a.cfg.Now(),
 			Results: []testsel.Result{{Suite: "workflow run", Test: run.Workflow, Outcome: o}}}); err != nil {
 			return 0, err
 		}
@@ -134,8 +137,12 @@ func (a *Agent) read(ctx context.Context, gh GitHub, r Repo, run Run) (int, erro
 			}
 			continue
 		}
-		results := a.reports(ctx, gh, r, art)
-		if err := a.deps.Results.SaveRun(ctx, r.ID, testsel.Run{ID: source, SHA: run.SHA, At: a.cfg.Now(), Results: results}); err != nil {
+		results, err := a.reports(ctx, gh, r, art)
+		if err != nil {
+			return read, err // GitHub or its storage failed for now: the retry reads it
+		}
+		if err := a.deps.Results.SaveRun(ctx, r.ID, testsel.Run{ID: source, SHA: run.SHA, Group: run.Workflow + "/" + art.Name,
+			At: a.cfg.Now(), Results: results}); err != nil {
 			return read, err
 		}
 		read++
@@ -143,23 +150,28 @@ func (a *Agent) read(ctx context.Context, gh GitHub, r Repo, run Run) (int, erro
 	return read, nil
 }
 
-// reports are the test results in an artifact (none when it is too large,
-// not a zip, or holds no report ferry reads: logged).
-func (a *Agent) reports(ctx context.Context, gh GitHub, r Repo, art forge.Artifact) []testsel.Result {
+// reports are the test results in an artifact: none when it is too
+// large, gone, not a zip, or holds no report ferry reads (logged; it is
+// never read again); an error when GitHub or its storage failed for now.
+func (a *Agent) reports(ctx context.Context, gh GitHub, r Repo, art forge.Artifact) ([]testsel.Result, error) {
 	if art.Size > maxArtifactBytes {
 		a.cfg.Logger.InfoContext(ctx, "test reports: artifact too large", "artifact", art.ID, "bytes", art.Size)
-		return nil
+		return nil, nil
 	}
 	data, err := gh.DownloadArtifact(ctx, r.Owner, r.Name, art.ID, maxArtifactBytes)
-	if err != nil {
+	switch kind := github.Classify(err); {
+	case err == nil:
+	case errors.Is(err, github.ErrArtifactTooLarge), kind == github.KindNotFound, kind == github.KindValidation:
 		a.cfg.Logger.InfoContext(ctx, "test reports: artifact not read", "artifact", art.ID, "err", err)
-		return nil
+		return nil, nil
+	default:
+		return nil, err
 	}
 	results, err := parseArchive(data)
 	if err != nil {
 		a.cfg.Logger.InfoContext(ctx, "test reports: artifact not read", "artifact", art.ID, "err", err)
 	}
-	return results
+	return results, nil
 }
 
 // parseArchive reads the go test -json (.json, .jsonl) and JUnit (.xml)
@@ -197,11 +209,11 @@ func parseArchive(data []byte) ([]testsel.Result, error) {
 		if err == nil {
 			out = append(out, got...)
 		}
-		if total > maxArtifactTotal {
+		if total > maxArtifactTotal || len(out) > maxResults {
 			break
 		}
 	}
-	return out, nil
+	return out[:min(len(out), maxResults)], nil
 }
 
 // counting counts the bytes read through it.

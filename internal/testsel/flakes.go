@@ -2,13 +2,18 @@ package testsel
 
 import (
 	"sort"
+	"strings"
 	"time"
 )
 
 // Run is one CI run's test results on one commit (a re-run of the same
-// commit is another Run with another ID).
+// commit is another Run with another ID). Group names the job it came
+// from (a workflow and its report): only runs of the same job on the same
+// commit are compared — a test that always fails on one platform of a
+// matrix and passes on another is broken there, not flaky.
 type Run struct {
 	SHA     string
+	Group   string
 	ID      string
 	At      time.Time
 	Results []Result
@@ -52,10 +57,11 @@ func Flakes(runs []Run, since time.Time) []Flakiness {
 				byTest[id], outcomes[id] = f, map[string]*seen{}
 			}
 			f.Runs++
-			s := outcomes[id][run.SHA]
+			key := run.SHA + "\x00" + run.Group
+			s := outcomes[id][key]
 			if s == nil {
 				s = &seen{}
-				outcomes[id][run.SHA] = s
+				outcomes[id][key] = s
 			}
 			if r.Outcome == Failed {
 				f.Failures++
@@ -68,11 +74,17 @@ func Flakes(runs []Run, since time.Time) []Flakiness {
 	}
 	out := make([]Flakiness, 0, len(byTest))
 	for id, f := range byTest {
-		f.Commits = len(outcomes[id])
-		for sha, s := range outcomes[id] {
+		commits, events := map[string]bool{}, map[string]bool{}
+		for key, s := range outcomes[id] {
+			sha, _, _ := strings.Cut(key, "\x00")
+			commits[sha] = true
 			if s.passed && s.failed {
-				f.Events = append(f.Events, sha)
+				events[sha] = true
 			}
+		}
+		f.Commits = len(commits)
+		for sha := range events {
+			f.Events = append(f.Events, sha)
 		}
 		sort.Strings(f.Events)
 		f.Score = float64(len(f.Events)) / float64(f.Commits)

@@ -114,4 +114,5 @@ type Record struct {
 	State  RecordState
 	Issue  int    // the tracking issue, once made
 	Reason string // the evidence, plain text
+	Events int    // the flake events it was proposed on: more later is flaky again
 }

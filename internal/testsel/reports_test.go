@@ -113,9 +113,10 @@ func FuzzParseJUnit(f *testing.F) {
 	})
 }
 
-// TestFlakes: a test that failed and passed on one commit is a flake
-// event; a test that failed on a commit and passed on the next is a fix,
-// not a flake; skips are no runs; the window drops old runs.
+// TestFlakes: a test that failed and passed on one commit (in one job) is
+// a flake event; a test that failed on a commit and passed on the next is
+// a fix, and one that fails in another job of the same commit is broken
+// there — neither is a flake; skips are no runs; the window drops old runs.
 func TestFlakes(t *testing.T) {
 	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	res := func(test string, o Outcome) Result { return Result{Suite: "p", Test: test, Outcome: o} }
@@ -125,11 +126,14 @@ func TestFlakes(t *testing.T) {
 		{SHA: "a", ID: "2", At: t0.Add(time.Minute), Results: []Result{res("Flaky", Passed), res("Fixed", Failed), res("Steady", Passed)}},
 		{SHA: "b", ID: "3", At: t0.Add(time.Hour), Results: []Result{res("Flaky", Passed), res("Fixed", Passed), res("Steady", Passed)}},
 	}
+	// A matrix: the same commit, another job — broken on one platform, not flaky.
+	runs = append(runs, Run{SHA: "a", Group: "ci/windows", ID: "4", At: t0.Add(2 * time.Minute), Results: []Result{res("Steady", Failed)}},
+		Run{SHA: "b", Group: "ci/windows", ID: "5", At: t0.Add(2 * time.Hour), Results: []Result{res("Steady", Failed)}})
 	got := Flakes(runs, t0.Add(-time.Hour))
 	want := []Flakiness{
 		{Test: "p.Flaky", Runs: 3, Failures: 1, Commits: 2, Events: []string{"a"}, Score: 0.5, Passing: 2},
 		{Test: "p.Fixed", Runs: 3, Failures: 2, Commits: 2, Score: 0, Passing: 1},
-		{Test: "p.Steady", Runs: 3, Commits: 2, Score: 0, Passing: 3},
+		{Test: "p.Steady", Runs: 5, Failures: 2, Commits: 2, Score: 0, Passing: 0},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatal(diff)

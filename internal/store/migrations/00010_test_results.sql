@@ -8,6 +8,7 @@ CREATE TABLE test_results (
     repository_id BIGINT NOT NULL,
     source        TEXT NOT NULL,      -- the report: "artifact:<id>"
     sha           TEXT NOT NULL,
+    grp           TEXT NOT NULL DEFAULT '', -- the job it came from: only the same job's runs of a commit are compared
     suite         TEXT NOT NULL,
     test          TEXT NOT NULL,
     outcome       TEXT NOT NULL,      -- pass, fail, skip
@@ -29,6 +30,7 @@ CREATE TABLE quarantines (
     state         TEXT NOT NULL,      -- proposed, release-proposed
     issue         INTEGER NOT NULL DEFAULT 0,
     reason        TEXT NOT NULL DEFAULT '',
+    events        INTEGER NOT NULL DEFAULT 0, -- the flake events it was proposed on
     updated_at    TIMESTAMP NOT NULL,
     PRIMARY KEY (repository_id, test)
 );
