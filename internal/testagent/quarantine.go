@@ -103,24 +103,11 @@ func (a *Agent) quarantine(ctx context.Context, gh GitHub, r Repo, flakes []test
 	for _, rec := range records {
 		known[rec.Test] = rec
 	}
-	changed, changedN := false, 0
-	for _, rec := range records {
-		if rec.State == testsel.Proposing && rec.Issue == 0 {
-			// Recorded, its issue not made yet (asked for by a person, or a
-			// retry): its issue, with what ferry knows.
-			number, _, err := gh.OpenIssue(ctx, r.Owner, r.Name, "flaky-"+audit.Digest([]any{rec.Test})[:16], "Flaky test: "+rec.Test,
-				"Quarantine of "+md.Code(rec.Test)+" "+md.Text(rec.Reason)+". It keeps running outside the blocking job; this issue tracks it.")
-			if err != nil {
-				return err
-			}
-			rec.Issue = number
-			if err := a.deps.Results.SaveQuarantine(ctx, r.ID, rec, a.cfg.Now()); err != nil {
-				return err
-			}
-			known[rec.Test] = rec
-			changed = true
-		}
+	changed, err := a.openMissingIssues(ctx, gh, r, records, known)
+	if err != nil {
+		return err
 	}
+	changedN := 0
 	for _, f := range flakes {
 		rec, seen := known[f.Test]
 		released := rec.State == testsel.ReleaseProposed && !isListed(listed, f.Test) // released, and flaky again
@@ -157,6 +144,29 @@ func (a *Agent) quarantine(ctx context.Context, gh GitHub, r Repo, flakes []test
 		return nil
 	}
 	return a.proposeQuarantine(ctx, gh, r, listed, pending)
+}
+
+// openMissingIssues opens the tracking issue of each test recorded for
+// quarantine without one yet (asked for by a person, or a retry), with
+// what ferry knows of it.
+func (a *Agent) openMissingIssues(ctx context.Context, gh GitHub, r Repo, records []testsel.Record, known map[string]testsel.Record) (bool, error) {
+	opened := false
+	for _, rec := range records {
+		if rec.State != testsel.Proposing || rec.Issue != 0 {
+			continue
+		}
+		number, _, err := gh.OpenIssue(ctx, r.Owner, r.Name, "flaky-"+audit.Digest([]any{rec.Test})[:16], "Flaky test: "+rec.Test,
+			"Quarantine of "+md.Code(rec.Test)+" "+md.Text(rec.Reason)+". It keeps running outside the blocking job; this issue tracks it.")
+		if err != nil {
+			return opened, err
+		}
+		rec.Issue = number
+		if err := a.deps.Results.SaveQuarantine(ctx, r.ID, rec, a.cfg.Now()); err != nil {
+			return opened, err
+		}
+		known[rec.Test], opened = rec, true
+	}
+	return opened, nil
 }
 
 // proposeQuarantine opens or updates the one pull request adding the

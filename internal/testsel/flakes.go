@@ -37,58 +37,17 @@ type Flakiness struct {
 // failed and passed on the same commit — nothing changed in between — is
 // a flake event there. Sorted by score, then events, then name.
 func Flakes(runs []Run, since time.Time) []Flakiness {
+	t := tally{byTest: map[string]*Flakiness{}, outcomes: map[string]map[string]*seen{}}
 	sorted := append([]Run(nil), runs...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].At.Before(sorted[j].At) })
-	type seen struct{ passed, failed bool }
-	byTest := map[string]*Flakiness{}
-	outcomes := map[string]map[string]*seen{} // test → commit → outcomes
 	for _, run := range sorted {
-		if run.At.Before(since) {
-			continue
-		}
-		for _, r := range run.Results {
-			if r.Outcome == Skipped {
-				continue
-			}
-			id := r.ID()
-			f := byTest[id]
-			if f == nil {
-				f = &Flakiness{Test: id}
-				byTest[id], outcomes[id] = f, map[string]*seen{}
-			}
-			f.Runs++
-			key := run.SHA + "\x00" + run.Group
-			s := outcomes[id][key]
-			if s == nil {
-				s = &seen{}
-				outcomes[id][key] = s
-			}
-			if r.Outcome == Failed {
-				f.Failures++
-				s.failed, f.Passing = true, 0
-			} else {
-				s.passed = true
-				f.Passing++
-			}
+		if !run.At.Before(since) {
+			t.add(run)
 		}
 	}
-	out := make([]Flakiness, 0, len(byTest))
-	for id, f := range byTest {
-		commits, events := map[string]bool{}, map[string]bool{}
-		for key, s := range outcomes[id] {
-			sha, _, _ := strings.Cut(key, "\x00")
-			commits[sha] = true
-			if s.passed && s.failed {
-				events[sha] = true
-			}
-		}
-		f.Commits = len(commits)
-		for sha := range events {
-			f.Events = append(f.Events, sha)
-		}
-		sort.Strings(f.Events)
-		f.Score = float64(len(f.Events)) / float64(f.Commits)
-		out = append(out, *f)
+	out := make([]Flakiness, 0, len(t.byTest))
+	for id, f := range t.byTest {
+		out = append(out, t.score(id, f))
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
@@ -101,4 +60,61 @@ func Flakes(runs []Run, since time.Time) []Flakiness {
 		return a.Test < b.Test
 	})
 	return out
+}
+
+// seen is what one job on one commit said of a test.
+type seen struct{ passed, failed bool }
+
+// tally counts each test's runs, oldest first.
+type tally struct {
+	byTest   map[string]*Flakiness
+	outcomes map[string]map[string]*seen // test → commit and job → outcomes
+}
+
+func (t *tally) add(run Run) {
+	for _, r := range run.Results {
+		if r.Outcome == Skipped {
+			continue
+		}
+		id := r.ID()
+		f := t.byTest[id]
+		if f == nil {
+			f = &Flakiness{Test: id}
+			t.byTest[id], t.outcomes[id] = f, map[string]*seen{}
+		}
+		f.Runs++
+		key := run.SHA + "\x00" + run.Group
+		s := t.outcomes[id][key]
+		if s == nil {
+			s = &seen{}
+			t.outcomes[id][key] = s
+		}
+		if r.Outcome == Failed {
+			f.Failures++
+			s.failed, f.Passing = true, 0
+		} else {
+			s.passed = true
+			f.Passing++
+		}
+	}
+}
+
+// score finds a test's flake events: commits where one job both failed and
+// passed it.
+func (t *tally) score(id string, f *Flakiness) Flakiness {
+	commits, events := map[string]bool{}, map[string]bool{}
+	for key, s := range t.outcomes[id] {
+		sha, _, _ := strings.Cut(key, "\x00")
+		commits[sha] = true
+		if s.passed && s.failed {
+			events[sha] = true
+		}
+	}
+	f.Commits = len(commits)
+	for sha := range events {
+		f.Events = append(f.Events, sha)
+	}
+	sort.Strings(f.Events)
+	f.Score = float64(len(f.Events)) / float64(f.Commits)
+	return *f
 }
