@@ -36,6 +36,17 @@ func (w *promoteWorld) restoredTo(t *testing.T, number int, sha string) {
 	}
 }
 
+// refusedMerge merges the pull request as login and checks that ferry
+// refuses it, saying mention, and moves deploy/production back to root.
+func (w *promoteWorld) refusedMerge(t *testing.T, number int, login, mention string) {
+	t.Helper()
+	w.mergePR(number, login)
+	if body := w.refusal(t, number); !strings.Contains(body, mention) {
+		t.Fatalf("refusal:\n%s", body)
+	}
+	w.restoredTo(t, number, w.root)
+}
+
 // refusal waits for ferry's word on the pull request and returns it.
 func (w *promoteWorld) refusal(t *testing.T, number int) string {
 	t.Helper()
@@ -60,11 +71,7 @@ func TestAttack_PromotionMergedByAuthor(t *testing.T) {
 	w := newPromoteWorld(t)
 	w.start()
 	_, pr := w.first()
-	w.mergePR(pr.Number, "alice")
-	if body := w.refusal(t, pr.Number); !strings.Contains(body, "does not count (the author or a pusher") {
-		t.Fatalf("refusal:\n%s", body)
-	}
-	w.restoredTo(t, pr.Number, w.root)
+	w.refusedMerge(t, pr.Number, "alice", "does not count (the author or a pusher")
 }
 
 // TestAttack_PromotionHeadMoved: someone with write access points ferry's
@@ -78,11 +85,7 @@ func TestAttack_PromotionHeadMoved(t *testing.T) {
 	w.sim.AddCommit("acme/api", evil, c1)
 	w.sim.SetBranch("acme/api", "ferry/promote/production", evil)
 	w.sim.SetPullRequestHead("acme/api", pr.Number, evil, nil, nil)
-	w.mergePR(pr.Number, "carol")
-	if body := w.refusal(t, pr.Number); !strings.Contains(body, "only ferry moves its branch") {
-		t.Fatalf("refusal:\n%s", body)
-	}
-	w.restoredTo(t, pr.Number, w.root)
+	w.refusedMerge(t, pr.Number, "carol", "only ferry moves its branch")
 }
 
 // TestAttack_PromotionMergedWithoutRole: the policy gives deploys to
@@ -92,11 +95,7 @@ func TestAttack_PromotionMergedWithoutRole(t *testing.T) {
 	w.sim.SetFile("acme/api", "main", ".github/ferry.yml", w.policy()+"commands:\n  deploy: {permission: admin}\n")
 	w.start()
 	_, pr := w.first()
-	w.mergePR(pr.Number, "carol")
-	if body := w.refusal(t, pr.Number); !strings.Contains(body, "needs admin permission; you have maintain") {
-		t.Fatalf("refusal:\n%s", body)
-	}
-	w.restoredTo(t, pr.Number, w.root)
+	w.refusedMerge(t, pr.Number, "carol", "needs admin permission; you have maintain")
 }
 
 // TestAttack_PromotionOfAnUnmergedHead: a pull request's head deployed to

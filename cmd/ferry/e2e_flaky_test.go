@@ -13,6 +13,7 @@ import (
 
 	"github.com/ferry-ci/ferry/internal/dbtest"
 	"github.com/ferry-ci/ferry/internal/githubsim"
+	"github.com/ferry-ci/ferry/internal/store"
 	"github.com/ferry-ci/ferry/internal/testsel"
 )
 
@@ -36,6 +37,17 @@ func reportZip(t *testing.T, report string) []byte {
 	return b.Bytes()
 }
 
+// flakyWorld starts ferry on a repository whose policy quarantines as
+// quarantine says.
+func flakyWorld(t *testing.T, quarantine string) (*githubsim.Sim, int64, *store.DB) {
+	t.Helper()
+	sim, repoID := newSim(t)
+	sim.SetFile("acme/api", "main", ".github/ferry.yml", "version: 1\ntests:\n  quarantine: "+quarantine+"\n")
+	dsn := dbtest.SQLiteURL(t)
+	startWithSim(t, sim, "--database="+dsn)
+	return sim, repoID, dbtest.Open(t, dsn)
+}
+
 func headed(sim *githubsim.Sim, branch string) []githubsim.PullRequest {
 	var out []githubsim.PullRequest
 	for _, p := range sim.PullRequests("acme/api") {
@@ -53,11 +65,7 @@ func headed(sim *githubsim.Sim, branch string) []githubsim.PullRequest {
 // comes. Quarantined and passing again, its release is proposed, and its
 // issue told.
 func TestE2E_FlakyTestQuarantined(t *testing.T) {
-	sim, repoID := newSim(t)
-	sim.SetFile("acme/api", "main", ".github/ferry.yml", "version: 1\ntests:\n  quarantine: {auto: true, min_events: 1, release_after: 2}\n")
-	dsn := dbtest.SQLiteURL(t)
-	startWithSim(t, sim, "--database="+dsn)
-	db := dbtest.Open(t, dsn)
+	sim, repoID, db := flakyWorld(t, "{auto: true, min_events: 1, release_after: 2}")
 	read := func(id int64) bool {
 		ok, _ := db.SourceRead(context.Background(), repoID, "artifact:"+strconv.FormatInt(id, 10))
 		return ok
@@ -154,11 +162,7 @@ func TestE2E_QuarantineCommand(t *testing.T) {
 // code, and its reports say what the fork wants: a test of this repository
 // failing and passing there quarantines nothing, and nothing is read.
 func TestAttack_FlakyFromFork(t *testing.T) {
-	sim, repoID := newSim(t)
-	sim.SetFile("acme/api", "main", ".github/ferry.yml", "version: 1\ntests:\n  quarantine: {auto: true, min_events: 1}\n")
-	dsn := dbtest.SQLiteURL(t)
-	startWithSim(t, sim, "--database="+dsn)
-	db := dbtest.Open(t, dsn)
+	sim, repoID, db := flakyWorld(t, "{auto: true, min_events: 1}")
 	sha := strings.Repeat("f", 40)
 	a1 := sim.AddArtifact("acme/api", 300, 1, "go-test-report", reportZip(t, "gotest-fail.json"))
 	sim.ForkWorkflowRunCompleted("acme/api", 300, 1, sha, "patch-1", "failure")

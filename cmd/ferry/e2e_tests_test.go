@@ -17,13 +17,9 @@ import (
 // ferry with git from GitHub's test merge, nothing built or run.
 func TestE2E_PullRequestTestSelection(t *testing.T) {
 	r := gittest.New(t)
-	base := r.Commit("base", map[string]string{
-		"go.mod":                       "module example.com/m\n\ngo 1.22\n",
-		"a/a.go":                       "package a\n\nimport _ \"example.com/m/b\"\n",
-		"b/b.go":                       "package b\n",
-		"c/c.go":                       "package c\n",
+	base := r.Commit("base", smallModule(map[string]string{
 		".github/ferry-quarantine.yml": "version: 1\ntests:\n  - {test: example.com/m/b.TestSlow, issue: 3}\n",
-	})
+	}))
 	head := r.Commit("b: faster", map[string]string{"b/b.go": "package b\n\n// faster\n"})
 	bare := filepath.Join(t.TempDir(), "api.git")
 	r.Publish(bare)

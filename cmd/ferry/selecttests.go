@@ -37,21 +37,14 @@ func (c *SelectTestsCmd) Run(e *env) error {
 	if err != nil {
 		return usageError{"--base: " + err.Error()}
 	}
-	tree, err := repo.Tree(head)
+	tree, baseTree, changed, err := repo.Trees(base, head)
 	if err != nil {
 		return err
 	}
-	changed, err := repo.ChangedPaths(base, head)
-	if err != nil {
-		return err
+	sel, problem := testsel.Plan(tree, baseTree, changed, testsel.Mappings(headPolicy(e, tree).TestMap))
+	if problem != nil {
+		fmt.Fprintf(e.stderr, "ferry: %v: nothing is quarantined\n", problem)
 	}
-	sel := testsel.Select(tree, changed, testsel.Mappings(headPolicy(e, tree).TestMap))
-	baseTree, err := repo.Tree(base)
-	if err != nil {
-		return err
-	}
-	// The base's list: a change cannot quarantine the test it breaks.
-	sel.Quarantined = quarantined(e, baseTree)
 	switch c.Format {
 	case "go-packages":
 		for _, p := range sel.Packages() {
@@ -67,21 +60,6 @@ func (c *SelectTestsCmd) Run(e *env) error {
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(sel)
-}
-
-// quarantined reads the head's quarantine file: none when absent, and none
-// (said on stderr) when it is broken — a broken file must not hide a test.
-func quarantined(e *env, tree *git.Tree) []testsel.Quarantined {
-	data, err := tree.Read(testsel.QuarantinePath)
-	if err != nil {
-		return []testsel.Quarantined{}
-	}
-	q, err := testsel.ParseQuarantine(data)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "ferry: %v: nothing is quarantined\n", err)
-		return []testsel.Quarantined{}
-	}
-	return q
 }
 
 // headPolicy is the policy at --head, for its tests map (the defaults when

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"strings"
 	"testing"
 
@@ -15,14 +16,10 @@ import (
 // each format a workflow uses, and refuses what it cannot read.
 func TestSelectTests(t *testing.T) {
 	r := gittest.New(t)
-	base := r.Commit("base", map[string]string{
-		"go.mod":                       "module example.com/m\n\ngo 1.22\n",
-		"a/a.go":                       "package a\n\nimport _ \"example.com/m/b\"\n",
-		"b/b.go":                       "package b\n",
-		"c/c.go":                       "package c\n",
+	base := r.Commit("base", smallModule(map[string]string{
 		"c/c_test.go":                  "package c\n",
 		".github/ferry-quarantine.yml": "version: 1\ntests:\n  - {test: example.com/m/a.TestA, issue: 7}\n  - {test: example.com/m/c.TestC}\n",
-	})
+	}))
 	// The change also quarantines a test of its own: the base's list counts.
 	head := r.Commit("change b", map[string]string{"b/b.go": "package b\n\n// changed\n",
 		".github/ferry-quarantine.yml": "version: 1\ntests:\n  - {test: example.com/m/a.TestA, issue: 7}\n  - {test: example.com/m/c.TestC}\n  - {test: example.com/m/b.TestMine}\n"})
@@ -65,4 +62,17 @@ func TestSelectTests(t *testing.T) {
 	if _, err := selectTests("--base", "no-such-ref"); err == nil || !strings.Contains(err.Error(), "--base") {
 		t.Fatalf("a bad base: %v", err)
 	}
+}
+
+// smallModule is a module of three packages, a importing b, with extra
+// files.
+func smallModule(extra map[string]string) map[string]string {
+	files := map[string]string{
+		"go.mod": "module example.com/m\n\ngo 1.22\n",
+		"a/a.go": "package a\n\nimport _ \"example.com/m/b\"\n",
+		"b/b.go": "package b\n",
+		"c/c.go": "package c\n",
+	}
+	maps.Copy(files, extra)
+	return files
 }

@@ -146,17 +146,22 @@ func (c *Cache) readTree(ctx context.Context, dir string, pr PullRequest, read f
 	if err != nil {
 		return err
 	}
-	tree, err := g.Tree(head)
-	if err != nil {
-		return err
-	}
-	baseTree, err := g.Tree(base)
-	if err != nil {
-		return err
-	}
-	changed, err := g.ChangedPaths(base, head)
+	tree, baseTree, changed, err := g.Trees(base, head)
 	if err != nil {
 		return err
 	}
 	return read(tree, baseTree, changed)
+}
+
+// Trees are a change's two trees and the paths it changes: what a test
+// selection reads.
+func (g *Repo) Trees(base, head *object.Commit) (headTree, baseTree *Tree, changed []string, err error) {
+	if headTree, err = g.Tree(head); err != nil {
+		return nil, nil, nil, err
+	}
+	if baseTree, err = g.Tree(base); err != nil {
+		return nil, nil, nil, err
+	}
+	changed, err = g.ChangedPaths(base, head)
+	return headTree, baseTree, changed, err
 }

@@ -31,19 +31,16 @@ func clip(s string, n int) string {
 // PromotionView is what a production-deploy pull request's body shows.
 type PromotionView struct {
 	promotion.Summary
-	Level                     risk.Level
-	Short, RunningShort       string
-	Rows                      []PromotionRow
-	More                      int // changes left out of Rows
-	MoreAttention             int // attention items left out
-	Compare                   string
-	Earlier                   []EarlierDeploy
-	Watch                     string // "" none
-	Analysis                  bool   // the environment's metrics are analysed
-	Authors                   int
-	AuthorsApprove            bool
-	SourceLabel               string // "staging", or "the default branch"
-	StartsWhen, BlockedReason string
+	Level               risk.Level
+	Short, RunningShort string
+	Rows                []PromotionRow
+	More                int // changes left out of Rows
+	MoreAttention       int // attention items left out
+	Compare             string
+	Earlier             []EarlierDeploy
+	Watch               string // "" none
+	Analysis            bool   // the environment's metrics are analysed
+	Authors             int
 }
 
 // PromotionRow is one change.
@@ -64,11 +61,7 @@ type EarlierDeploy struct{ ID, Short, Status string }
 // is written.
 func NewPromotionView(s promotion.Summary, env policy.Environment, repoURL string, earlier []EarlierDeploy, now time.Time) PromotionView {
 	v := PromotionView{Summary: s, Level: s.Plan.Level, Short: shortSHA(s.Candidate), RunningShort: shortSHA(s.Running),
-		Earlier: earlier, Authors: len(s.Authors), AuthorsApprove: env.Promote.AuthorsApprove, SourceLabel: s.From,
-		BlockedReason: s.Blocked, Analysis: env.Analysis != nil}
-	if v.SourceLabel == "" {
-		v.SourceLabel = "the default branch"
-	}
+		Earlier: earlier, Authors: len(s.Authors), Analysis: env.Analysis != nil}
 	if v.Analysis && s.Plan.Watch > 0 {
 		v.Watch = ago(s.Plan.Watch)
 	}

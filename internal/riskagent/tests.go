@@ -34,12 +34,7 @@ func (o *Agent) selectTests(ctx context.Context, s Subject, depth string, maps [
 	if err == nil {
 		pr := git.PullRequest{URL: s.CloneURL, Username: user, Password: pass, Number: s.Number, BaseRef: s.BaseRef, HeadSHA: s.HeadSHA}
 		err = o.deps.Git.PullRequestTree(ctx, strconv.FormatInt(s.RepositoryID, 10), pr, func(t, base *git.Tree, changed []string) error {
-			sel := testsel.Select(t, changed, maps)
-			// The base's list: a pull request cannot quarantine the test
-			// it breaks.
-			if data, rerr := base.Read(testsel.QuarantinePath); rerr == nil {
-				sel.Quarantined, _ = testsel.ParseQuarantine(data) // a broken file quarantines nothing
-			}
+			sel, _ := testsel.Plan(t, base, changed, maps) // a broken list quarantines nothing
 			if sel.Total > 0 {
 				plan = planOf(depth, sel)
 			}

@@ -95,13 +95,9 @@ func (a *Agent) listed(ctx context.Context, gh GitHub, r Repo) ([]testsel.Quaran
 // request adds them all to the file. Each record is written before the
 // issue and the pull request, so a retry adds neither twice.
 func (a *Agent) quarantine(ctx context.Context, gh GitHub, r Repo, flakes []testsel.Flakiness, listed []testsel.Quarantined, q policy.Quarantine) error {
-	records, err := a.deps.Results.Quarantines(ctx, r.ID)
+	records, known, err := a.records(ctx, r)
 	if err != nil {
 		return err
-	}
-	known := map[string]testsel.Record{}
-	for _, rec := range records {
-		known[rec.Test] = rec
 	}
 	changed, err := a.openMissingIssues(ctx, gh, r, records, known)
 	if err != nil {
@@ -213,13 +209,9 @@ func (a *Agent) proposeQuarantine(ctx context.Context, gh GitHub, r Repo, listed
 // recorded before the pull request is made; one already proposed (or whose
 // proposal a person closed) is not proposed again.
 func (a *Agent) release(ctx context.Context, gh GitHub, r Repo, flakes []testsel.Flakiness, listed []testsel.Quarantined, q policy.Quarantine) error {
-	records, err := a.deps.Results.Quarantines(ctx, r.ID)
+	_, state, err := a.records(ctx, r)
 	if err != nil {
 		return err
-	}
-	state := map[string]testsel.Record{}
-	for _, rec := range records {
-		state[rec.Test] = rec
 	}
 	var keep, released []testsel.Quarantined
 	for _, t := range listed {
@@ -351,14 +343,12 @@ func (a *Agent) Quarantine(ctx context.Context, r Repo, test, by string, pol pol
 	if isListed(listed, test) {
 		return test + " is quarantined already", nil
 	}
-	records, err := a.deps.Results.Quarantines(ctx, r.ID)
+	_, known, err := a.records(ctx, r)
 	if err != nil {
 		return "", err
 	}
-	for _, rec := range records {
-		if rec.Test == test && rec.State != testsel.ReleaseProposed {
-			return test + "'s quarantine is proposed already", nil
-		}
+	if rec, ok := known[test]; ok && rec.State != testsel.ReleaseProposed {
+		return test + "'s quarantine is proposed already", nil
 	}
 	f := testsel.Flakiness{Test: test}
 	runs, err := a.deps.Results.Runs(ctx, r.ID, a.cfg.Now().Add(-pol.Quarantine.Window))
@@ -380,4 +370,17 @@ func (a *Agent) Quarantine(ctx context.Context, r Repo, test, by string, pol pol
 	}
 	// The pending records, this one among them, go in one pull request.
 	return "", a.quarantine(ctx, gh, r, nil, listed, pol.Quarantine)
+}
+
+// records are the repository's quarantine records, and by test.
+func (a *Agent) records(ctx context.Context, r Repo) ([]testsel.Record, map[string]testsel.Record, error) {
+	records, err := a.deps.Results.Quarantines(ctx, r.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	by := make(map[string]testsel.Record, len(records))
+	for _, rec := range records {
+		by[rec.Test] = rec
+	}
+	return records, by, nil
 }

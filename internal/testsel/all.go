@@ -114,3 +114,21 @@ func (s Selection) Names(kind string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Plan is a change's selection with the quarantined tests: the list on
+// the base (a change cannot quarantine the test it breaks). A base whose
+// list is broken quarantines nothing; problem says why ("" none).
+func Plan(head, base Tree, changed []string, maps []Mapping) (sel Selection, problem error) {
+	sel = Select(head, changed, maps)
+	sel.Quarantined = []Quarantined{}
+	data, err := base.Read(QuarantinePath)
+	if err != nil {
+		return sel, nil // no list
+	}
+	q, err := ParseQuarantine(data)
+	if err != nil {
+		return sel, err
+	}
+	sel.Quarantined = q
+	return sel, nil
+}
