@@ -41,7 +41,7 @@ func (c *SelectTestsCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	sel, problem := testsel.Plan(tree, baseTree, changed, testsel.Mappings(headPolicy(e, tree).TestMap))
+	sel, problem := testsel.Plan(tree, baseTree, changed, testsel.Mappings(basePolicy(e, baseTree).TestMap))
 	if problem != nil {
 		fmt.Fprintf(e.stderr, "ferry: %v: nothing is quarantined\n", problem)
 	}
@@ -62,10 +62,11 @@ func (c *SelectTestsCmd) Run(e *env) error {
 	return enc.Encode(sel)
 }
 
-// headPolicy is the policy at --head, for its tests map (the defaults when
+// basePolicy is the policy at --base, for its tests map — as on a pull
+// request, a change does not steer its own selection (the defaults when
 // absent; invalid, said on stderr, and no map: more is selected, never
 // less).
-func headPolicy(e *env, tree *git.Tree) policy.Policy {
+func basePolicy(e *env, tree *git.Tree) policy.Policy {
 	data, err := tree.Read(policy.Path)
 	if err != nil {
 		return policy.Default()

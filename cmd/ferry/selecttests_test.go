@@ -76,3 +76,21 @@ func smallModule(extra map[string]string) map[string]string {
 	maps.Copy(files, extra)
 	return files
 }
+
+// TestSelectTests_BasePolicy: the tests map is the base's: a change that
+// maps its own files away selects as before.
+func TestSelectTests_BasePolicy(t *testing.T) {
+	r := gittest.New(t)
+	base := r.Commit("base", smallModule(map[string]string{
+		".github/ferry.yml": "version: 1\ntests:\n  map:\n    - {glob: 'docs/**', targets: [docs-lint]}\n"}))
+	head := r.Commit("change", map[string]string{"docs/a.md": "a\n", "Makefile": "x:\n",
+		".github/ferry.yml": "version: 1\ntests:\n  map:\n    - {glob: '**', targets: [nothing]}\n"})
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"select-tests", "--repo", r.Dir, "--base", base, "--head", head, "--format", "github-output"},
+		&out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "all=true\n") {
+		t.Fatalf("the change's own map was used:\n%s", out.String())
+	}
+}
