@@ -9,6 +9,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/ferry-ci/ferry/internal/calibrate"
+	"github.com/ferry-ci/ferry/internal/change"
 	"github.com/ferry-ci/ferry/internal/git"
 	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/render"
@@ -18,12 +19,18 @@ import (
 
 // AnalyzeCmd assesses a local change as ferry would on its pull request.
 type AnalyzeCmd struct {
+	LocalChange `embed:""`
+	Format      string `name:"format" default:"text" enum:"text,markdown,json" help:"text, markdown (the PR comment) or json."`
+}
+
+// LocalChange is a change in a local repository and what it is assessed
+// with: the flags analyze and plan share.
+type LocalChange struct {
 	Repo    string `name:"repo" default:"." help:"The git repository."`
 	Base    string `name:"base" help:"What the change is compared with (default: the merge base with the default branch, or HEAD~1 on it)."`
 	Head    string `name:"head" default:"HEAD" help:"The change's last commit."`
 	Policy  string `name:"policy" help:"A ferry.yml to use instead of .github/ferry.yml at the base." type:"existingfile"`
 	History int    `name:"history" default:"1000" help:"How many earlier first-parent commits teach the history rule."`
-	Format  string `name:"format" default:"text" enum:"text,markdown,json" help:"text, markdown (the PR comment) or json."`
 }
 
 // analysis is the JSON output.
@@ -34,47 +41,31 @@ type analysis struct {
 	Head  string     `json:"head"`
 }
 
+// assessed is a local change assessed and routed as on its pull request.
+type assessed struct {
+	base, head *object.Commit
+	change     change.Change
+	source     string // where the policy came from
+	assessment risk.Assessment
+	plan       route.Plan
+}
+
 // Run implements the command.
 func (a *AnalyzeCmd) Run(e *env) error {
-	repo, err := git.Open(a.Repo)
-	if err != nil {
-		return usageError{err.Error()}
-	}
-	head, err := repo.Resolve(a.Head)
-	if err != nil {
-		return usageError{"--head: " + err.Error()}
-	}
-	base, err := repo.DefaultBase(head)
-	if a.Base != "" {
-		base, err = repo.Resolve(a.Base)
-	}
-	if err != nil {
-		return usageError{"--base: " + err.Error()}
-	}
-	p, source, err := a.policy(repo, base)
+	as, err := a.assess(e)
 	if err != nil {
 		return err
 	}
-	ch, err := repo.Change(base, head)
-	if err != nil {
-		return err
-	}
-	past, err := recentHistory(e.ctx, repo, base, a.History)
-	if err != nil {
-		return err
-	}
-	as := risk.Assess(risk.Input{Change: ch, History: calibrate.History(past), Policy: p, Now: time.Now(), Kind: risk.PullRequest})
-	plan := route.Make(as, p)
 	if a.Format == "json" {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(analysis{Assessment: as, Route: plan, Base: base.Hash.String(), Head: head.Hash.String()})
+		return enc.Encode(analysis{Assessment: as.assessment, Route: as.plan, Base: as.base.Hash.String(), Head: as.head.Hash.String()})
 	}
 	r, err := render.New()
 	if err != nil {
 		return err
 	}
-	v := render.NewRiskView(as, plan, head.Hash.String(), source, len(ch.Files), nil)
+	v := render.NewRiskView(as.assessment, as.plan, as.head.Hash.String(), as.source, len(as.change.Files), nil)
 	out, err := r.RiskText(v)
 	if a.Format == "markdown" {
 		out, err = r.RiskMarkdown(v)
@@ -86,15 +77,49 @@ func (a *AnalyzeCmd) Run(e *env) error {
 	return err
 }
 
+// assess reads the change, its policy and the history before it, then
+// assesses and routes it as the server would.
+func (l LocalChange) assess(e *env) (assessed, error) {
+	repo, err := git.Open(l.Repo)
+	if err != nil {
+		return assessed{}, usageError{err.Error()}
+	}
+	head, err := repo.Resolve(l.Head)
+	if err != nil {
+		return assessed{}, usageError{"--head: " + err.Error()}
+	}
+	base, err := repo.DefaultBase(head)
+	if l.Base != "" {
+		base, err = repo.Resolve(l.Base)
+	}
+	if err != nil {
+		return assessed{}, usageError{"--base: " + err.Error()}
+	}
+	p, source, err := l.policy(repo, base)
+	if err != nil {
+		return assessed{}, err
+	}
+	ch, err := repo.Change(base, head)
+	if err != nil {
+		return assessed{}, err
+	}
+	past, err := recentHistory(e.ctx, repo, base, l.History)
+	if err != nil {
+		return assessed{}, err
+	}
+	a := risk.Assess(risk.Input{Change: ch, History: calibrate.History(past), Policy: p, Now: time.Now(), Kind: risk.PullRequest})
+	return assessed{base: base, head: head, change: ch, source: source, assessment: a, plan: route.Make(a, ch, p)}, nil
+}
+
 // policy reads .github/ferry.yml from the base commit, as the server does:
 // a change cannot loosen its own policy. --policy overrides it.
-func (a *AnalyzeCmd) policy(repo *git.Repo, base *object.Commit) (policy.Policy, string, error) {
-	if a.Policy != "" {
-		data, err := os.ReadFile(a.Policy)
+func (l LocalChange) policy(repo *git.Repo, base *object.Commit) (policy.Policy, string, error) {
+	if l.Policy != "" {
+		data, err := os.ReadFile(l.Policy)
 		if err != nil {
 			return policy.Policy{}, "", fmt.Errorf("read policy: %w", err)
 		}
-		return parsePolicy(data, a.Policy)
+		return parsePolicy(data, l.Policy)
 	}
 	data, err := repo.FileAt(base, policy.Path)
 	if err != nil {

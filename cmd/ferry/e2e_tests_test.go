@@ -9,6 +9,7 @@ import (
 
 	"github.com/ferry-ci/ferry/internal/githubsim"
 	"github.com/ferry-ci/ferry/internal/gittest"
+	"github.com/ferry-ci/ferry/internal/route"
 )
 
 // TestE2E_PullRequestTestSelection: a pull request to a Go repository
@@ -62,5 +63,13 @@ func TestE2E_PullRequestTestSelection(t *testing.T) {
 	}
 	if !strings.Contains(text, "Runs the tests of 2 of 3 packages (targeted).") {
 		t.Fatalf("text:\n%s", text)
+	}
+	// After the tests, the build plan: its own heading and JSON block.
+	_, build, _ := strings.Cut(text, "### Build\n")
+	_, build, _ = strings.Cut(build, "```json\n")
+	build, _, _ = strings.Cut(build, "```")
+	var ci route.CI
+	if err := json.Unmarshal([]byte(build), &ci); err != nil || ci.Build != "cached" || ci.Tests != "targeted" || len(ci.Reasons.Build) == 0 {
+		t.Fatalf("build plan %+v (%v) in the check run's text:\n%s", ci, err, text)
 	}
 }

@@ -37,7 +37,9 @@ type CLI struct {
 	Deliver     DeliverCmd     `cmd:"" help:"Send a signed webhook delivery to a running ferry (for trying it out)."`
 	Calibrate   CalibrateCmd   `cmd:"" help:"Replay a history through the risk model: recall of reverted commits, fast-path share, AUC."`
 	Changelog   ChangelogCmd   `cmd:"" help:"Print the next release's notes and version for a local clone (markdown or json)."`
+	Dockerfile  DockerfileCmd  `cmd:"" help:"Report a Dockerfile's findings; with --fix, the rewrite ferry proposes and the four checks it passed."`
 	SelectTests SelectTestsCmd `cmd:"" name:"select-tests" help:"Print the Go packages whose tests a local change can affect (json, go-packages or github-output)."`
+	Plan        PlanCmd        `cmd:"" help:"Print a local change's CI plan — build, tests, deploy, with reasons (json or github-output)."`
 	Audit       AuditCmd       `cmd:"" help:"List ferry's decisions (assessments, commands, approvals, pauses) with their reasons."`
 	Version     VersionCmd     `cmd:"" help:"Print the version."`
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ferry-ci/ferry/internal/app"
+	"github.com/ferry-ci/ferry/internal/buildagent"
 	"github.com/ferry-ci/ferry/internal/deploy"
 	"github.com/ferry-ci/ferry/internal/deployagent"
 	"github.com/ferry-ci/ferry/internal/event"
@@ -264,8 +265,13 @@ func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic,
 	}
 	tester := testagent.New(testagent.Config{Logger: log}, testagent.Deps{
 		GitHub: func(id int64) testagent.GitHub { return gh.Installation(id) }, Results: db, Audit: db})
+	builder, err := buildagent.New(buildagent.Config{Logger: log}, buildagent.Deps{
+		GitHub: func(id int64) buildagent.GitHub { return gh.Installation(id) }, Git: cache, Audit: db})
+	if err != nil {
+		return nil, none, nil, queue, err
+	}
 	deps := app.Deps{Assessor: assessor, Control: db, Audit: db, Deployer: deployer, Heads: db, Releaser: releaser, Promoter: promoter,
-		Tester: tester,
+		Tester: tester, Builder: builder,
 		GitHub: func(id int64) app.CommandGitHub { return gh.Installation(id) }}
 	periodic := []jobs.Periodic{{Name: "recover-deliveries", Every: s.RecoverEvery, Run: recovery.Run}}
 	steps := map[string]jobs.Step{deployagent.StepName: {Run: deployer.Step, GiveUp: deployer.GiveUp},

@@ -48,6 +48,7 @@ type Deps struct {
 	Releaser      Releaser // nil: no release pull requests; /ferry changelog answers it is not running
 	Promoter      Promoter // nil: no production-deploy pull requests
 	Tester        Tester   // nil: CI's test reports are not read
+	Builder       Builder  // nil: no Dockerfile rewrites are proposed
 }
 
 // App dispatches deliveries to handlers.
@@ -64,6 +65,7 @@ type App struct {
 	releaser      Releaser
 	promoter      Promoter
 	tester        Tester
+	builder       Builder
 	appID         int64
 	policyOptions policy.Options
 	perms         *permissionCache
@@ -89,7 +91,7 @@ func New(cfg Config, deps Deps) *App {
 		cfg.Now = time.Now
 	}
 	a := &App{log: cfg.Logger, now: cfg.Now, installations: deps.Installations, assessor: deps.Assessor,
-		github: deps.GitHub, control: deps.Control, audit: deps.Audit, deployer: deps.Deployer, heads: deps.Heads, releaser: deps.Releaser, promoter: deps.Promoter, tester: deps.Tester, appID: cfg.AppID,
+		github: deps.GitHub, control: deps.Control, audit: deps.Audit, deployer: deps.Deployer, heads: deps.Heads, releaser: deps.Releaser, promoter: deps.Promoter, tester: deps.Tester, builder: deps.Builder, appID: cfg.AppID,
 		policyOptions: cfg.Policy, perms: newPermissionCache(cfg.Now), render: mustRender()}
 	a.routes = map[route]handler{
 		{"ping", anyAction}:                          a.ping,

@@ -188,6 +188,8 @@ func (a *App) execute(ctx context.Context, r request, pr *forge.PullRequest, acc
 		return a.changelog(ctx, r, pr, acc.policy)
 	case "quarantine":
 		return a.quarantine(ctx, r, acc.policy, c.Arg(0))
+	case "optimize-dockerfile":
+		return a.optimizeDockerfile(ctx, r, c.Arg(0))
 	}
 	return outcome{}, event.Permanent(fmt.Errorf("command %q has no handler", c.Verb()))
 }

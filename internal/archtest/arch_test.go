@@ -20,13 +20,13 @@ const module = "github.com/ferry-ci/ferry/"
 var layer = map[string]int{
 	// vocabulary and pure decisions: standard library and parsers only
 	"event": 0, "logctx": 0, "change": 0, "policy": 0, "command": 0, "keylock": 0, "md": 0,
-	"audit": 1, "risk": 1, "riskmodel": 1, "route": 2, "calibrate": 2, "rollout": 1, "deploygate": 1, "release": 2, "promotion": 2, "testsel": 1,
+	"audit": 1, "risk": 1, "riskmodel": 1, "route": 2, "calibrate": 2, "rollout": 1, "deploygate": 1, "release": 2, "promotion": 2, "testsel": 1, "dockerfile": 1,
 	// the agents' vocabulary: what the adapters map to and from
 	"control": 0, "install": 0, "forge": 0, "releasing": 0, "assessment": 2, "deploy": 2,
 	// presentation, and adapters (jobs builds on store)
 	"render": 3, "store": 3, "webhook": 3, "github": 3, "git": 3, "kube": 3, "prom": 3, "jobs": 4,
 	// agents
-	"riskagent": 4, "deployagent": 4, "releaseagent": 4, "testagent": 4,
+	"riskagent": 4, "deployagent": 4, "releaseagent": 4, "testagent": 4, "buildagent": 4,
 	// agents that compose agents: the promote agent ships with the deploy
 	// agent what the risk agent assessed
 	"promoteagent": 5,

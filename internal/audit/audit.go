@@ -28,6 +28,7 @@ const (
 	KindRelease    Kind = "release"  // a release pull request proposed, or a release tagged and published
 	KindPromote    Kind = "promote"  // a production-deploy pull request proposed, shipped, refused or restored
 	KindFlake      Kind = "flake"    // a test seen flaky, a quarantine or release proposed
+	KindOptimize   Kind = "optimize" // Dockerfile rewrites proposed, or not proposed again
 )
 
 // Ferry is the actor of ferry's own decisions.

@@ -86,6 +86,15 @@ type Proposal struct {
 	Title   string            // pull request title
 	Body    string            // pull request body; on an update only the part between BodyStart and BodyEnd is ferry's
 	Files   map[string]string // path → new content
+	// Commits, when set, replace Message and Files: one commit each, in
+	// order (one per Dockerfile, say, so each can be reverted alone).
+	Commits []ProposalCommit
+}
+
+// ProposalCommit is one commit of a proposal.
+type ProposalCommit struct {
+	Message string
+	Files   map[string]string
 }
 
 // BodyStart and BodyEnd mark ferry's part of a proposal's body; what a

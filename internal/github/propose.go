@@ -24,17 +24,23 @@ func (c *Client) Propose(ctx context.Context, owner, repo string, p forge.Propos
 	if err != nil {
 		return 0, false, fmt.Errorf("get base commit: %w", err)
 	}
-	commit, err := c.commitFiles(ctx, owner, repo, baseCommit, p)
-	if err != nil {
-		return 0, false, err
+	commits := p.Commits
+	if len(commits) == 0 {
+		commits = []forge.ProposalCommit{{Message: p.Message, Files: p.Files}}
 	}
-	if err := c.pointBranch(ctx, owner, repo, p.Branch, commit); err != nil {
+	commit := baseCommit
+	for _, pc := range commits {
+		if commit, err = c.commitFiles(ctx, owner, repo, commit, pc); err != nil {
+			return 0, false, err
+		}
+	}
+	if err := c.pointBranch(ctx, owner, repo, p.Branch, commit.GetSHA()); err != nil {
 		return 0, false, err
 	}
 	return c.openOrUpdatePull(ctx, owner, repo, p)
 }
 
-func (c *Client) commitFiles(ctx context.Context, owner, repo string, parent *gh.Commit, p forge.Proposal) (string, error) {
+func (c *Client) commitFiles(ctx context.Context, owner, repo string, parent *gh.Commit, p forge.ProposalCommit) (*gh.Commit, error) {
 	paths := make([]string, 0, len(p.Files))
 	for path := range p.Files {
 		paths = append(paths, path)
@@ -47,14 +53,14 @@ func (c *Client) commitFiles(ctx context.Context, owner, repo string, parent *gh
 	}
 	tree, _, err := c.gh.Git.CreateTree(ctx, owner, repo, parent.GetTree().GetSHA(), entries)
 	if err != nil {
-		return "", fmt.Errorf("create tree: %w", err)
+		return nil, fmt.Errorf("create tree: %w", err)
 	}
 	commit, _, err := c.gh.Git.CreateCommit(ctx, owner, repo,
 		&gh.Commit{Message: gh.String(p.Message), Tree: tree, Parents: []*gh.Commit{{SHA: parent.SHA}}}, nil)
 	if err != nil {
-		return "", fmt.Errorf("create commit: %w", err)
+		return nil, fmt.Errorf("create commit: %w", err)
 	}
-	return commit.GetSHA(), nil
+	return commit, nil
 }
 
 // pointBranch creates ferry's branch or force-moves it: it is ferry's
@@ -97,4 +103,24 @@ func (c *Client) openOrUpdatePull(ctx context.Context, owner, repo string, p for
 		return 0, false, fmt.Errorf("open pull request for %s: %w", p.Branch, err)
 	}
 	return pr.GetNumber(), true, nil
+}
+
+// LastClosedProposal is the newest closed (not merged) pull request from
+// ferry's branch into base and its body; 0 when there is none.
+func (c *Client) LastClosedProposal(ctx context.Context, owner, repo, branch, base string) (int, string, error) {
+	pulls, _, err := c.gh.PullRequests.List(ctx, owner, repo, &gh.PullRequestListOptions{State: "closed", Head: owner + ":" + branch,
+		Base: base, Sort: "created", Direction: "desc", ListOptions: gh.ListOptions{PerPage: 100}})
+	if err != nil {
+		return 0, "", fmt.Errorf("find closed pull requests for %s: %w", branch, err)
+	}
+	var last *gh.PullRequest
+	for _, p := range pulls {
+		if p.MergedAt == nil && (last == nil || p.GetNumber() > last.GetNumber()) {
+			last = p
+		}
+	}
+	if last == nil {
+		return 0, "", nil
+	}
+	return last.GetNumber(), last.GetBody(), nil
 }

@@ -94,3 +94,27 @@ func oneLine(s string) string {
 // CellCode is Code for a table cell: GitHub splits cells at every "|",
 // even inside a code span, unless it is escaped (the escape is not shown).
 func CellCode(s string) string { return strings.ReplaceAll(Code(s), "|", `\|`) }
+
+// Fence renders s as a fenced code block it cannot close: the fence is
+// longer than any run of backticks or tildes inside, and control
+// characters other than newlines and tabs become spaces. lang must be
+// ferry's own word (it is not escaped).
+func Fence(s, lang string) string {
+	s = strings.Map(func(r rune) rune {
+		if (r < ' ' && r != '\n' && r != '\t') || r == 0x7f || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, strings.TrimRight(s, "\n"))
+	longest, run := 2, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", longest+1)
+	return fence + lang + "\n" + s + "\n" + fence
+}

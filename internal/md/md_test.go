@@ -60,3 +60,22 @@ func FuzzCode(f *testing.F) {
 		}
 	})
 }
+
+func FuzzFence(f *testing.F) {
+	for _, s := range []string{"", "```\n</details>", "a\r\nb", "~~~~\n````"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := Fence(s, "dockerfile")
+		lines := strings.Split(out, "\n")
+		fence := strings.TrimSuffix(lines[0], "dockerfile")
+		for _, l := range lines[1 : len(lines)-1] {
+			if strings.HasPrefix(strings.TrimLeft(l, " "), fence) {
+				t.Fatalf("line %q closes the fence %q", l, fence)
+			}
+		}
+		if lines[len(lines)-1] != fence {
+			t.Fatalf("last line %q is not the fence", lines[len(lines)-1])
+		}
+	})
+}

@@ -25,6 +25,8 @@ func TestAttack_MarkdownInjection(t *testing.T) {
 		files = append(files, change.File{Path: "db/migrate/" + h, Status: change.Added, Additions: 1,
 			Patch: "@@ -0,0 +1 @@\n+DROP TABLE \"" + h + "\";"})
 	}
+	// A hostile directory's Dockerfile: its path is the full build's reason.
+	files = append(files, change.File{Path: mdtest.Hostile[3] + mdtest.Hostile[1] + "/Dockerfile", Status: change.Modified, Additions: 1})
 	v := view(files, p, false, nil)
 	v.PolicySource = ".github/ferry.yml at " + mdtest.Hostile[0]
 	v.Control = Control{Paused: &Pause{By: "max", Reason: strings.Join(mdtest.Hostile, " ")}}

@@ -35,7 +35,30 @@ var funcs = template.FuncMap{
 	"text":     md.Text,
 	"code":     md.Code,
 	"cellcode": md.CellCode,
-	"mention":  func(login string) string { return md.Text("@" + login) },
+	"fence":    md.Fence,
+	// spans renders ferry's plain-text messages whose `quoted` parts are
+	// code: each part escaped as what it is.
+	"spans": func(s string) string {
+		parts := strings.Split(s, "`")
+		if len(parts)%2 == 0 {
+			return md.Text(s) // unbalanced: all text
+		}
+		for i, p := range parts {
+			if i%2 == 1 {
+				parts[i] = md.Code(p)
+			} else {
+				parts[i] = md.Text(p)
+			}
+		}
+		return strings.Join(parts, "")
+	},
+	"mark": func(ok bool) string {
+		if ok {
+			return "✓"
+		}
+		return "✗"
+	},
+	"mention": func(login string) string { return md.Text("@" + login) },
 	"mentions": func(logins []string) string {
 		out := make([]string, len(logins))
 		for i, l := range logins {

@@ -39,7 +39,7 @@ var now = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 
 func view(files []change.File, p policy.Policy, truncated bool, prev *Previous) RiskView {
 	a := risk.Assess(risk.Input{Change: change.Change{Files: files, Truncated: truncated}, Policy: p, Now: now})
-	return NewRiskView(a, route.Make(a, p), "9f3c2a1b7e6d5c4b3a2918f7e6d5c4b3a2918f7e", "defaults", len(files), prev)
+	return NewRiskView(a, route.Make(a, change.Change{Files: files, Truncated: truncated}, p), "9f3c2a1b7e6d5c4b3a2918f7e6d5c4b3a2918f7e", "defaults", len(files), prev)
 }
 
 func cases() map[string]RiskView {
@@ -74,7 +74,7 @@ func cases() map[string]RiskView {
 					{Summary: "4 reverts in the last year touched", Paths: []string{"internal/billing/charge.go"}},
 					{Summary: "the author's first change under", Paths: []string{"internal/"}},
 					{Summary: "adds 40 lines"}}})
-			return NewRiskView(a, route.Make(a, policy.Default()), "9f3c2a1b7e6d5c4b3a2918f7e6d5c4b3a2918f7e", "defaults", 1, nil)
+			return NewRiskView(a, route.Make(a, change.Change{Files: files}, policy.Default()), "9f3c2a1b7e6d5c4b3a2918f7e6d5c4b3a2918f7e", "defaults", 1, nil)
 		}(),
 		"paused-approved": func() RiskView {
 			v := view([]change.File{{Path: "db/migrate/001_add.sql", Status: change.Added, Additions: 2,

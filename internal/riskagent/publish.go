@@ -65,7 +65,7 @@ func (o *Agent) present(s Subject, rec record, ctl render.Control) (string, forg
 	v := render.NewRiskView(a, plan, s.HeadSHA, rec.PolicySource, rec.Files, rec.Previous)
 	v.Control = ctl
 	body, err := o.render.RiskMarkdown(v)
-	run.Conclusion, run.Summary, run.Text = plan.CheckConclusion, body, testsText(rec.Tests)
+	run.Conclusion, run.Summary, run.Text = plan.CheckConclusion, body, checkText(plan, rec.Tests)
 	if plan.Approval && len(ctl.Approved) > 0 && run.Conclusion == "action_required" {
 		run.Conclusion = "success" // the human the policy asked for has approved this head
 	}

@@ -199,7 +199,7 @@ func (o *Agent) assess(ctx context.Context, s Subject, ch change.Change, p polic
 		return err
 	}
 	a := o.withLearned(ctx, s, ch, risk.Assess(risk.Input{Change: ch, History: hist, Policy: p, Now: now, Kind: kind}), p)
-	plan := route.Make(a, p)
+	plan := route.Make(a, ch, p)
 	rec.Assessment, rec.Route, rec.Files = &a, &plan, len(ch.Files)
 	return nil
 }

@@ -1,0 +1,3 @@
+FROM nginx:1.29
+COPY . /usr/share/nginx/html
+USER 101

@@ -1,0 +1,4 @@
+FROM alpine:3.22
+ARG NPM_TOKEN
+ENV DB_PASSWORD=hunter2-do-not-print GPG_KEY=ABCDEF PUBLIC_API_KEY=pk_1 TOKEN_FILE=/run/secrets/t
+USER 10001
