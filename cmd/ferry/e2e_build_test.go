@@ -1,11 +1,13 @@
 package main
 
 import (
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ferry-ci/ferry/internal/buildagent"
+	"github.com/ferry-ci/ferry/internal/dbtest"
 	"github.com/ferry-ci/ferry/internal/dockerfile"
 	"github.com/ferry-ci/ferry/internal/githubsim"
 	"github.com/ferry-ci/ferry/internal/gittest"
@@ -46,7 +48,7 @@ var dockerFiles = map[string]string{
 // it updates that pull request, never a second one; once closed, the same
 // rewrites are not proposed again.
 func TestE2E_OptimizeDockerfile(t *testing.T) {
-	sim, _, _ := dockerWorld(t, dockerFiles)
+	sim, repo, bare := dockerWorld(t, dockerFiles)
 	startWithSim(t, sim, "--git-cache-dir="+t.TempDir())
 	n := sim.AddIssue("acme/api", "Docker builds are slow")
 
@@ -93,13 +95,27 @@ func TestE2E_OptimizeDockerfile(t *testing.T) {
 		t.Fatalf("the body renders %v", p)
 	}
 
-	// Asked again: the same pull request, updated in place.
-	if reply, ok := command(t, sim, "acme/api", n, "max", "/ferry optimize-dockerfile"); !ok || !strings.Contains(reply, "updated #") {
+	// Asked again with nothing new: the same pull request, not pushed again.
+	if reply, ok := command(t, sim, "acme/api", n, "max", "/ferry optimize-dockerfile"); !ok || !strings.Contains(reply, "proposes these rewrites already") {
 		t.Fatalf("again: %q", reply)
 	}
-	if prs := headed(sim, buildagent.Branch); len(prs) != 1 {
-		t.Fatalf("%d pull requests after a second ask", len(prs))
+	if prs := headed(sim, buildagent.Branch); len(prs) != 1 || prs[0].HeadSHA != pr.HeadSHA {
+		t.Fatalf("pull requests after a second ask: %+v", prs)
 	}
+	// main moves on: the same pull request, updated in place.
+	tip := repo.Commit("tools", map[string]string{"tools/Dockerfile": "FROM alpine:3.22\nRUN apk add curl\nUSER 1\n"})
+	repo.Publish(bare)
+	sim.AddCommit("acme/api", tip)
+	sim.SetBranch("acme/api", "main", tip)
+	if reply, ok := command(t, sim, "acme/api", n, "max", "/ferry optimize-dockerfile"); !ok || !strings.Contains(reply, "updated #") ||
+		!strings.Contains(reply, "rewrites of 3 of 3") {
+		t.Fatalf("after main moved: %q", reply)
+	}
+	prs = headed(sim, buildagent.Branch)
+	if len(prs) != 1 || prs[0].HeadSHA == pr.HeadSHA || !strings.Contains(sim.TreeFiles("acme/api", prs[0].HeadSHA)["tools/Dockerfile"], "apk add --no-cache curl") {
+		t.Fatalf("pull requests after main moved: %+v", prs)
+	}
+	pr = prs[0]
 	// Closed: the same rewrites are not proposed again.
 	sim.PullRequestClosed("acme/api", pr.Number)
 	if reply, ok := command(t, sim, "acme/api", n, "max", "/ferry optimize-dockerfile"); !ok || !strings.Contains(reply, "was closed") {
@@ -114,5 +130,123 @@ func TestE2E_OptimizeDockerfile(t *testing.T) {
 	}
 	if reply, ok := command(t, sim, "acme/api", n, "max", "/ferry optimize-dockerfile nope/Dockerfile"); !ok || !strings.Contains(reply, "no Dockerfile at nope/Dockerfile") {
 		t.Fatalf("missing path: %q", reply)
+	}
+}
+
+// TestE2E_PullRequestDockerfileFindings: a pull request touching a
+// Dockerfile gets the findings on the lines it touched — in the sticky
+// comment's own section and as check-run annotations, not in a second
+// comment — and none for the lines it left alone.
+func TestE2E_PullRequestDockerfileFindings(t *testing.T) {
+	r := gittest.New(t)
+	old := "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y make\nUSER 10001\n"
+	base := r.Commit("base", map[string]string{"svc/Dockerfile": old})
+	now := strings.Replace(old, "USER 10001\n", "RUN apt-get update && apt-get install -y curl\nADD conf /etc/conf\nUSER 10001\n", 1)
+	head := r.Commit("svc: curl", map[string]string{"svc/Dockerfile": now})
+	bare := filepath.Join(t.TempDir(), "api.git")
+	r.Publish(bare)
+	gitIn(t, bare, "update-ref", "refs/pull/1/head", head)
+	gitIn(t, bare, "update-ref", "refs/pull/1/merge", gitIn(t, bare, "commit-tree", head+"^{tree}", "-p", base, "-p", head, "-m", "Merge"))
+	sim, _ := newSim(t)
+	sim.ServeGit("acme/api", bare)
+	n := sim.AddPullRequest("acme/api", githubsim.PullRequest{Title: "svc: curl", HeadSHA: head, BaseSHA: base,
+		Files: []githubsim.File{{Filename: "svc/Dockerfile", Status: "modified", Additions: 2,
+			Patch: "@@ -1,3 +1,5 @@\n FROM debian:bookworm-slim\n RUN apt-get update && apt-get install -y make\n+RUN apt-get update && apt-get install -y curl\n+ADD conf /etc/conf\n USER 10001"}}})
+	startWithSim(t, sim, "--git-cache-dir="+t.TempDir())
+	sim.OpenPullRequest("acme/api", n)
+	waitFor(t, "the check run", func() bool { return len(checkRunsOn(sim, "acme/api", head)) == 1 })
+	cr := checkRunsOn(sim, "acme/api", head)[0]
+	lines := map[float64][]string{}
+	for _, a := range cr.Annotations {
+		if a["path"] == "svc/Dockerfile" {
+			lines[a["start_line"].(float64)] = append(lines[a["start_line"].(float64)], a["title"].(string))
+		}
+	}
+	if len(lines[3]) != 2 || len(lines[4]) != 1 || len(lines[2]) != 0 || !strings.Contains(lines[4][0], "DL3020") {
+		t.Fatalf("annotations by line: %v", lines)
+	}
+	comments := riskComments(sim, "acme/api", n)
+	if len(comments) != 1 || len(sim.Comments("acme/api", n)) != 1 {
+		t.Fatalf("%d comments", len(sim.Comments("acme/api", n)))
+	}
+	body := comments[0].Body
+	section, _, _ := strings.Cut(body[strings.Index(body, "**Dockerfile, on the lines this changes**"):], "\n\n<sub>")
+	if !strings.Contains(section, "`svc/Dockerfile:3` **apt-get install without --no-install-recommends** (hadolint DL3015)") ||
+		!strings.Contains(section, "`svc/Dockerfile:4` **ADD where COPY is meant**") || strings.Contains(section, "Dockerfile:2`") {
+		t.Fatalf("comment section:\n%s", section)
+	}
+	if p := mdtest.Problems(body); len(p) > 0 {
+		t.Fatalf("the comment renders %v", p)
+	}
+}
+
+func gitIn(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).Output()
+	if err != nil {
+		t.Fatalf("git %v: %v", args, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// TestE2E_OptimizeDockerfileOnPush: with build.optimize_dockerfiles: auto,
+// a push to main that touches a Dockerfile has ferry propose its rewrites
+// by itself — once: the next push touching no Dockerfile leaves the pull
+// request alone, and while the repository is paused nothing is proposed.
+func TestE2E_OptimizeDockerfileOnPush(t *testing.T) {
+	sim, repo, bare := dockerWorld(t, map[string]string{"README.md": "hi\n"})
+	dsn := dbtest.SQLiteURL(t)
+	startWithSim(t, sim, "--git-cache-dir="+t.TempDir(), "--database="+dsn)
+	db := dbtest.Open(t, dsn)
+	before := sim.Ref("acme/api", "heads/main")
+	tip := repo.Commit("docker", map[string]string{"Dockerfile": dockerFiles["Dockerfile"],
+		".github/ferry.yml": "version: 1\nbuild:\n  optimize_dockerfiles: auto\n"})
+	repo.Publish(bare)
+	sim.AddCommit("acme/api", tip)
+	sim.SetFile("acme/api", tip, ".github/ferry.yml", "version: 1\nbuild:\n  optimize_dockerfiles: auto\n")
+	sim.AddComparison("acme/api", before, tip, []githubsim.File{{Filename: "Dockerfile", Status: "added", Additions: 6},
+		{Filename: ".github/ferry.yml", Status: "added", Additions: 3}}, nil)
+	sim.Push("acme/api", "main", before, tip, []githubsim.PushCommit{{SHA: tip, Message: "docker", Author: "max",
+		Added: []string{"Dockerfile", ".github/ferry.yml"}}})
+	waitFor(t, "ferry's pull request", func() bool { return len(headed(sim, buildagent.Branch)) == 1 })
+	pr := headed(sim, buildagent.Branch)[0]
+	if !strings.Contains(sim.TreeFiles("acme/api", pr.HeadSHA)["Dockerfile"], "--no-install-recommends") {
+		t.Fatalf("rewrite: %v", sim.TreeFiles("acme/api", pr.HeadSHA))
+	}
+	decisions := func() int {
+		n := 0
+		for _, c := range sim.Calls() {
+			if c.Operation == "git/create-commit" {
+				n++
+			}
+		}
+		return n
+	}
+	commits := decisions()
+	// Paused: a push touching the Dockerfile proposes nothing new.
+	n := sim.AddIssue("acme/api", "freeze")
+	sim.SetPermission("acme/api", "max", "maintain")
+	if _, ok := command(t, sim, "acme/api", n, "max", "/ferry pause builds are frozen"); !ok {
+		t.Fatal("pause refused")
+	}
+	if reply, ok := command(t, sim, "acme/api", n, "max", "/ferry optimize-dockerfile"); ok || !strings.Contains(reply, "paused") {
+		t.Fatalf("optimize while paused: %q", reply)
+	}
+	next := repo.Commit("docker 2", map[string]string{"Dockerfile": strings.Replace(dockerFiles["Dockerfile"], "curl", "curl jq", 1)})
+	repo.Publish(bare)
+	sim.AddCommit("acme/api", next)
+	sim.SetFile("acme/api", next, ".github/ferry.yml", "version: 1\nbuild:\n  optimize_dockerfiles: auto\n")
+	sim.AddComparison("acme/api", tip, next, []githubsim.File{{Filename: "Dockerfile", Status: "modified", Additions: 1, Deletions: 1}}, nil)
+	guid, status := sim.Push("acme/api", "main", tip, next, []githubsim.PushCommit{{SHA: next, Message: "docker 2", Author: "max", Modified: []string{"Dockerfile"}}})
+	if status != 202 {
+		t.Fatalf("push answered %d", status)
+	}
+	waitFor(t, "the push handled", func() bool {
+		var st string
+		_ = db.SQL().QueryRow(`SELECT status FROM deliveries WHERE id = ?`, guid).Scan(&st)
+		return st == "done"
+	})
+	if got := decisions(); got != commits {
+		t.Fatalf("%d commits created while paused", got-commits)
 	}
 }

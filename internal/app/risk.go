@@ -95,7 +95,10 @@ func (a *App) push(ctx context.Context, d event.Delivery, e any) error {
 			return classify(err)
 		}
 	}
-	if err := a.assessor.Push(ctx, s, commits, pol); err != nil || a.releaser == nil {
+	if err := a.assessor.Push(ctx, s, commits, pol); err != nil {
+		return classify(err)
+	}
+	if err := a.optimizeOnPush(ctx, p); err != nil || a.releaser == nil {
 		return classify(err)
 	}
 	return classify(a.updateRelease(ctx, d, p))

@@ -35,7 +35,7 @@ const maxFiles = 25
 type GitHub interface {
 	GitCredentials(ctx context.Context) (user, password string, err error)
 	Propose(ctx context.Context, owner, repo string, p forge.Proposal) (number int, created bool, err error)
-	LastClosedProposal(ctx context.Context, owner, repo, branch, base string) (number int, body string, err error)
+	Proposals(ctx context.Context, owner, repo, branch, base string) ([]forge.PullRequest, error)
 }
 
 // Git reads a branch's history.
@@ -224,13 +224,21 @@ func marker(d string) string { return "<!-- ferry:dockerfile-rewrites " + d + " 
 
 func (a *Agent) propose(ctx context.Context, gh GitHub, r Repo, rws []rewrite, res Result, tip, by string) (Result, error) {
 	d := digest(rws)
-	closed, body, err := gh.LastClosedProposal(ctx, r.Owner, r.Name, Branch, r.DefaultBranch)
+	prs, err := gh.Proposals(ctx, r.Owner, r.Name, Branch, r.DefaultBranch)
 	if err != nil {
 		return res, err
 	}
-	if closed > 0 && strings.Contains(body, marker(d)) {
-		res.Note = fmt.Sprintf("the same rewrites were proposed in #%d, which was closed: ferry does not propose them again", closed)
-		return res, nil
+	for _, pr := range prs {
+		switch {
+		case !strings.Contains(pr.Body, marker(d)):
+		case pr.State == "open":
+			// Already proposed as they are: nothing pushed again, no CI re-run.
+			res.Number, res.Note = pr.Number, fmt.Sprintf("#%d proposes these rewrites already", pr.Number)
+			return res, nil
+		case !pr.Merged:
+			res.Note = fmt.Sprintf("the same rewrites were proposed in #%d, which was closed: ferry does not propose them again", pr.Number)
+			return res, nil
+		}
 	}
 	v := render.DockerfileView{Digest: d}
 	p := forge.Proposal{Branch: Branch, Base: r.DefaultBranch, Title: "ferry: faster Docker builds, smaller images"}

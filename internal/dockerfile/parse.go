@@ -205,3 +205,29 @@ func IsDockerfile(p string) bool {
 	return lower == "dockerfile" || lower == "containerfile" || strings.HasPrefix(lower, "dockerfile.") ||
 		strings.HasPrefix(lower, "containerfile.") || strings.HasSuffix(lower, ".dockerfile") || strings.HasSuffix(lower, ".containerfile")
 }
+
+// Touching keeps the findings whose instruction has one of lines (the
+// lines a change added or modified).
+func Touching(f *File, fs []Finding, lines map[int]bool) []Finding {
+	span := map[int]int{}
+	for _, s := range f.Stages {
+		span[s.Line] = s.Line
+		for _, in := range s.Instrs {
+			span[in.Line] = in.End
+		}
+	}
+	var out []Finding
+	for _, fd := range fs {
+		end, ok := span[fd.Line]
+		if !ok {
+			end = fd.Line
+		}
+		for l := fd.Line; l <= end; l++ {
+			if lines[l] {
+				out = append(out, fd)
+				break
+			}
+		}
+	}
+	return out
+}

@@ -29,6 +29,7 @@ type PullRequest struct {
 	// MergeCommitSHA is, once merged, the commit the merge made on the
 	// base branch (the merge, squash or last rebased commit).
 	MergeCommitSHA string
+	Body           string // where the source gives it (lists do)
 }
 
 // CheckRun is what ferry shows in a check run.

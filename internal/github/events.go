@@ -209,7 +209,7 @@ func pullRequestOf(p *gh.PullRequest) forge.PullRequest {
 	out := forge.PullRequest{Number: p.GetNumber(), State: p.GetState(), Merged: p.GetMerged() || p.MergedAt != nil, Author: p.GetUser().GetLogin(),
 		HeadSHA: p.GetHead().GetSHA(), HeadRef: p.GetHead().GetRef(), HeadRepo: p.GetHead().GetRepo().GetFullName(),
 		BaseRef: p.GetBase().GetRef(), BaseSHA: p.GetBase().GetSHA(), UpdatedAt: p.GetUpdatedAt().Time,
-		CloneURL: p.GetBase().GetRepo().GetCloneURL(), Title: p.GetTitle(), MergeCommitSHA: p.GetMergeCommitSHA()}
+		CloneURL: p.GetBase().GetRepo().GetCloneURL(), Title: p.GetTitle(), MergeCommitSHA: p.GetMergeCommitSHA(), Body: p.GetBody()}
 	for _, l := range p.Labels {
 		out.Labels = append(out.Labels, l.GetName())
 	}

@@ -105,22 +105,18 @@ func (c *Client) openOrUpdatePull(ctx context.Context, owner, repo string, p for
 	return pr.GetNumber(), true, nil
 }
 
-// LastClosedProposal is the newest closed (not merged) pull request from
-// ferry's branch into base and its body; 0 when there is none.
-func (c *Client) LastClosedProposal(ctx context.Context, owner, repo, branch, base string) (int, string, error) {
-	pulls, _, err := c.gh.PullRequests.List(ctx, owner, repo, &gh.PullRequestListOptions{State: "closed", Head: owner + ":" + branch,
+// Proposals lists the pull requests (open, closed or merged) from ferry's
+// branch into base, newest first (up to 100).
+func (c *Client) Proposals(ctx context.Context, owner, repo, branch, base string) ([]forge.PullRequest, error) {
+	pulls, _, err := c.gh.PullRequests.List(ctx, owner, repo, &gh.PullRequestListOptions{State: "all", Head: owner + ":" + branch,
 		Base: base, Sort: "created", Direction: "desc", ListOptions: gh.ListOptions{PerPage: 100}})
 	if err != nil {
-		return 0, "", fmt.Errorf("find closed pull requests for %s: %w", branch, err)
+		return nil, fmt.Errorf("find pull requests from %s: %w", branch, err)
 	}
-	var last *gh.PullRequest
+	out := make([]forge.PullRequest, 0, len(pulls))
 	for _, p := range pulls {
-		if p.MergedAt == nil && (last == nil || p.GetNumber() > last.GetNumber()) {
-			last = p
-		}
+		out = append(out, pullRequestOf(p))
 	}
-	if last == nil {
-		return 0, "", nil
-	}
-	return last.GetNumber(), last.GetBody(), nil
+	sort.Slice(out, func(i, j int) bool { return out[i].Number > out[j].Number })
+	return out, nil
 }

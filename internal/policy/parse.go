@@ -99,6 +99,9 @@ type raw struct {
 			Targets []string `json:"targets"`
 		} `json:"map"`
 	} `json:"tests"`
+	Build *struct {
+		OptimizeDockerfiles string `json:"optimize_dockerfiles"`
+	} `json:"build"`
 }
 
 // Parse reads a policy file with the server's default options.
@@ -240,6 +243,9 @@ func build(r raw, o Options) (Policy, []Problem) {
 	p := Default()
 	p.Limits = limits(r.Limits)
 	testsPolicy(&p, r)
+	if r.Build != nil {
+		p.OptimizeDockerfiles = r.Build.OptimizeDockerfiles == "auto"
+	}
 	p.RequiredChecks = r.RequiredChecks
 	var probs []Problem
 	p.Release, probs = release(r.Release)

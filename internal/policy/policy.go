@@ -41,6 +41,9 @@ type Policy struct {
 	TestMap []TestMapping
 	// Quarantine is what ferry does about flaky tests.
 	Quarantine Quarantine
+	// OptimizeDockerfiles: propose proven Dockerfile rewrites after pushes
+	// to the default branch that touch a Dockerfile (off by default).
+	OptimizeDockerfiles bool
 }
 
 // Quarantine is the policy for flaky tests.

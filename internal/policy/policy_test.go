@@ -43,6 +43,16 @@ risk:
 	}
 }
 
+func TestParseBuild(t *testing.T) {
+	p, err := Parse([]byte("version: 1\nbuild:\n  optimize_dockerfiles: auto\n"))
+	if err != nil || !p.OptimizeDockerfiles || Default().OptimizeDockerfiles {
+		t.Fatalf("%+v %v", p.OptimizeDockerfiles, err)
+	}
+	if _, err := Parse([]byte("version: 1\nbuild:\n  optimize_dockerfiles: always\n")); err == nil {
+		t.Fatal("an unknown mode was accepted")
+	}
+}
+
 func TestParseEmptyIsDefault(t *testing.T) {
 	for _, in := range []string{"", "\n# nothing\n"} {
 		p, err := Parse([]byte(in))

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ferry-ci/ferry/internal/change"
+	"github.com/ferry-ci/ferry/internal/dockerfile"
 	"github.com/ferry-ci/ferry/internal/mdtest"
 	"github.com/ferry-ci/ferry/internal/policy"
 )
@@ -30,6 +31,12 @@ func TestAttack_MarkdownInjection(t *testing.T) {
 	v := view(files, p, false, nil)
 	v.PolicySource = ".github/ferry.yml at " + mdtest.Hostile[0]
 	v.Control = Control{Paused: &Pause{By: "max", Reason: strings.Join(mdtest.Hostile, " ")}}
+	// Dockerfile findings: the path, the image name and the command are the pull request's.
+	for i, h := range mdtest.Hostile {
+		v.Dockerfiles = append(v.Dockerfiles, NewDockerfileNote(h+"/Dockerfile", dockerfile.Finding{Rule: "run-cd", Line: i + 1,
+			Message: "`cd " + h + "` inside RUN", Suggestion: "WORKDIR " + h}),
+			NewDockerfileNote("Dockerfile", dockerfile.Finding{Rule: "base-unpinned", Line: 1, Message: "`" + h + "` has no tag", Fixable: true}))
+	}
 	risk, err := r.RiskMarkdown(v)
 	if err != nil {
 		t.Fatal(err)

@@ -61,3 +61,24 @@ func NewDockerfileFile(path string, before int, rw dockerfile.Rewrite) Dockerfil
 
 // Dockerfile renders the optimization pull request's body (ferry's part).
 func (r *Renderer) Dockerfile(v DockerfileView) (string, error) { return r.exec("dockerfile.md", v) }
+
+// DockerfileNote is a finding on a line a pull request touched, for its
+// comment and check run.
+type DockerfileNote struct {
+	Path       string `json:"path"`
+	Line       int    `json:"line"`
+	Rule       string `json:"rule"`
+	Title      string `json:"title"`
+	Refs       string `json:"refs,omitempty"`
+	Message    string `json:"message"`
+	Why        string `json:"why"`
+	Fixable    bool   `json:"fixable"`
+	Suggestion string `json:"suggestion,omitempty"`
+}
+
+// NewDockerfileNote names a finding's rule for people.
+func NewDockerfileNote(path string, fd dockerfile.Finding) DockerfileNote {
+	r, _ := dockerfile.RuleByID(fd.Rule)
+	return DockerfileNote{Path: path, Line: fd.Line, Rule: fd.Rule, Title: r.Title, Refs: r.Refs, Message: clip(fd.Message, 200),
+		Why: r.Why, Fixable: fd.Fixable, Suggestion: clip(fd.Suggestion, 500)}
+}

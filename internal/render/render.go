@@ -132,6 +132,7 @@ type RiskView struct {
 	Added        []string // rules that fired now and not before
 	Removed      []string // rules that fired before and not now
 	Control      Control
+	Dockerfiles  []DockerfileNote // findings on the Dockerfile lines a pull request touched
 }
 
 // Control is what people did about the pull request: a pause in force,

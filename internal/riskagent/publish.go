@@ -63,7 +63,7 @@ func (o *Agent) present(s Subject, rec record, ctl render.Control) (string, forg
 	}
 	a, plan := *rec.Assessment, *rec.Route
 	v := render.NewRiskView(a, plan, s.HeadSHA, rec.PolicySource, rec.Files, rec.Previous)
-	v.Control = ctl
+	v.Control, v.Dockerfiles = ctl, rec.Dockerfiles
 	body, err := o.render.RiskMarkdown(v)
 	run.Conclusion, run.Summary, run.Text = plan.CheckConclusion, body, checkText(plan, rec.Tests)
 	if plan.Approval && len(ctl.Approved) > 0 && run.Conclusion == "action_required" {
@@ -76,6 +76,7 @@ func (o *Agent) present(s Subject, rec record, ctl render.Control) (string, forg
 		run.Buttons = append(run.Buttons, buttonReassess, buttonPause)
 	}
 	run.Title = fmt.Sprintf("%s risk (%d/100)", a.Level, a.Score)
+	run.Annotations = dockerfileAnnotations(rec.Dockerfiles)
 	for _, r := range a.Reasons {
 		for _, e := range r.Evidence {
 			if e.Line == 0 || len(run.Annotations) == maxAnnotations {

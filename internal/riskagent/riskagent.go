@@ -179,6 +179,8 @@ type record struct {
 	Problems     []policy.Problem `json:"problems,omitempty"`
 	Previous     *render.Previous `json:"previous,omitempty"`
 	Tests        *TestPlan        `json:"tests,omitempty"` // what CI should run (Go repositories read with git)
+	// Dockerfiles: findings on the Dockerfile lines a pull request touched.
+	Dockerfiles []render.DockerfileNote `json:"dockerfiles,omitempty"`
 }
 
 // recordOf starts the record of an assessment under pol: an invalid

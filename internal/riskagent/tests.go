@@ -7,7 +7,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ferry-ci/ferry/internal/change"
 	"github.com/ferry-ci/ferry/internal/git"
+	"github.com/ferry-ci/ferry/internal/render"
 	"github.com/ferry-ci/ferry/internal/testsel"
 )
 
@@ -25,12 +27,14 @@ const maxPlanTargets = 500
 // selectTests reads the pull request's test merge with git and selects
 // its tests (nil when the repository has none ferry can name). Best effort: a repository
 // git cannot read gets no plan, never a failed assessment.
-func (o *Agent) selectTests(ctx context.Context, s Subject, depth string, maps []testsel.Mapping) *TestPlan {
+// In the same read, the findings on the Dockerfile lines it touched.
+func (o *Agent) selectTests(ctx context.Context, s Subject, depth string, maps []testsel.Mapping, ch change.Change) (*TestPlan, []render.DockerfileNote) {
 	if o.deps.Git == nil || s.CloneURL == "" || s.Number == 0 {
-		return nil
+		return nil, nil
 	}
 	user, pass, err := o.deps.Changes(s.InstallationID).GitCredentials(ctx)
 	var plan *TestPlan
+	var notes []render.DockerfileNote
 	if err == nil {
 		pr := git.PullRequest{URL: s.CloneURL, Username: user, Password: pass, Number: s.Number, BaseRef: s.BaseRef, HeadSHA: s.HeadSHA}
 		err = o.deps.Git.PullRequestTree(ctx, strconv.FormatInt(s.RepositoryID, 10), pr, func(t, base *git.Tree, changed []string) error {
@@ -38,14 +42,15 @@ func (o *Agent) selectTests(ctx context.Context, s Subject, depth string, maps [
 			if sel.Total > 0 {
 				plan = planOf(depth, sel)
 			}
+			notes = dockerfileNotes(ctx, t, ch)
 			return nil
 		})
 	}
 	if err != nil {
 		o.cfg.Logger.WarnContext(ctx, "no test selection: could not read the pull request with git", "err", err)
-		return nil
+		return nil, nil
 	}
-	return plan
+	return plan, notes
 }
 
 // planOf applies the route's depth: only targeted runs the selection.
