@@ -14,11 +14,12 @@ import (
 // DockerfileCmd reports a Dockerfile's findings and, with --fix, the
 // rewrite ferry would propose with its four checks.
 type DockerfileCmd struct {
+	Rules   bool     `name:"rules" help:"List the rules: what each finds, why it matters, its public counterpart (hadolint, Docker's guide, BuildKit)."`
 	Fix     bool     `name:"fix" help:"Also print the rewritten Dockerfile and the checks it passed."`
 	Write   bool     `name:"write" help:"With --fix: write a rewrite that passed every check back to its file."`
 	Format  string   `name:"format" default:"text" enum:"text,json" help:"text or json."`
 	Context string   `name:"context" help:"The build context, for rules that read it (lockfiles, .dockerignore); default: each Dockerfile's directory."`
-	Files   []string `arg:"" name:"FILE" help:"Dockerfiles." type:"existingfile"`
+	Files   []string `arg:"" optional:"" name:"FILE" help:"Dockerfiles." type:"existingfile"`
 }
 
 // dockerfileReport is one file's JSON output.
@@ -34,6 +35,12 @@ type dockerfileReport struct {
 func (c *DockerfileCmd) Run(e *env) error {
 	if c.Write && !c.Fix {
 		return usageError{"--write needs --fix"}
+	}
+	if c.Rules {
+		return c.listRules(e)
+	}
+	if len(c.Files) == 0 {
+		return usageError{"name at least one Dockerfile (or --rules)"}
 	}
 	var reports []dockerfileReport
 	failed := false
@@ -167,4 +174,20 @@ func mark(ok bool) string {
 		return "✓"
 	}
 	return "✗"
+}
+
+func (c *DockerfileCmd) listRules(e *env) error {
+	if c.Format == "json" {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(dockerfile.Rules)
+	}
+	for _, r := range dockerfile.Rules {
+		fix := "suggests"
+		if r.Fixes {
+			fix = "rewrites (proven)"
+		}
+		fmt.Fprintf(e.stdout, "%s — %s [%s; %s]\n  why: %s\n  effect: %s\n", r.ID, r.Title, r.Refs, fix, r.Why, r.Effect)
+	}
+	return nil
 }
