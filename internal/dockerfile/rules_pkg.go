@@ -205,10 +205,28 @@ func envSet(f *File, s *Stage, key string) bool {
 	return false
 }
 
-func pipNoCache(f *File, _ Options) []Finding {
+// flagRule is a package manager call missing the flag that keeps its
+// cache out of the layer.
+type flagRule struct {
+	rule, sub, flag, env, msg string
+	tools                     []string
+}
+
+var (
+	pipRule = flagRule{"pip-no-cache-dir", "install", "--no-cache-dir", "PIP_NO_CACHE_DIR", "`pip install` keeps its download cache in the layer", []string{"pip", "pip3"}}
+	apkRule = flagRule{"apk-no-cache", "add", "--no-cache", "", "`apk add` keeps its index and cache in the layer", []string{"apk"}}
+)
+
+func pipNoCache(f *File, _ Options) []Finding { return missingFlag(f, pipRule) }
+func apkNoCache(f *File, _ Options) []Finding { return missingFlag(f, apkRule) }
+
+// missingFlag reports the calls without the flag (none where a cache
+// mount or the environment already keeps the cache out), fixable by
+// inserting it after the subcommand.
+func missingFlag(f *File, fr flagRule) []Finding {
 	var out []Finding
 	for _, s := range f.Stages {
-		if envSet(f, s, "PIP_NO_CACHE_DIR") {
+		if fr.env != "" && envSet(f, s, fr.env) {
 			continue
 		}
 		for _, r := range runs(f, s) {
@@ -216,36 +234,13 @@ func pipNoCache(f *File, _ Options) []Finding {
 				continue
 			}
 			for _, c := range r.Calls {
-				i, ok := c.is("install", "pip", "pip3")
-				if !ok || c.has("--no-cache-dir") {
+				i, ok := c.is(fr.sub, fr.tools...)
+				if !ok || c.has(fr.flag) {
 					continue
 				}
-				fd := finding("pip-no-cache-dir", s, r.Line, "`pip install` keeps its download cache in the layer")
+				fd := finding(fr.rule, s, r.Line, fr.msg)
 				if r.Editable {
-					fd.Fixable, fd.fix = true, f.insert(r, c.ends[i], " --no-cache-dir")
-				}
-				out = append(out, fd)
-			}
-		}
-	}
-	return out
-}
-
-func apkNoCache(f *File, _ Options) []Finding {
-	var out []Finding
-	for _, s := range f.Stages {
-		for _, r := range runs(f, s) {
-			if r.mounts("cache") {
-				continue
-			}
-			for _, c := range r.Calls {
-				i, ok := c.is("add", "apk")
-				if !ok || c.has("--no-cache") {
-					continue
-				}
-				fd := finding("apk-no-cache", s, r.Line, "`apk add` keeps its index and cache in the layer")
-				if r.Editable {
-					fd.Fixable, fd.fix = true, f.insert(r, c.ends[i], " --no-cache")
+					fd.Fixable, fd.fix = true, f.insert(r, c.ends[i], " "+fr.flag)
 				}
 				out = append(out, fd)
 			}

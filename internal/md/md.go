@@ -54,16 +54,7 @@ func allDigits(s string) bool {
 // cells: a "|" inside would split the cell (use Text there).
 func Code(s string) string {
 	s = oneLine(s)
-	longest, run := 0, 0
-	for _, r := range s {
-		if r == '`' {
-			run++
-			longest = max(longest, run)
-		} else {
-			run = 0
-		}
-	}
-	fence := strings.Repeat("`", longest+1)
+	fence := strings.Repeat("`", longestRun(s, '`')+1)
 	if s == "" || strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") || strings.HasPrefix(s, " ") && strings.HasSuffix(s, " ") {
 		s = " " + s + " "
 	}
@@ -106,15 +97,20 @@ func Fence(s, lang string) string {
 		}
 		return r
 	}, strings.TrimRight(s, "\n"))
-	longest, run := 2, 0
-	for _, r := range s {
-		if r == '`' {
+	fence := strings.Repeat("`", max(2, longestRun(s, '`'))+1)
+	return fence + lang + "\n" + s + "\n" + fence
+}
+
+// longestRun is the length of the longest run of r in s.
+func longestRun(s string, r rune) int {
+	longest, run := 0, 0
+	for _, c := range s {
+		if c == r {
 			run++
 			longest = max(longest, run)
 		} else {
 			run = 0
 		}
 	}
-	fence := strings.Repeat("`", longest+1)
-	return fence + lang + "\n" + s + "\n" + fence
+	return longest
 }
