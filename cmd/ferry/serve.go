@@ -245,10 +245,7 @@ func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic,
 	if err != nil {
 		return nil, none, nil, queue, err
 	}
-	releaser, err := releaseagent.New(releaseagent.Config{Logger: log}, releaseagent.Deps{
-		GitHub:  func(id int64) releaseagent.GitHub { return gh.Installation(id) },
-		History: cache, Releases: db, Signals: db, Control: db, Audit: db,
-	})
+	releaser, tester, builder, err := proposers(log, db, gh, cache)
 	if err != nil {
 		return nil, none, nil, queue, err
 	}
@@ -263,13 +260,6 @@ func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic,
 	if err != nil {
 		return nil, none, nil, queue, err
 	}
-	tester := testagent.New(testagent.Config{Logger: log}, testagent.Deps{
-		GitHub: func(id int64) testagent.GitHub { return gh.Installation(id) }, Results: db, Audit: db})
-	builder, err := buildagent.New(buildagent.Config{Logger: log}, buildagent.Deps{
-		GitHub: func(id int64) buildagent.GitHub { return gh.Installation(id) }, Git: cache, Audit: db})
-	if err != nil {
-		return nil, none, nil, queue, err
-	}
 	deps := app.Deps{Assessor: assessor, Control: db, Audit: db, Deployer: deployer, Heads: db, Releaser: releaser, Promoter: promoter,
 		Tester: tester, Builder: builder,
 		GitHub: func(id int64) app.CommandGitHub { return gh.Installation(id) }}
@@ -277,6 +267,23 @@ func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic,
 	steps := map[string]jobs.Step{deployagent.StepName: {Run: deployer.Step, GiveUp: deployer.GiveUp},
 		deployagent.GateStepName: {Run: deployer.GateStep}}
 	return periodic, deps, steps, queue, nil
+}
+
+// proposers are the agents that open ferry's pull requests from what a
+// repository holds: releases, quarantines, Dockerfile rewrites.
+func proposers(log *slog.Logger, db *store.DB, gh *github.App, cache *git.Cache) (*releaseagent.Agent, *testagent.Agent, *buildagent.Agent, error) {
+	releaser, err := releaseagent.New(releaseagent.Config{Logger: log}, releaseagent.Deps{
+		GitHub:  func(id int64) releaseagent.GitHub { return gh.Installation(id) },
+		History: cache, Releases: db, Signals: db, Control: db, Audit: db,
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tester := testagent.New(testagent.Config{Logger: log}, testagent.Deps{
+		GitHub: func(id int64) testagent.GitHub { return gh.Installation(id) }, Results: db, Audit: db})
+	builder, err := buildagent.New(buildagent.Config{Logger: log}, buildagent.Deps{
+		GitHub: func(id int64) buildagent.GitHub { return gh.Installation(id) }, Git: cache, Audit: db})
+	return releaser, tester, builder, err
 }
 
 // deployEndedStep is the job that follows a deploy as it ends.

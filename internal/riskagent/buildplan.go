@@ -50,6 +50,5 @@ func buildText(plan route.Plan) string {
 	}
 	// The fence outgrows any run of backticks in a path, so a path cannot
 	// close the block early.
-	fence := strings.Repeat("`", max(3, longestRun(string(data), '`')+1))
-	return "### Build\n\n" + line + "\n\n" + fence + "json\n" + string(data) + "\n" + fence + "\n"
+	return "### Build\n\n" + line + "\n\n" + md.Fence(string(data), "json") + "\n"
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ferry-ci/ferry/internal/change"
 	"github.com/ferry-ci/ferry/internal/git"
+	"github.com/ferry-ci/ferry/internal/md"
 	"github.com/ferry-ci/ferry/internal/render"
 	"github.com/ferry-ci/ferry/internal/testsel"
 )
@@ -85,19 +86,5 @@ func testsText(p *TestPlan) string {
 	if p.All {
 		line = fmt.Sprintf("Runs every test (%s): %s.", p.Depth, strings.Join(p.Why, "; "))
 	}
-	fence := strings.Repeat("`", max(3, longestRun(string(data), '`')+1))
-	return "### Tests\n\n" + line + "\n\n" + fence + "json\n" + string(data) + "\n" + fence + "\n"
-}
-
-func longestRun(s string, r rune) int {
-	best, cur := 0, 0
-	for _, c := range s {
-		if c == r {
-			cur++
-			best = max(best, cur)
-		} else {
-			cur = 0
-		}
-	}
-	return best
+	return "### Tests\n\n" + line + "\n\n" + md.Fence(string(data), "json") + "\n"
 }
