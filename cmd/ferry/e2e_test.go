@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,11 @@ import (
 // start the binary, and returns its base URL; it stops when the test ends.
 func startInProcess(t testing.TB, args ...string) string {
 	t.Helper()
+	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--database") }) {
+		// A database of its own: the default (ferry.db in the working
+		// directory) would carry one test's pauses and deliveries into the next.
+		args = append(args, "--database=sqlite:"+filepath.Join(t.TempDir(), "ferry.db"))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
