@@ -58,7 +58,8 @@ lint:
 ## the deploy analysis' power curve (synthetic canaries on the real Prometheus, ~8 min), and the Go benchmarks
 bench: build
 	@pg="$${FERRY_TEST_POSTGRES:-$$(.ci/postgres start)}"; \
-	$(GO) run ./cmd/ferrybench --ferry $(BIN) --postgres "$$pg" && \
+	durable="$$(FERRY_PG_DURABLE=1 FERRY_PG_PORT=55439 FERRY_PG_DIR=/tmp/ferry-bench-pg .ci/postgres start)"; \
+	$(GO) run ./cmd/ferrybench --ferry $(BIN) --postgres "$$durable" && \
 	FERRY_TEST_POSTGRES="$$pg" $(GO) test -run '^$$' -bench PullRequestOpened -benchtime 300x ./cmd/ferry && \
 	FERRY_TEST_KUBECONFIG="$${FERRY_TEST_KUBECONFIG:-$$(.ci/kube start)}" $(GO) test -run '^$$' -bench MergeToCanary -benchtime 20x ./cmd/ferry && \
 	FERRY_TEST_KUBECONFIG="$${FERRY_TEST_KUBECONFIG:-$$(.ci/kube start)}" FERRY_TEST_PROMETHEUS="$${FERRY_TEST_PROMETHEUS:-$$(.ci/prometheus start)}" \

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -79,6 +80,12 @@ type Queue struct {
 	metrics *metrics
 	stop    chan struct{} // ends the metrics subscription
 	done    chan struct{} // closed when it has ended
+	// Group commit of deliveries (batch.go).
+	pending   chan *pending
+	batchStop chan struct{}
+	batchDone chan struct{}
+	batchSize prometheus.Histogram
+	stopOnce  sync.Once
 }
 
 // New builds a queue on db. reg receives the queue's metrics.
@@ -91,7 +98,9 @@ func New(db *store.DB, cfg Config, h Handler, reg prometheus.Registerer) (*Queue
 		}
 	}
 	q := &Queue{db: db, cfg: cfg, metrics: newMetrics(reg, db),
-		stop: make(chan struct{}), done: make(chan struct{})}
+		stop: make(chan struct{}), done: make(chan struct{}),
+		pending: make(chan *pending, maxBatch), batchStop: make(chan struct{}), batchDone: make(chan struct{}),
+		batchSize: newBatchHistogram(reg)}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &deliveryWorker{db: db, handler: h, now: cfg.Now, log: cfg.Logger})
 	tasks := map[string]func(context.Context) error{}
@@ -121,6 +130,7 @@ func New(db *store.DB, cfg Config, h Handler, reg prometheus.Registerer) (*Queue
 		return nil, fmt.Errorf("create job client: %w", err)
 	}
 	q.client = client
+	go q.committer()
 	return q, nil
 }
 
@@ -162,33 +172,25 @@ func Ready(ctx context.Context, db *store.DB) error {
 }
 
 // Record stores d and, if it has a handler (Status Queued), its job, in one
-// transaction. A delivery seen before (same id or same payload) is a
-// duplicate and creates nothing.
+// transaction — shared with the deliveries that arrive while the previous
+// one commits (group commit). A delivery seen before (same id or same
+// payload) is a duplicate and creates nothing. A cancelled ctx returns at
+// once; the delivery may still be committed (a redelivery is a duplicate).
 func (q *Queue) Record(ctx context.Context, d event.Delivery) (event.Outcome, error) {
-	outcome := event.OutcomeIgnored
-	err := q.db.InTx(ctx, func(tx *sql.Tx) error {
-		inserted, err := store.InsertDelivery(ctx, tx, d)
-		if err != nil {
-			return err
-		}
-		if !inserted {
-			outcome = event.OutcomeDuplicate
-			return nil
-		}
-		if d.Status != event.StatusQueued {
-			return nil
-		}
-		outcome = event.OutcomeAccepted
-		args := DeliveryArgs{DeliveryID: d.ID, Event: d.Event, Serial: d.SerialKey()}
-		if _, err := q.client.InsertTx(ctx, tx, args, nil); err != nil {
-			return fmt.Errorf("enqueue delivery %s: %w", d.ID, err)
-		}
-		return nil
-	})
-	if err != nil {
-		return "", err
+	p := &pending{d: d, done: make(chan recorded, 1)}
+	select {
+	case q.pending <- p:
+	case <-q.batchStop:
+		return "", errors.New("record delivery: the queue is stopping")
+	case <-ctx.Done():
+		return "", ctx.Err()
 	}
-	return outcome, nil
+	select {
+	case r := <-p.done:
+		return r.outcome, r.err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
 }
 
 // Start begins working jobs (a no-op for an ingest-only queue).
@@ -213,6 +215,7 @@ func (q *Queue) Start(ctx context.Context) error {
 // Stop lets running jobs finish until ctx ends, then cancels them; River
 // makes cancelled jobs available again, so they run after a restart.
 func (q *Queue) Stop(ctx context.Context) error {
+	q.stopBatches()
 	if q.cfg.Workers == 0 {
 		return nil
 	}
