@@ -43,6 +43,9 @@ type ServeCmd struct {
 	AdminListen       string `name:"admin-listen" env:"FERRY_ADMIN_LISTEN" help:"Serve /metrics, /readyz and /healthz on this address instead; --listen then serves only /webhook (and /healthz)."`
 	WebhookSecret     string `name:"webhook-secret" env:"FERRY_WEBHOOK_SECRET" help:"The GitHub App's webhook secret."`
 	WebhookSecretFile string `name:"webhook-secret-file" env:"FERRY_WEBHOOK_SECRET_FILE" help:"File holding the webhook secret."`
+	// While the webhook secret is rotated, the old one is accepted too.
+	WebhookSecretPrevious     string `name:"webhook-secret-previous" env:"FERRY_WEBHOOK_SECRET_PREVIOUS" help:"While rotating the webhook secret: the old one, still accepted beside --webhook-secret; remove it once ferry_webhook_verified_total{secret=previous} stops growing."`
+	WebhookSecretPreviousFile string `name:"webhook-secret-previous-file" env:"FERRY_WEBHOOK_SECRET_PREVIOUS_FILE" help:"File holding the previous webhook secret (see --webhook-secret-previous)."`
 	DatabaseFlags
 	GitHubFlags
 	Workers               int           `name:"workers" env:"FERRY_WORKERS" default:"4" help:"Jobs run at once; 0 only records deliveries (an ingest-only replica)."`
@@ -56,16 +59,18 @@ type ServeCmd struct {
 	GitCacheDir           string        `name:"git-cache-dir" env:"FERRY_GIT_CACHE_DIR" help:"Where ferry keeps git repositories it fetches to read pull requests larger than GitHub's API lists (default: the user cache directory, ferry/git)."`
 	GitCacheQuota         int64         `name:"git-cache-max-bytes" env:"FERRY_GIT_CACHE_MAX_BYTES" default:"2147483648" help:"Disk quota of the git cache, in bytes (default 2 GiB): past it the least recently used repositories are removed, never one being read; one fetch may bring at most this."`
 	RecoverEvery          time.Duration `name:"recover-every" env:"FERRY_RECOVER_EVERY" default:"10m" help:"How often (and at start) to ask GitHub to redeliver deliveries ferry missed (needs the App's credentials)."`
+	Retention             time.Duration `name:"retention" env:"FERRY_RETENTION" default:"720h" help:"How long delivery payloads are kept once handled or ignored (0: forever); ids and digests stay for deduplication, assessments, decisions and deploys are kept."`
 
 	WebhookMaxInFlightBytes int64 `name:"webhook-max-inflight-bytes" env:"FERRY_WEBHOOK_MAX_INFLIGHT_BYTES" default:"67108864" help:"Webhook bodies held in memory at once, in bytes, at least 26214400 (one 25 MiB payload); past it deliveries are answered 503 unread."`
 
-	secretOnCommandLine bool // set by AfterApply
+	secretsOnCommandLine []string // set by AfterApply
+	previousSecret       []byte   // set by validate: nil unless rotating
 }
 
-// AfterApply notes, once kong has filled the flags, whether the webhook
-// secret was typed on the command line.
+// AfterApply notes, once kong has filled the flags, which webhook secrets
+// were typed on the command line.
 func (s *ServeCmd) AfterApply(kctx *kong.Context) error {
-	s.secretOnCommandLine = secretOnCommandLine(kctx)
+	s.secretsOnCommandLine = secretsOnCommandLine(kctx)
 	return nil
 }
 
@@ -93,6 +98,8 @@ func (s *ServeCmd) validate() ([]byte, error) {
 		return nil, settingError("job-timeout", "FERRY_JOB_TIMEOUT", "must be at least 1s, got %s", s.JobTimeout)
 	case s.ShutdownTimeout <= 0:
 		return nil, settingError("shutdown-timeout", "FERRY_SHUTDOWN_TIMEOUT", "must be positive, got %s", s.ShutdownTimeout)
+	case s.Retention < 0 || (s.Retention > 0 && s.Retention < time.Hour):
+		return nil, settingError("retention", "FERRY_RETENTION", "must be 0 (forever) or at least 1h, got %s", s.Retention)
 	case s.RecoverEvery < time.Second:
 		return nil, settingError("recover-every", "FERRY_RECOVER_EVERY", "must be at least 1s, got %s", s.RecoverEvery)
 	case s.WebhookMaxInFlightBytes < webhook.MaxBody:
@@ -100,10 +107,13 @@ func (s *ServeCmd) validate() ([]byte, error) {
 			"must be at least %d (one payload of GitHub's largest), got %d", webhook.MaxBody, s.WebhookMaxInFlightBytes)
 	}
 	secret, err := readSecret(s.WebhookSecret, s.WebhookSecretFile)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		err = checkSecretLength(secret, s.WebhookSecretFile != "")
 	}
-	return secret, checkSecretLength(secret, s.WebhookSecretFile != "")
+	if err == nil {
+		s.previousSecret, err = readPreviousSecret(s.WebhookSecretPrevious, s.WebhookSecretPreviousFile, secret)
+	}
+	return secret, err
 }
 
 // Run implements the command.
@@ -116,8 +126,8 @@ func (s *ServeCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	if s.secretOnCommandLine {
-		log.Warn("--webhook-secret on the command line is visible to other local users (ps, /proc): prefer FERRY_WEBHOOK_SECRET or --webhook-secret-file")
+	for _, flag := range s.secretsOnCommandLine {
+		log.Warn(secretOnCommandLineWarning(flag))
 	}
 	ctx := e.ctx
 	db, _, err := s.open(ctx, log)
@@ -127,10 +137,14 @@ func (s *ServeCmd) Run(e *env) error {
 	defer db.Close()
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	periodic, deps, steps, queueRef, err := s.githubParts(log, db)
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		store.NewDeployCollector(db))
+	periodic, deps, steps, queueRef, err := s.githubParts(log, db, reg)
 	if err != nil {
 		return err
+	}
+	if s.Retention > 0 {
+		periodic = append(periodic, retention(db, s.Retention, log))
 	}
 	deps.Installations = db
 	application := app.New(app.Config{Logger: log, AppID: s.GitHubAppID, Policy: s.policyOptions()}, deps)
@@ -144,7 +158,7 @@ func (s *ServeCmd) Run(e *env) error {
 		return err
 	}
 	*queueRef = queue
-	hook := webhook.New(webhook.Config{Secret: secret, MaxInFlightBytes: s.WebhookMaxInFlightBytes, Logger: log},
+	hook := webhook.New(webhook.Config{Secret: secret, PreviousSecret: s.previousSecret, MaxInFlightBytes: s.WebhookMaxInFlightBytes, Logger: log},
 		queue, application, webhook.NewMetrics(reg))
 	ready := &readiness{check: func(ctx context.Context) error { return dbReady(ctx, db) }, ttl: readyTTL, now: time.Now, log: log}
 	public, admin := s.handlers(hook, ready, reg)
@@ -216,7 +230,7 @@ func newServer(h http.Handler, log *slog.Logger) *http.Server {
 // githubParts are what needs the App's credentials: the periodic
 // recovery of missed deliveries and the risk agent. Without credentials
 // ferry only records deliveries.
-func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic, app.Deps, map[string]jobs.Step, **jobs.Queue, error) {
+func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB, reg prometheus.Registerer) ([]jobs.Periodic, app.Deps, map[string]jobs.Step, **jobs.Queue, error) {
 	none, queue := app.Deps{}, new(*jobs.Queue)
 	if s.GitHubAppID == 0 {
 		log.Warn("no GitHub App credentials: ferry records deliveries but does not act on them or recover missed ones")
@@ -227,7 +241,7 @@ func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB) ([]jobs.Periodic,
 		return nil, none, nil, queue, settingError("github-private-key-file", "FERRY_GITHUB_PRIVATE_KEY_FILE", "cannot read: %v", err)
 	}
 	gh, err := github.New(github.Config{AppID: s.GitHubAppID, PrivateKey: key, BaseURL: s.GitHubAPIURL,
-		BotLogin: s.GitHubBotLogin, Comments: db, Logger: log})
+		BotLogin: s.GitHubBotLogin, Comments: db, Logger: log, Metrics: github.NewMetrics(reg)})
 	if err != nil {
 		return nil, none, nil, queue, settingError("github-private-key-file", "FERRY_GITHUB_PRIVATE_KEY_FILE", "%v", err)
 	}
@@ -284,6 +298,18 @@ func proposers(log *slog.Logger, db *store.DB, gh *github.App, cache *git.Cache)
 	builder, err := buildagent.New(buildagent.Config{Logger: log}, buildagent.Deps{
 		GitHub: func(id int64) buildagent.GitHub { return gh.Installation(id) }, Git: cache, Audit: db})
 	return releaser, tester, builder, err
+}
+
+// retention blanks old delivery payloads hourly, on one replica (River's
+// leader runs periodic work).
+func retention(db *store.DB, keep time.Duration, log *slog.Logger) jobs.Periodic {
+	return jobs.Periodic{Name: "retention", Every: time.Hour, Run: func(ctx context.Context) error {
+		n, err := db.BlankPayloads(ctx, time.Now().Add(-keep))
+		if n > 0 {
+			log.InfoContext(ctx, "delivery payloads past retention blanked", "count", n, "retention", keep)
+		}
+		return err
+	}}
 }
 
 // deployEndedStep is the job that follows a deploy as it ends.

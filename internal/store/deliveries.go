@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/ferry-ci/ferry/internal/event"
@@ -105,4 +106,34 @@ func (db *DB) HasDelivery(ctx context.Context, id string) (bool, error) {
 		return false, fmt.Errorf("look up delivery %s: %w", id, err)
 	}
 	return n > 0, nil
+}
+
+// retentionChunk bounds the rows one retention statement touches, so it
+// never holds the table long.
+const retentionChunk = 500
+
+// BlankPayloads empties the payloads of deliveries handled (done) or
+// ignored before cutoff; id and digest stay, so a redelivery or a replay
+// is still a duplicate. Failed deliveries keep theirs for inspection.
+// It returns how many payloads it blanked.
+func (db *DB) BlankPayloads(ctx context.Context, cutoff time.Time) (int64, error) {
+	var total int64
+	for {
+		res, err := db.sql.ExecContext(ctx, `
+			UPDATE deliveries SET payload = '' WHERE id IN (
+				SELECT id FROM deliveries
+				WHERE received_at < $1 AND payload <> '' AND status IN ('done', 'ignored')
+				LIMIT `+strconv.Itoa(retentionChunk)+`)`, cutoff.UTC())
+		if err != nil {
+			return total, fmt.Errorf("blank delivery payloads: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("blank delivery payloads: %w", err)
+		}
+		total += n
+		if n < retentionChunk {
+			return total, nil
+		}
+	}
 }
