@@ -2,6 +2,10 @@ package main
 
 import (
 	"fmt"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"sync/atomic"
 	"slices"
 	"testing"
 	"time"
@@ -17,13 +21,33 @@ import (
 // the check run, the comment and the label. Reports p50/p99 of the time
 // from sending the webhook until all three are visible.
 func BenchmarkPullRequestOpenedToPublished(b *testing.B) {
-	b.Run("sqlite", func(b *testing.B) { benchOpened(b, dbtest.SQLiteURL(b)) })
-	b.Run("postgres", func(b *testing.B) { benchOpened(b, dbtest.PostgresURL(b)) })
+	b.Run("sqlite", func(b *testing.B) { benchOpened(b, dbtest.SQLiteURL(b), 1) })
+	b.Run("postgres", func(b *testing.B) { benchOpened(b, dbtest.PostgresURL(b), 1) })
+	// Three `ferry serve` processes on one PostgreSQL behind a round-robin
+	// proxy: what a user waits on when ferry runs as several replicas.
+	b.Run("postgres-3-replicas", func(b *testing.B) { benchOpened(b, dbtest.PostgresURL(b), 3) })
 }
 
-func benchOpened(b *testing.B, dsn string) {
+func benchOpened(b *testing.B, dsn string, replicas int) {
 	sim, _ := newSim(b)
-	startWithSim(b, sim, "--database="+dsn)
+	if replicas == 1 {
+		startWithSim(b, sim, "--database="+dsn)
+	} else {
+		var urls []*url.URL
+		for range replicas {
+			u, err := url.Parse(startServe(b, append(appArgs(b, sim), "--database="+dsn, "--recover-every=1h")...).url)
+			if err != nil {
+				b.Fatal(err)
+			}
+			urls = append(urls, u)
+		}
+		var next atomic.Int64
+		proxy := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(urls[int(next.Add(1))%len(urls)])
+		}})
+		b.Cleanup(proxy.Close)
+		sim.SetWebhookURL(proxy.URL + "/webhook")
+	}
 	var lat []time.Duration
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {

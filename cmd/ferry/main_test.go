@@ -129,7 +129,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func startServe(t *testing.T, args ...string) *server {
+func startServe(t testing.TB, args ...string) *server {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"serve", "--listen=127.0.0.1:0"}, args...)...)
 	cmd.Env = append(os.Environ(), asMain+"=1")

@@ -20,7 +20,7 @@ import (
 )
 
 // kill SIGKILLs a replica and waits for it to be gone.
-func (s *server) kill(t *testing.T) {
+func (s *server) kill(t testing.TB) {
 	t.Helper()
 	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
