@@ -92,52 +92,107 @@ func validateListen(addr, flag, env string) error {
 // can be guessed offline from one captured signed delivery.
 const minSecret = 16
 
-// checkSecretLength refuses a short webhook secret, naming where it came
-// from but never showing it.
-func checkSecretLength(secret []byte, fromFile bool) error {
-	if len(secret) >= minSecret {
-		return nil
-	}
-	flag, env := "webhook-secret", "FERRY_WEBHOOK_SECRET"
-	if fromFile {
-		flag, env = "webhook-secret-file", "FERRY_WEBHOOK_SECRET_FILE"
-	}
-	return settingError(flag, env, "the secret must be at least %d bytes, got %d (e.g. openssl rand -hex 32)", minSecret, len(secret))
+// secretSetting names a webhook secret's two settings: the value, and a
+// file holding it (the flag and variable with -file / _FILE).
+type secretSetting struct{ flag, env string }
+
+// The current webhook secret, and the previous one during a rotation.
+func currentSecret() secretSetting { return secretSetting{"webhook-secret", "FERRY_WEBHOOK_SECRET"} }
+func previousSecret() secretSetting {
+	return secretSetting{"webhook-secret-previous", "FERRY_WEBHOOK_SECRET_PREVIOUS"}
 }
 
-// secretOnCommandLine tells whether --webhook-secret was typed on the
-// command line, where other local users can read it (ps, /proc), rather
-// than set through FERRY_WEBHOOK_SECRET: kong's parse path holds the flags
-// parsed from the arguments, not those filled from the environment.
-func secretOnCommandLine(kctx *kong.Context) bool {
-	for _, p := range kctx.Path {
-		if p.Flag != nil && p.Flag.Name == "webhook-secret" && !p.Resolved {
-			return true
-		}
-	}
-	return false
-}
-
-// readSecret returns the webhook secret from exactly one of the flag or
-// the file; a secret file may end with a newline.
-func readSecret(value, file string) ([]byte, error) {
+// read returns the secret from exactly one of the value or the file (nil
+// when neither is set); a secret file may end with a newline.
+func (s secretSetting) read(value, file string) ([]byte, error) {
 	switch {
 	case value != "" && file != "":
-		return nil, settingError("webhook-secret", "FERRY_WEBHOOK_SECRET", "set either it or --webhook-secret-file (FERRY_WEBHOOK_SECRET_FILE), not both")
+		return nil, settingError(s.flag, s.env, "set either it or --%s-file (%s_FILE), not both", s.flag, s.env)
 	case value != "":
 		return []byte(value), nil
 	case file != "":
 		b, err := os.ReadFile(file)
 		if err != nil {
-			return nil, settingError("webhook-secret-file", "FERRY_WEBHOOK_SECRET_FILE", "cannot read: %v", err)
+			return nil, settingError(s.flag+"-file", s.env+"_FILE", "cannot read: %v", err)
 		}
-		s := strings.TrimRight(string(b), "\r\n")
-		if s == "" {
-			return nil, settingError("webhook-secret-file", "FERRY_WEBHOOK_SECRET_FILE", "%s is empty", file)
+		v := strings.TrimRight(string(b), "\r\n")
+		if v == "" {
+			return nil, settingError(s.flag+"-file", s.env+"_FILE", "%s is empty", file)
 		}
-		return []byte(s), nil
+		return []byte(v), nil
 	}
-	return nil, settingError("webhook-secret", "FERRY_WEBHOOK_SECRET", "required (or --webhook-secret-file / FERRY_WEBHOOK_SECRET_FILE): GitHub signs every delivery with it")
+	return nil, nil
+}
+
+// checkLength refuses a short secret, naming where it came from but never
+// showing it.
+func (s secretSetting) checkLength(secret []byte, fromFile bool) error {
+	if len(secret) >= minSecret {
+		return nil
+	}
+	flag, env := s.flag, s.env
+	if fromFile {
+		flag, env = flag+"-file", env+"_FILE"
+	}
+	return settingError(flag, env, "the secret must be at least %d bytes, got %d (e.g. openssl rand -hex 32)", minSecret, len(secret))
+}
+
+// checkSecretLength refuses a short webhook secret.
+func checkSecretLength(secret []byte, fromFile bool) error {
+	return currentSecret().checkLength(secret, fromFile)
+}
+
+// secretsOnCommandLine names the secret flags typed on the command line,
+// where other local users can read them (ps, /proc), rather than set
+// through their variables: kong's parse path holds the flags parsed from
+// the arguments, not those filled from the environment.
+func secretsOnCommandLine(kctx *kong.Context) []string {
+	var typed []string
+	for _, p := range kctx.Path {
+		if p.Flag == nil || p.Resolved {
+			continue
+		}
+		if n := p.Flag.Name; n == currentSecret().flag || n == previousSecret().flag {
+			typed = append(typed, n)
+		}
+	}
+	return typed
+}
+
+// secretOnCommandLineWarning is what serve logs for a secret flag typed
+// on the command line.
+func secretOnCommandLineWarning(flag string) string {
+	s := secretSetting{flag, "FERRY_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))}
+	return fmt.Sprintf("--%s on the command line is visible to other local users (ps, /proc): prefer %s or --%s-file", s.flag, s.env, s.flag)
+}
+
+// readSecret returns the webhook secret from exactly one of the flag or
+// the file; it is required.
+func readSecret(value, file string) ([]byte, error) {
+	secret, err := currentSecret().read(value, file)
+	if err == nil && secret == nil {
+		err = settingError("webhook-secret", "FERRY_WEBHOOK_SECRET", "required (or --webhook-secret-file / FERRY_WEBHOOK_SECRET_FILE): GitHub signs every delivery with it")
+	}
+	return secret, err
+}
+
+// readPreviousSecret returns the previous webhook secret, if one is set:
+// as long as a current one (a short one is as guessable while it is
+// accepted) and not the same (then the rotation has not begun: GitHub
+// would sign with a secret ferry no longer has once the App's is changed).
+func readPreviousSecret(value, file string, current []byte) ([]byte, error) {
+	s := previousSecret()
+	prev, err := s.read(value, file)
+	if err != nil || prev == nil {
+		return nil, err
+	}
+	if err := s.checkLength(prev, file != ""); err != nil {
+		return nil, err
+	}
+	if string(prev) == string(current) {
+		return nil, settingError(s.flag, s.env, "is the current secret: set the new secret as --webhook-secret and the old one here")
+	}
+	return prev, nil
 }
 
 // GitHubFlags are the App's credentials and API address.

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/gofri/go-github-ratelimit/v2/github_ratelimit/github_secondary_ratelimit"
 	gh "github.com/google/go-github/v60/github"
 	ghinst "github.com/google/go-github/v88/github" // the version ghinstallation's options use
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ferry-ci/ferry/internal/keylock"
 )
@@ -46,6 +48,9 @@ type Config struct {
 	// longer ones fail with a RateLimited error for the job to snooze.
 	MaxSecondaryWait time.Duration
 	Sleep            func(ctx context.Context, d time.Duration) error // for tests
+	// Metrics receives each installation's rate limit (default: kept
+	// nowhere).
+	Metrics *Metrics
 }
 
 // App is the GitHub App: /app calls, and clients per installation.
@@ -89,6 +94,9 @@ func New(cfg Config) (*App, error) {
 	}
 	if cfg.Sleep == nil {
 		cfg.Sleep = sleepCtx
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(prometheus.NewRegistry())
 	}
 	a := &App{cfg: cfg, clients: map[int64]*Client{}}
 	retry := &retryTransport{next: cfg.Transport, max: cfg.Retries, base: cfg.RetryBase, sleep: cfg.Sleep}
@@ -154,7 +162,7 @@ func (a *App) Installation(id int64) *Client {
 		return t
 	}
 	reauth := &reauthTransport{cur: fresh(), fresh: fresh}
-	rt := newETagTransport(reauth, 500)
+	rt := &rateTransport{next: newETagTransport(reauth, 500), installation: strconv.FormatInt(id, 10), metrics: a.cfg.Metrics}
 	c := &Client{app: a, id: id, gh: newClient(rt, a.cfg.BaseURL), auth: reauth}
 	a.clients[id] = c
 	return c

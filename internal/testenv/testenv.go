@@ -1,5 +1,6 @@
 // Package testenv finds the real components `make test` starts (PostgreSQL,
-// the Kubernetes control plane, Prometheus) through environment variables.
+// the Kubernetes control plane, Prometheus) through environment variables,
+// and the programs tests run (promtool) on the PATH.
 // Run outside `make test` without one, a test skips and says how to get
 // it; under CI (CI set to anything but "", "false" or "0", as CI systems
 // set it) it fails instead, since CI must test it.
@@ -7,6 +8,7 @@ package testenv
 
 import (
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -23,6 +25,21 @@ func Require(t testing.TB, name, hint string) string {
 		t.Skipf("%s is not set: run `make test`, which starts it (%s)", name, hint)
 	}
 	return v
+}
+
+// Command returns the path of a program the test runs (promtool, from
+// Debian's prometheus package). Without it, a test skips and says how to
+// get it; under CI it fails, like Require.
+func Command(t testing.TB, name, hint string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		if ci := os.Getenv("CI"); InCI(ci) {
+			t.Fatalf("%s is not installed under CI=%s: CI must test this (%s)", name, ci, hint)
+		}
+		t.Skipf("%s is not installed: %s", name, hint)
+	}
+	return path
 }
 
 // InCI tells whether the CI variable's value means "running in CI": GitHub

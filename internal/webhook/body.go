@@ -69,7 +69,7 @@ type body struct {
 // read fills b from r, feeding every byte to mac. A declared length is
 // reserved whole before the first byte is read; a chunked body reserves
 // chunk by chunk and is refused as soon as it no longer fits.
-func (b *body) read(r io.Reader, mac hash.Hash) error {
+func (b *body) read(r io.Reader, mac io.Writer) error {
 	if b.declared > 0 && !b.reserve(roundUp(b.declared)) {
 		return errBusy
 	}
@@ -134,27 +134,52 @@ func (b *body) release() {
 }
 
 // readVerified reads the body within the budget and checks its HMAC
-// against want, before any byte of it is parsed. It returns a copy of a
-// body that verified; the buffers are released on every path.
-func (h *Handler) readVerified(r *http.Request, want []byte) ([]byte, *rejection) {
+// against want, before any byte of it is parsed: with the current secret
+// and, while one is being rotated out, the previous one too. It returns a
+// copy of a body that verified and whether it was the previous secret
+// that did; the buffers are released on every path.
+func (h *Handler) readVerified(r *http.Request, want []byte) ([]byte, bool, *rejection) {
 	b := body{budget: &h.budget, pool: &h.chunks, max: h.cfg.MaxBody, declared: r.ContentLength}
 	defer b.release()
-	mac := hmac.New(sha256.New, h.cfg.Secret)
-	err := b.read(r.Body, mac)
-	if err == nil && !hmac.Equal(mac.Sum(nil), want) {
-		err = errNoMatch
+	cur := hmac.New(sha256.New, h.cfg.Secret)
+	var prev hash.Hash
+	var sink io.Writer = cur
+	if len(h.cfg.PreviousSecret) > 0 {
+		prev = hmac.New(sha256.New, h.cfg.PreviousSecret)
+		sink = io.MultiWriter(cur, prev) // one pass over the body for both
+	}
+	err := b.read(r.Body, sink)
+	var byPrevious bool
+	if err == nil {
+		byPrevious, err = match(cur, prev, want)
 	}
 	switch {
 	case err == nil:
-		return b.bytes(), nil
+		return b.bytes(), byPrevious, nil
 	case errors.Is(err, errBusy):
-		return nil, busy()
+		return nil, false, busy()
 	case errors.Is(err, errTooBig):
-		return nil, tooBig(h.cfg.MaxBody)
+		return nil, false, tooBig(h.cfg.MaxBody)
 	case errors.Is(err, errNoMatch):
-		return nil, reject(http.StatusUnauthorized, "rejected_signature", "signature does not match")
+		return nil, false, reject(http.StatusUnauthorized, "rejected_signature", "signature does not match")
 	}
-	return nil, reject(http.StatusBadRequest, "rejected_body", "could not read body")
+	return nil, false, reject(http.StatusBadRequest, "rejected_body", "could not read body")
+}
+
+// match compares want with the current MAC and, when there is one, the
+// previous: each in constant time (hmac.Equal), and both always, so the
+// time taken does not tell which secret matched. Whether one did is no
+// secret: the answer says so.
+func match(cur, prev hash.Hash, want []byte) (byPrevious bool, err error) {
+	okCur := hmac.Equal(cur.Sum(nil), want)
+	okPrev := prev != nil && hmac.Equal(prev.Sum(nil), want)
+	switch {
+	case okCur:
+		return false, nil
+	case okPrev:
+		return true, nil
+	}
+	return false, errNoMatch
 }
 
 func busy() *rejection {

@@ -12,6 +12,7 @@ import (
 type Metrics struct {
 	deliveries *prometheus.CounterVec
 	ack        *prometheus.HistogramVec
+	verified   *prometheus.CounterVec
 	known      []string
 }
 
@@ -27,9 +28,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time from receiving a webhook request to answering it, by outcome.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16), // 0.5 ms … 16 s
 		}, []string{"outcome"}),
+		verified: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ferry_webhook_verified_total",
+			Help: "Deliveries whose signature verified, by the secret that verified it (current, previous): during a rotation, previous falls to no increase once GitHub signs with the new secret.",
+		}, []string{"secret"}),
 		known: github.MessageTypes(),
 	}
-	reg.MustRegister(m.deliveries, m.ack)
+	reg.MustRegister(m.deliveries, m.ack, m.verified)
+	// Both series from the start, so the first delivery of either counts
+	// in increase().
+	m.verified.WithLabelValues("current")
+	m.verified.WithLabelValues("previous")
 	return m
 }
 

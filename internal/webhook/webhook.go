@@ -45,8 +45,13 @@ type Router interface {
 
 // Config configures the handler.
 type Config struct {
-	Secret  []byte // the webhook secret; required
-	MaxBody int64  // default MaxBody
+	Secret []byte // the webhook secret; required
+	// PreviousSecret, while the secret is rotated, is the one GitHub may
+	// still sign with: a delivery signed with either is accepted, and
+	// ferry_webhook_verified_total{secret="previous"} counts those signed
+	// with this one, so the operator sees when it can be removed.
+	PreviousSecret []byte
+	MaxBody        int64 // default MaxBody
 	// MaxInFlightBytes bounds the body bytes buffered by all requests at
 	// once (default DefaultMaxInFlightBytes, never less than MaxBody). A
 	// request that does not fit is answered 503 before its body is read.
@@ -172,16 +177,31 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request, now time.Time) 
 		rej.closeConn = true
 		return event.Delivery{}, rej
 	}
-	body, rej := h.readVerified(r, hdr.mac)
+	body, byPrevious, rej := h.readVerified(r, hdr.mac)
 	if rej != nil {
 		rej.closeConn = true
 		return event.Delivery{}, rej
 	}
+	h.verified(r.Context(), hdr.id, byPrevious)
 	payload, rej := extractPayload(hdr.contentType, body)
 	if rej != nil {
 		return event.Delivery{}, rej
 	}
 	return h.parse(hdr, payload, now)
+}
+
+// verified counts which secret verified a delivery and logs (the delivery
+// id, never a secret) each one the previous secret did: a rotation is
+// done when no delivery needs it any more.
+func (h *Handler) verified(ctx context.Context, id string, byPrevious bool) {
+	secret := "current"
+	if byPrevious {
+		secret = "previous"
+		h.cfg.Logger.InfoContext(ctx, "delivery signed with the previous webhook secret", "delivery", id)
+	}
+	if h.metrics != nil {
+		h.metrics.verified.WithLabelValues(secret).Inc()
+	}
 }
 
 // headers are what verify takes from a request's headers.
