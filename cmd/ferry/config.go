@@ -41,10 +41,15 @@ func (f DatabaseFlags) open(ctx context.Context, log *slog.Logger) (*store.DB, i
 	if err != nil {
 		return nil, 0, fmt.Errorf("database %s: %w", redactURL(f.Database), err)
 	}
-	v, err := db.Migrate(ctx)
-	if err == nil {
-		err = jobs.Migrate(ctx, db)
-	}
+	// Replicas starting together migrate one at a time; the others wait
+	// and find the schema current.
+	var v int64
+	err = db.Exclusively(ctx, func() error {
+		if v, err = db.Migrate(ctx); err != nil {
+			return err
+		}
+		return jobs.Migrate(ctx, db)
+	})
 	if err != nil {
 		db.Close()
 		return nil, 0, err

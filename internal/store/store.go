@@ -193,3 +193,29 @@ func mustSub(fsys fs.FS, dir string) fs.FS {
 	}
 	return sub
 }
+
+// migrationLock is the PostgreSQL advisory lock replicas take to migrate
+// one at a time (an arbitrary constant: "ferry" in ASCII).
+const migrationLock = 0x6665727279
+
+// Exclusively runs fn while holding the database-wide migration lock on
+// PostgreSQL, so replicas starting together migrate one after another and
+// the others find the schema current; SQLite has one writer anyway.
+func (db *DB) Exclusively(ctx context.Context, fn func() error) error {
+	if db.dialect != Postgres {
+		return fn()
+	}
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migration lock: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
+		return fmt.Errorf("migration lock: %w", err)
+	}
+	defer func() {
+		// A dropped connection releases the lock too.
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock)
+	}()
+	return fn()
+}
