@@ -32,6 +32,7 @@ type CLI struct {
 	LogLevel  string `name:"log-level" env:"FERRY_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn or error."`
 
 	Analyze     AnalyzeCmd     `cmd:"" help:"Assess a local change's risk, as ferry's PR comment would (text, markdown or json)."`
+	Setup       SetupCmd       `cmd:"" help:"Register ferry's GitHub App from its manifest through your browser; write its credentials and print the serve line."`
 	Serve       ServeCmd       `cmd:"" help:"Serve GitHub webhooks and run jobs (migrates the database first)."`
 	Migrate     MigrateCmd     `cmd:"" help:"Apply database migrations and exit."`
 	Deliver     DeliverCmd     `cmd:"" help:"Send a signed webhook delivery to a running ferry (for trying it out)."`

@@ -44,6 +44,7 @@ func handlers() map[string]handler {
 		"issues/update-label":                        updateLabel,
 		"issues/delete-label":                        deleteLabel,
 		"apps/get-authenticated":                     getAuthenticatedApp,
+		"apps/create-from-manifest":                  createFromManifest,
 		"repos/get-branch":                           getBranch,
 		"repos/get-status-checks-protection":         getStatusChecksProtection,
 		"repos/get-branch-protection":                getBranchProtection,

@@ -66,6 +66,7 @@ type Sim struct {
 	deliveries    []*hookDelivery
 	webhookURL    string
 	handlers      map[string]handler
+	flow          manifestFlow // github.com's side of the App manifest flow
 }
 
 type token struct {
@@ -243,6 +244,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, blobPrefix) {
 		s.serveBlob(w, r) // artifact storage, not the REST API
 		return
+	}
+	if s.serveWeb(w, r) {
+		return // github.com's page registering an App from a manifest
 	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<20))
 	route, params, err := s.spec.route(r)
