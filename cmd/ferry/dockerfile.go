@@ -110,6 +110,9 @@ func contextReader(dir string) func(string) ([]byte, bool) {
 		return nil
 	}
 	return func(name string) ([]byte, bool) {
+		if st, err := root.Stat(name); err == nil && st.IsDir() {
+			return nil, true
+		}
 		fh, err := root.Open(name)
 		if err != nil {
 			return nil, false

@@ -31,6 +31,9 @@ const Branch = "ferry/optimize-dockerfiles"
 // repository's content is anyone's with write access.
 const maxFiles = 25
 
+// optimizeTimeout bounds one run (the job's own timeout is longer).
+const optimizeTimeout = 3 * time.Minute
+
 // GitHub is what the agent needs of GitHub.
 type GitHub interface {
 	GitCredentials(ctx context.Context) (user, password string, err error)
@@ -111,6 +114,10 @@ type rewrite struct {
 // Optimize reads the Dockerfiles (only only, when set) at the tip of the
 // default branch and proposes the proven rewrites.
 func (a *Agent) Optimize(ctx context.Context, r Repo, only, by string) (Result, error) {
+	// Proving rewrites converts every target again per fix: bounded per
+	// file by the dockerfile package, and here as a whole.
+	ctx, cancel := context.WithTimeout(ctx, optimizeTimeout)
+	defer cancel()
 	gh := a.deps.GitHub(r.InstallationID)
 	user, pass, err := gh.GitCredentials(ctx)
 	if err != nil {
@@ -203,6 +210,9 @@ func treeContext(tree *git.Tree, dir string) func(string) ([]byte, bool) {
 		p := path.Clean(path.Join(dir, name))
 		if dir != "." && !strings.HasPrefix(p, dir+"/") || strings.HasPrefix(p, "../") {
 			return nil, false
+		}
+		if tree.IsDir(p) {
+			return nil, true
 		}
 		data, err := tree.Read(p)
 		return data, err == nil && len(data) <= 1<<20

@@ -15,14 +15,28 @@ func TestAttack_DockerfileHuge(t *testing.T) {
 	if _, err := Parse([]byte(strings.Repeat("#", MaxSize+1))); err == nil {
 		t.Fatal("a file over MaxSize was read")
 	}
-	var b strings.Builder
-	b.WriteString("FROM debian:bookworm\n")
-	for b.Len() < MaxSize-200 {
-		b.WriteString("RUN apt-get update && apt-get install -y a\n")
+	many := func(n int, line string) []byte {
+		var b strings.Builder
+		b.WriteString("FROM debian:bookworm\n")
+		for range n {
+			b.WriteString(line)
+		}
+		return []byte(b.String())
 	}
-	f, err := Parse([]byte(b.String()))
+	if _, err := Parse(many(MaxInstructions+1, "RUN true\n")); err == nil {
+		t.Fatal("more instructions than MaxInstructions were read")
+	}
+	if _, err := Parse(many(MaxStages+1, "FROM scratch\n")); err == nil {
+		t.Fatal("more stages than MaxStages were read")
+	}
+	// The slow paths the limits bound: a copy-all before an install, and
+	// apt's later-install scan, thousands of times.
+	f, err := Parse(many(MaxInstructions-2, "RUN apt-get update && apt-get install -y a\n"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if g, err := Parse(many((MaxInstructions-2)/2, "COPY . .\nRUN npm ci\n")); err != nil || len(Analyze(g, Options{})) == 0 {
+		t.Fatalf("copy-all file: %v", err)
 	}
 	if n := len(Analyze(f, Options{})); n != MaxFindings {
 		t.Fatalf("%d findings", n)

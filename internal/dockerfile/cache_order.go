@@ -41,7 +41,11 @@ var installers = []installer{
 	{"pnpm install", func(c call) bool { _, ok := c.is("install", "pnpm"); return ok }, nil, "package.json pnpm-lock.yaml"},
 }
 
-var localReplace = regexp.MustCompile(`(?m)=>\s*\.{0,2}/`)
+var (
+	localReplace    = regexp.MustCompile(`(?m)=>\s*\.{0,2}/`)
+	localDependency = regexp.MustCompile(`"(file|link|portal|workspace):`)
+	localGem        = regexp.MustCompile(`(?m)^\s*gemspec|path:|:path\s*=>|file:|eval_gemfile`)
+)
 
 func goManifests(_ call, o Options) ([]string, bool) {
 	mod, ok := o.Context("go.mod")
@@ -63,7 +67,7 @@ func nodeManifests(locks ...string) func(call, Options) ([]string, bool) {
 			Workspaces json.RawMessage   `json:"workspaces"`
 			Scripts    map[string]string `json:"scripts"`
 		}
-		if !ok || json.Unmarshal(data, &pkg) != nil || len(pkg.Workspaces) > 0 || o.has(".yarnrc.yml") {
+		if !ok || json.Unmarshal(data, &pkg) != nil || len(pkg.Workspaces) > 0 || localDependency.Match(data) {
 			return nil, false
 		}
 		for _, s := range []string{"preinstall", "install", "postinstall", "prepare", "prepublish"} {
@@ -114,7 +118,8 @@ func pipManifests(c call, o Options) ([]string, bool) {
 		}
 		for _, l := range strings.Split(string(data), "\n") {
 			l = strings.TrimSpace(l)
-			if strings.HasPrefix(l, "-") || strings.HasPrefix(l, ".") || strings.HasPrefix(l, "/") || strings.Contains(l, "file:") {
+			if strings.HasPrefix(l, "-") || strings.HasPrefix(l, ".") || strings.Contains(l, "/") || strings.Contains(l, "file:") ||
+				strings.HasSuffix(l, ".whl") || strings.HasSuffix(l, ".tar.gz") || strings.HasSuffix(l, ".zip") {
 				return nil, false
 			}
 		}
@@ -124,7 +129,7 @@ func pipManifests(c call, o Options) ([]string, bool) {
 
 func bundleManifests(_ call, o Options) ([]string, bool) {
 	g, ok := o.Context("Gemfile")
-	if !ok || !o.has("Gemfile.lock") || regexp.MustCompile(`(?m)^\s*gemspec|path:|:path\s*=>`).Match(g) {
+	if !ok || !o.has("Gemfile.lock") || localGem.Match(g) {
 		return nil, false
 	}
 	return []string{"Gemfile", "Gemfile.lock"}, true
@@ -187,24 +192,19 @@ func copiedBefore(s *Stage, i int, manifests string) bool {
 
 // orderFix moves a dependency install, with its manifests, before the copy
 // of the sources — only where nothing else could change: the install RUN
-// follows the copy directly, runs installs only, in the directory the
-// sources land in, and its manifests need nothing else from the context.
+// follows the copy directly, runs one installer's installs only, in the
+// directory the sources land in, and its manifests need nothing else from
+// the context (movable says what that means per installer).
 func orderFix(f *File, s *Stage, i int, r run, inst installer, dest string, o Options) (*edit, string) {
 	cp := s.Instrs[i]
 	m := copyHead.FindStringSubmatch(f.Lines[cp.Line-1])
 	files := strings.Fields(inst.generic)
-	eligible := m != nil && cp.Line == cp.End && i+1 < len(s.Instrs) && s.Instrs[i+1].Line == r.Line &&
+	eligible := m != nil && plainCopyFlags(m[2]) && cp.Line == cp.End && i+1 < len(s.Instrs) && s.Instrs[i+1].Line == r.Line &&
 		(path.Clean(dest) == "." || dest == "./") && o.Context != nil && inst.manifests != nil
-	for _, c := range r.Calls {
-		if !installerCall(c) {
-			eligible = false
-		}
-	}
 	if eligible {
 		var ok bool
-		if files, ok = inst.manifests(r.Calls[0], o); !ok {
-			eligible = false
-			files = strings.Fields(inst.generic)
+		if files, ok = movable(r, inst, o); !ok {
+			eligible, files = false, strings.Fields(inst.generic)
 		}
 	}
 	head := "COPY"
@@ -215,17 +215,92 @@ func orderFix(f *File, s *Stage, i int, r run, inst installer, dest string, o Op
 		dest = "./" // several sources need a directory that says so
 	}
 	first := head + " " + strings.Join(files, " ") + " " + dest
-	text := first + "\n" + f.Text(cp.End+1, r.End) + "\n" + f.Text(cp.Line, cp.End)
 	if !eligible {
 		return nil, strings.TrimSpace(first) + "\n" + strings.TrimSpace(f.Text(r.Line, r.End)) + "\n" + strings.TrimSpace(f.Text(cp.Line, cp.End))
 	}
-	return &edit{From: cp.Line, To: r.End, Text: text}, ""
+	text := first + "\n" + f.Text(cp.End+1, r.End) + "\n" + f.Text(cp.Line, cp.End)
+	origin := []int{0}
+	for l := cp.End + 1; l <= r.End; l++ {
+		origin = append(origin, l)
+	}
+	origin = append(origin, cp.Line)
+	return &edit{From: cp.Line, To: r.End, Text: text, Origin: origin}, ""
 }
 
-func installerCall(c call) bool {
-	for _, inst := range installers {
-		if inst.match(c) {
+// plainCopyFlags: only flags that mean the same for the manifests' copy
+// (--exclude, --parents, --from would not).
+func plainCopyFlags(flags string) bool {
+	for _, fl := range strings.Fields(flags) {
+		if !strings.HasPrefix(fl, "--chown") && !strings.HasPrefix(fl, "--chmod") && !strings.HasPrefix(fl, "--link") {
+			return false
+		}
+	}
+	return true
+}
+
+// relocating are options that point an installer elsewhere than the
+// directory the manifests are copied to.
+var relocating = regexp.MustCompile(`^(--prefix|--cwd|--gemfile|-modfile|--project|--dir|--workspace|-C|--chdir|--target|-t|--root|--user|--src)`)
+
+// movable lists the manifests of every call of the install RUN — all one
+// installer's, none relocated — unless something in the context says the
+// install needs more than them (config files, local dependencies) or the
+// .dockerignore would leave one out.
+func movable(r run, inst installer, o Options) ([]string, bool) {
+	seen := map[string]bool{}
+	var files []string
+	for _, c := range r.Calls {
+		if !inst.match(c) {
+			return nil, false
+		}
+		for _, a := range c.Args[c.start()+1:] {
+			if relocating.MatchString(a) {
+				return nil, false
+			}
+		}
+		fs, ok := inst.manifests(c, o)
+		if !ok {
+			return nil, false
+		}
+		for _, fl := range fs {
+			if !seen[fl] {
+				seen[fl] = true
+				files = append(files, fl)
+			}
+		}
+	}
+	for _, cfg := range []string{".npmrc", ".yarnrc", ".yarnrc.yml", ".bundle/config", ".pip/pip.conf", "pip.conf"} {
+		if o.has(cfg) {
+			return nil, false
+		}
+	}
+	return files, !ignored(o, files)
+}
+
+// ignored: the .dockerignore (the Dockerfile's own first) may leave out a
+// manifest, or is an allow list (a "!" line) ferry does not evaluate.
+func ignored(o Options, files []string) bool {
+	data, ok := o.Context(o.Name + ".dockerignore")
+	if !ok || o.Name == "" {
+		data, ok = o.Context(".dockerignore")
+	}
+	if !ok {
+		return false
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		if strings.HasPrefix(l, "!") {
 			return true
+		}
+		for _, fl := range files {
+			for _, pat := range []string{l, strings.TrimPrefix(l, "**/"), strings.TrimPrefix(l, "/")} {
+				if ok, _ := path.Match(pat, fl); ok {
+					return true
+				}
+			}
 		}
 	}
 	return false

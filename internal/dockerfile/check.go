@@ -135,10 +135,31 @@ func Verify(ctx context.Context, text []byte, want map[string]string, findingsBe
 		c.Contract = false
 		c.Problems = append(c.Problems, fmt.Sprintf("the image config changes for targets %q", changed))
 	}
+	if n, before := unreadRuns(f), o.unreadBefore; n > before {
+		c.Parses = false
+		c.Problems = append(c.Problems, fmt.Sprintf("%d RUN lines no longer parse as shell (%d before)", n, before))
+		return c, f
+	}
 	if n := len(Analyze(f, o)); n < findingsBefore {
 		c.FewerFindings = true
 	} else {
 		c.Problems = append(c.Problems, fmt.Sprintf("%d findings after, %d before", n, findingsBefore))
 	}
 	return c, f
+}
+
+// unreadRuns counts the shell-form RUNs a shell parser refuses: a rewrite
+// must not add one (its findings would vanish with it).
+func unreadRuns(f *File) int {
+	n := 0
+	for _, s := range f.Stages {
+		for _, in := range s.Instrs {
+			if rc, ok := in.Cmd.(*instructions.RunCommand); ok && rc.PrependShell && len(rc.Files) == 0 {
+				if _, ok := readRun(f, in); !ok {
+					n++
+				}
+			}
+		}
+	}
+	return n
 }

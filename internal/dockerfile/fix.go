@@ -31,8 +31,9 @@ func (r Rewrite) Changed() bool { return len(r.Applied) > 0 }
 // anyway); maxInstructions bounds the files ferry rewrites at all: each
 // fix converts the whole file again.
 const (
-	maxFixes        = 100
+	maxFixes        = 40
 	maxInstructions = 400
+	maxTargets      = 16 // named stages: each fix converts every one
 )
 
 // Fix applies the automatic fixes one at a time, each proven by the four
@@ -40,8 +41,8 @@ const (
 // original); a fix failing a check is dropped and kept as a suggestion.
 func Fix(ctx context.Context, f *File, o Options) (Rewrite, error) {
 	before := Analyze(f, o)
-	if n := f.instructions(); n > maxInstructions {
-		why := fmt.Sprintf("%d instructions: ferry rewrites files of up to %d", n, maxInstructions)
+	if n := f.instructions(); n > maxInstructions || len(f.Stages) > maxTargets {
+		why := fmt.Sprintf("%d instructions in %d stages: ferry rewrites files of up to %d in %d", n, len(f.Stages), maxInstructions, maxTargets)
 		return Rewrite{Text: f.Src, Suggestions: before, Checks: Checks{Problems: []string{why}}}, nil
 	}
 	want, err := Contracts(ctx, f)
@@ -55,6 +56,7 @@ func Fix(ctx context.Context, f *File, o Options) (Rewrite, error) {
 		rw.Checks.Problems = []string{"the original does not convert to LLB: " + err.Error()}
 		return rw, nil
 	}
+	o.unreadBefore = unreadRuns(f)
 	cur, origin := f, identity(len(f.Lines))
 	tried := map[string]bool{}
 	var rw Rewrite
@@ -124,8 +126,18 @@ func apply(f *File, e *edit, origin []int) ([]byte, []int) {
 	repl := strings.Split(e.Text, "\n")
 	lines := append(append(append([]string{}, f.Lines[:e.From-1]...), repl...), f.Lines[e.To:]...)
 	orig := append([]int{}, origin[:e.From-1]...)
-	for range repl {
-		orig = append(orig, origin[e.From-1])
+	for i := range repl {
+		from := e.From + i
+		if e.Origin != nil {
+			from = e.Origin[i]
+		} else if from > e.To {
+			from = 0
+		}
+		if from > 0 {
+			orig = append(orig, origin[from-1])
+		} else {
+			orig = append(orig, 0)
+		}
 	}
 	orig = append(orig, origin[e.To:]...)
 	return []byte(strings.Join(lines, "\n")), orig

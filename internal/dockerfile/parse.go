@@ -18,9 +18,13 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 )
 
-// MaxSize bounds what is read: a Dockerfile comes from repository content,
-// which anyone opening a pull request controls.
-const MaxSize = 256 << 10
+// Bounds on what is read: a Dockerfile comes from repository content,
+// which anyone opening a pull request controls. Real ones are far inside.
+const (
+	MaxSize         = 256 << 10
+	MaxStages       = 64
+	MaxInstructions = 2000
+)
 
 // File is a parsed Dockerfile.
 type File struct {
@@ -32,7 +36,7 @@ type File struct {
 	Syntax   string // the # syntax= directive, if any
 	Escape   rune
 	runs     map[int][]run // each stage's RUNs, read once
-	bare     map[int]int   // each stage's last RUN installing with apt before any update in it (0: none)
+	aptRisky map[int][]int // each stage's lines that use apt without updating first
 	shell    bool          // a SHELL instruction names a shell that is not POSIX
 }
 
@@ -77,6 +81,9 @@ func Parse(src []byte) (*File, error) {
 	}
 	if len(stages) == 0 {
 		return nil, errors.New("dockerfile: no FROM")
+	}
+	if n := len(res.AST.Children); len(stages) > MaxStages || n > MaxInstructions {
+		return nil, fmt.Errorf("dockerfile: %d stages, %d instructions: more than ferry reads (%d, %d)", len(stages), n, MaxStages, MaxInstructions)
 	}
 	f := &File{Src: src, Lines: strings.Split(string(src), "\n"), MetaArgs: map[string]string{}, Escape: res.EscapeToken}
 	f.Syntax, _, _, _ = parser.DetectSyntax(src)

@@ -32,7 +32,7 @@ var Rules = []Rule{
 		"Docker best practices: apt-get (RUN apt-get update && apt-get install)", true},
 	{"apt-no-install-recommends", "apt-get install without --no-install-recommends",
 		"recommended packages are installed too, though nothing asked for them",
-		"a smaller image with fewer packages", "hadolint DL3015", true},
+		"a smaller image with fewer packages", "hadolint DL3015", false},
 	{"apt-lists-not-cleaned", "apt lists left in the image",
 		"the package lists fetched by apt-get update stay in the layer",
 		"tens of MB less per image", "hadolint DL3009", true},
@@ -89,20 +89,26 @@ type Finding struct {
 	fix     *edit // the rewrite, when Fixable
 }
 
-// edit replaces lines From..To (1-based, inclusive) with Text.
+// edit replaces lines From..To (1-based, inclusive) with Text. Origin,
+// when set, names for each line of Text the line it comes from (0: one
+// ferry wrote); else line i is From+i while within To, then ferry's.
 type edit struct {
 	From, To int
 	Text     string
+	Origin   []int
 }
 
 // Options says what is known around the Dockerfile.
 type Options struct {
 	// Context reads a file of the build context by its slash path from the
-	// context root; nil when the context is unknown (rules that need it
-	// then suggest instead of rewriting, or stay silent).
+	// context root (a directory: nil, true); nil when the context is
+	// unknown (rules that need it then suggest instead of rewriting, or
+	// stay silent).
 	Context func(name string) ([]byte, bool)
 	// Name is the Dockerfile's base name, for <name>.dockerignore.
 	Name string
+	// unreadBefore: RUNs of the original the shell parser refused (Fix sets it).
+	unreadBefore int
 }
 
 func (o Options) has(name string) bool {

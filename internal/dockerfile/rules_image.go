@@ -1,6 +1,7 @@
 package dockerfile
 
 import (
+	"bytes"
 	"path"
 	"regexp"
 	"strings"
@@ -88,7 +89,7 @@ func rootFinal(f *File, _ Options) []Finding {
 
 var archive = regexp.MustCompile(`(?i)\.(tar|tgz|tbz2?|txz|tar\.(gz|bz2|xz|zst|lz4)|gz|bz2|xz|zst)$`)
 
-func addForCopy(f *File, _ Options) []Finding {
+func addForCopy(f *File, o Options) []Finding {
 	var out []Finding
 	for _, s := range f.Stages {
 		for _, in := range s.Instrs {
@@ -103,13 +104,17 @@ func addForCopy(f *File, _ Options) []Finding {
 					local = false
 				}
 			}
-			if !local {
-				continue
+			known, anyArchive := sourcesKnown(o, a.SourcePaths)
+			if !local || anyArchive {
+				continue // ADD unpacks a local archive, whatever its name: it is meant
 			}
 			fd := finding("add-for-copy", s, in.Line, "`ADD` copies local files: `COPY` says so")
 			src := f.Text(in.Line, in.End)
 			lead := len(src) - len(strings.TrimLeft(src, " \t"))
-			fd.Fixable, fd.fix = true, &edit{From: in.Line, To: in.End, Text: src[:lead] + "COPY" + src[lead+3:]}
+			fd.Suggestion = "COPY" + strings.TrimSpace(src)[3:]
+			if known {
+				fd.Fixable, fd.fix = true, &edit{From: in.Line, To: in.End, Text: src[:lead] + "COPY" + src[lead+3:]}
+			}
 			out = append(out, fd)
 		}
 	}
@@ -200,4 +205,33 @@ func copyAllNoIgnore(f *File, o Options) []Finding {
 		}
 	}
 	return nil
+}
+
+// sourcesKnown reads ADD's sources from the context: known when each is
+// there (a directory counts: ADD unpacks only a source that is itself an
+// archive); anyArchive when one starts like a tar, gzip, bzip2, xz or zstd
+// stream, as BuildKit decides by content, not by name.
+func sourcesKnown(o Options, sources []string) (known, anyArchive bool) {
+	if o.Context == nil {
+		return false, false
+	}
+	for _, src := range sources {
+		data, ok := o.Context(strings.TrimPrefix(path.Clean(src), "/"))
+		if !ok {
+			return false, false
+		}
+		if isArchive(data) {
+			return true, true
+		}
+	}
+	return true, false
+}
+
+func isArchive(b []byte) bool {
+	for _, magic := range [][]byte{{0x1f, 0x8b}, []byte("BZh"), {0xfd, '7', 'z', 'X', 'Z', 0}, {0x28, 0xb5, 0x2f, 0xfd}} {
+		if bytes.HasPrefix(b, magic) {
+			return true
+		}
+	}
+	return len(b) >= 262 && string(b[257:262]) == "ustar"
 }

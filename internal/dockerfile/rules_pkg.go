@@ -2,6 +2,7 @@ package dockerfile
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -67,10 +68,10 @@ func aptInstall(f *File, s *Stage, r run) []Finding {
 		if !ok || c.has("--no-install-recommends") || strings.Contains(strings.Join(c.Args, " "), "Install-Recommends") {
 			continue
 		}
+		// A suggestion only: a recommended package may be what the build
+		// needs next (curl's ca-certificates), which no check here sees.
 		fd := finding("apt-no-install-recommends", s, r.Line, "`apt-get install` installs recommended packages too")
-		if r.Editable {
-			fd.Fixable, fd.fix = true, f.insert(r, c.ends[i], " --no-install-recommends")
-		}
+		fd.Suggestion = strings.Join(c.Args[c.start():i+1], " ") + " --no-install-recommends …"
 		out = append(out, fd)
 	}
 	return out
@@ -95,46 +96,77 @@ func aptLists(f *File, s *Stage, r run) (Finding, bool) {
 		}
 	}
 	fd := finding("apt-lists-not-cleaned", s, r.Line, "the lists fetched by `apt-get update` stay in the layer")
-	if r.Editable && !laterInstallNeedsLists(f, s, r) {
+	if r.Editable && !r.openTail && !laterInstallNeedsLists(f, s, r) {
 		fd.Fixable, fd.fix = true, f.appendTo(r, " \\\n    && rm -rf /var/lib/apt/lists/*")
 	}
 	return fd, true
 }
 
-// laterInstallNeedsLists: a later RUN of this stage, or of a stage built on
-// it, installs without updating — removing the lists would break it.
+// laterInstallNeedsLists: something after this RUN — in its stage, a
+// stage built on it, a stage copying from it, an ONBUILD — may use apt
+// without updating first; removing the lists would break it. Anything
+// that mentions apt and is not plainly "update, then install" counts.
 func laterInstallNeedsLists(f *File, s *Stage, after run) bool {
 	for _, st := range f.Stages {
-		if st == s && bareInstall(f, st) > after.Line || st != s && builtOn(f, st, s) && bareInstall(f, st) > 0 {
+		if st != s && copiesFrom(f, st, s) {
 			return true
+		}
+		if st != s && !builtOn(f, st, s) {
+			continue
+		}
+		for _, line := range aptRisks(f, st) {
+			if st != s || line > after.Line {
+				return true
+			}
 		}
 	}
 	return false
 }
 
-// bareInstall is the line of a stage's last RUN that installs with apt
-// before updating in it (0: none), computed once per stage.
-func bareInstall(f *File, s *Stage) int {
-	if f.bare == nil {
-		f.bare = map[int]int{}
+// aptRisks lists a stage's instructions that mention apt and are not
+// plainly "update, then install" (computed once per stage).
+func aptRisks(f *File, st *Stage) []int {
+	if f.aptRisky == nil {
+		f.aptRisky = map[int][]int{}
 	}
-	if l, ok := f.bare[s.Index]; ok {
-		return l
+	if lines, ok := f.aptRisky[st.Index]; ok {
+		return lines
 	}
-	last := 0
-	for _, r := range runs(f, s) {
-		updated := false
-		for _, c := range r.Calls {
-			if _, ok := c.is("update", "apt-get", "apt"); ok {
-				updated = true
-			}
-			if _, ok := c.is("install", "apt-get", "apt"); ok && !updated {
-				last = r.Line
-			}
+	lines := []int{}
+	for _, in := range st.Instrs {
+		if !mentionsApt.MatchString(f.Text(in.Line, in.End)) {
+			continue
+		}
+		if r, ok := readRun(f, in); !ok || in.Kind != "run" || !updatesFirst(r) {
+			lines = append(lines, in.Line)
 		}
 	}
-	f.bare[s.Index] = last
-	return last
+	f.aptRisky[st.Index] = lines
+	return lines
+}
+
+var mentionsApt = regexp.MustCompile(`\bapt(-get|itude)?\b`)
+
+// updatesFirst: the RUN's first apt call is an update (and it has one).
+func updatesFirst(r run) bool {
+	for _, c := range r.Calls {
+		switch c.tool() {
+		case "apt-get", "apt", "aptitude":
+			_, ok := c.is("update", "apt-get", "apt", "aptitude")
+			return ok
+		}
+	}
+	return false // apt named, but not as a call ferry reads (xargs apt-get, sh -c "…")
+}
+
+// copiesFrom: a stage copies (COPY --from) out of base.
+func copiesFrom(f *File, st, base *Stage) bool {
+	for _, in := range st.Instrs {
+		if c, ok := in.Cmd.(*instructions.CopyCommand); ok && c.From != "" && f.StageOf(c.From, st.Index) == base.Index {
+			return true
+		}
+	}
+	return false
 }
 
 func builtOn(f *File, st, base *Stage) bool {
@@ -167,10 +199,14 @@ func aptAlone(f *File, s *Stage, r run, later []run) (Finding, bool) {
 			installs = true
 		}
 	}
-	if installs && r.Editable && n.Editable && len(r.Flags) == 0 && len(n.Flags) == 0 {
-		upd := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(r.Shell), "\\"))
+	if installs && r.Editable && n.Editable && !r.openTail && r.Line == r.End && len(r.Flags) == 0 && len(n.Flags) == 0 {
+		upd := strings.TrimSpace(r.Shell)
 		text := f.Text(r.Line, r.End)[:r.offset] + upd + " \\\n    && " + strings.TrimLeft(n.Shell, " \t")
-		fd.Fixable, fd.fix = true, &edit{From: r.Line, To: n.End, Text: text}
+		origin := []int{r.Line}
+		for l := n.Line; l <= n.End; l++ {
+			origin = append(origin, l)
+		}
+		fd.Fixable, fd.fix = true, &edit{From: r.Line, To: n.End, Text: text, Origin: origin}
 	}
 	return fd, true
 }

@@ -18,7 +18,11 @@ func dirContext(dir string) func(string) ([]byte, bool) {
 		return nil
 	}
 	return func(name string) ([]byte, bool) {
-		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			return nil, true
+		}
+		data, err := os.ReadFile(p)
 		return data, err == nil
 	}
 }

@@ -2,6 +2,7 @@ package dockerfile
 
 import (
 	"path"
+	"regexp"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -26,6 +27,7 @@ type run struct {
 	// no exec form, no comment or blank line inside continuations (the
 	// Dockerfile drops those, a shell would not), the default escape.
 	Editable bool
+	openTail bool // the shell text ends with ;, & or \: nothing may be appended
 }
 
 // readRun parses a RUN instruction's shell. ok is false for exec form or
@@ -39,7 +41,11 @@ func readRun(f *File, in Instr) (run, bool) {
 	src := f.Text(in.Line, in.End)
 	r.offset = shellStart(src)
 	r.Shell = src[r.offset:]
-	r.Editable = len(rc.Files) == 0 && f.Escape == '\\' && r.offset > 0 && !hasDroppedLines(r.Shell)
+	r.Editable = len(rc.Files) == 0 && f.Escape == '\\' && r.offset > 0 && !hasDroppedLines(r.Shell) &&
+		!strings.Contains(r.Shell, "\r") // a CR would end up inside a word ferry writes next to
+	tail := strings.TrimRight(r.Shell, " \t")
+	// Text appended after a trailing ;, & or \ would not be the && ferry means.
+	r.openTail = strings.HasSuffix(tail, ";") || strings.HasSuffix(tail, "&") && !strings.HasSuffix(tail, "&&") || strings.HasSuffix(tail, "\\")
 	text := strings.Join(rc.CmdLine, " ")
 	if r.Editable {
 		text = r.Shell
@@ -103,25 +109,45 @@ func hasDroppedLines(s string) bool {
 	return false
 }
 
-// tool is the program a call runs, without its directory.
-func (c call) tool() string {
-	args := c.Args
-	for len(args) > 1 && (args[0] == "sudo" || args[0] == "env" || args[0] == "exec" || args[0] == "command") {
-		args = args[1:]
+// start is the index of the program a call runs, past wrappers (sudo,
+// env, exec, command, nice) with their options and VAR=value words.
+func (c call) start() int {
+	i := 0
+	for i < len(c.Args)-1 {
+		switch a := c.Args[i]; {
+		case a == "sudo" || a == "env" || a == "exec" || a == "command" || a == "nice" || a == "time":
+			i++
+		case i > 0 && (strings.HasPrefix(a, "-") || assignment.MatchString(a)):
+			i++ // a wrapper's option, or env's VAR=value
+		default:
+			return i
+		}
 	}
-	return path.Base(args[0])
+	return i
 }
 
-// sub is a call's first argument that is not a flag after the tool (and,
-// for python -m pip, after the module).
+var assignment = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
+
+// tool is the program a call runs, without its directory.
+func (c call) tool() string { return path.Base(c.Args[c.start()]) }
+
+// valued are options that take the next word as their value (apt's -o,
+// -t, -c; pip's -r, -c, -e … are read where they matter).
+var valued = map[string]bool{"-o": true, "-t": true, "-c": true, "--option": true, "--target-release": true, "--config-file": true}
+
+// sub is a call's first argument that is not an option (or an option's
+// value) after the tool (and, for python -m pip, after the module).
 func (c call) sub() (string, int) {
 	args := c.Args
-	start := 1
-	if t := c.tool(); (t == "python" || t == "python3") && len(args) > 2 && args[1] == "-m" {
-		start = 3
+	start := c.start() + 1
+	if t := c.tool(); (t == "python" || t == "python3") && len(args) > start+1 && args[start] == "-m" {
+		start += 2
 	}
 	for i := start; i < len(args); i++ {
-		if !strings.HasPrefix(args[i], "-") {
+		switch {
+		case valued[args[i]]:
+			i++
+		case !strings.HasPrefix(args[i], "-"):
 			return args[i], i
 		}
 	}
@@ -131,8 +157,8 @@ func (c call) sub() (string, int) {
 // is reports whether the call runs one of tools with the subcommand sub.
 func (c call) is(sub string, tools ...string) (int, bool) {
 	t := c.tool()
-	if (t == "python" || t == "python3") && len(c.Args) > 2 && c.Args[1] == "-m" {
-		t = c.Args[2]
+	if st := c.start(); (t == "python" || t == "python3") && len(c.Args) > st+2 && c.Args[st+1] == "-m" {
+		t = c.Args[st+2]
 	}
 	for _, want := range tools {
 		if t == want {

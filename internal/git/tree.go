@@ -165,3 +165,12 @@ func (g *Repo) Trees(base, head *object.Commit) (headTree, baseTree *Tree, chang
 	changed, err = g.ChangedPaths(base, head)
 	return headTree, baseTree, changed, err
 }
+
+// IsDir reports whether path is a directory of the tree.
+func (t *Tree) IsDir(path string) bool {
+	if path == "." || path == "" {
+		return true
+	}
+	_, err := t.t.Tree(path)
+	return err == nil
+}

@@ -47,7 +47,7 @@ func TestAttack_DockerfileBodyInjection(t *testing.T) {
 	}
 	h := strings.Join(mdtest.Hostile, " ")
 	v := dockerfileView(t, "x/"+mdtest.Hostile[3]+"/Dockerfile", "FROM alpine\nRUN cd /x````\\n</details> && echo @org/all\n"+
-		"ENV "+"API_TOKEN"+"=\"hunter2 "+strings.ReplaceAll(h, "\n", " ")+"\"\nADD a /a\n")
+		"ENV "+"API_TOKEN"+"=\"hunter2 "+strings.ReplaceAll(h, "\n", " ")+"\"\nRUN apk add curl\n")
 	got, err := r.Dockerfile(v)
 	if err != nil {
 		t.Fatal(err)

@@ -51,7 +51,11 @@ func dockerfileNotes(ctx context.Context, head *git.Tree, ch change.Change) []re
 			if !filepath.IsLocal(name) {
 				return nil, false // the build context is the Dockerfile's directory, nothing above it
 			}
-			b, err := head.Read(path.Join(dir, name))
+			p := path.Join(dir, name)
+			if head.IsDir(p) {
+				return nil, true
+			}
+			b, err := head.Read(p)
 			return b, err == nil && len(b) <= maxContextFileBytes
 		}}
 		for _, fd := range dockerfile.Touching(df, dockerfile.Analyze(df, o), touched) {
