@@ -62,7 +62,7 @@ func unique(body []byte, n uint64) []byte {
 }
 
 type load struct {
-	url         string
+	urls        []string // spread round-robin: replicas behind a balancer
 	secret      []byte
 	payloads    []payload
 	concurrency int
@@ -70,10 +70,10 @@ type load struct {
 	seq         atomic.Uint64
 }
 
-func newLoad(url, secret string, payloads []payload, concurrency int) *load {
+func newLoad(urls []string, secret string, payloads []payload, concurrency int) *load {
 	tr := &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency,
 		DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}
-	return &load{url: url, secret: []byte(secret), payloads: payloads, concurrency: concurrency,
+	return &load{urls: urls, secret: []byte(secret), payloads: payloads, concurrency: concurrency,
 		client: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
 }
 
@@ -129,7 +129,7 @@ func (l *load) one(ctx context.Context) (time.Duration, int, error) {
 	n := l.seq.Add(1)
 	p := l.payloads[n%uint64(len(l.payloads))]
 	body := unique(p.body, n)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.urls[n%uint64(len(l.urls))], bytes.NewReader(body))
 	if err != nil {
 		return 0, 0, err
 	}

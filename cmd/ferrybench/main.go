@@ -98,7 +98,7 @@ func parseOptions() options {
 // target is a server to load: how to start it, and what to clean up after.
 type target struct {
 	name string
-	cmd  func() (*exec.Cmd, func(), error)
+	cmd  func() ([]*exec.Cmd, func(), error) // one per replica
 }
 
 // targets are the bare HMAC handler, ferry on SQLite and, given a server,
@@ -109,21 +109,31 @@ func targets(o options, secret, dir string) ([]target, error) {
 		return nil, err
 	}
 	out := []target{
-		{"bare HMAC + 202", func() (*exec.Cmd, func(), error) {
-			return exec.Command(self, "bare-server", "--secret", secret), func() {}, nil
+		{"bare HMAC + 202", func() ([]*exec.Cmd, func(), error) {
+			return []*exec.Cmd{exec.Command(self, "bare-server", "--secret", secret)}, func() {}, nil
 		}},
-		{"ferry, SQLite", func() (*exec.Cmd, func(), error) {
-			return ferryCmd(o.ferry, secret, "sqlite:"+filepath.Join(dir, "bench.db")), func() {}, nil
+		{"ferry, SQLite", func() ([]*exec.Cmd, func(), error) {
+			return []*exec.Cmd{ferryCmd(o.ferry, secret, "sqlite:"+filepath.Join(dir, "bench.db"))}, func() {}, nil
 		}},
 	}
 	if o.postgres != "" {
-		out = append(out, target{"ferry, PostgreSQL", func() (*exec.Cmd, func(), error) {
-			dsn, drop, err := store.CreatePostgresDatabase(o.postgres, fmt.Sprintf("ferrybench_%d", time.Now().UnixNano()))
-			if err != nil {
-				return nil, nil, err
+		for _, n := range []int{1, 3} {
+			name := "ferry, PostgreSQL"
+			if n > 1 {
+				name = fmt.Sprintf("ferry ×%d, PostgreSQL", n)
 			}
-			return ferryCmd(o.ferry, secret, dsn), drop, nil
-		}})
+			out = append(out, target{name, func() ([]*exec.Cmd, func(), error) {
+				dsn, drop, err := store.CreatePostgresDatabase(o.postgres, fmt.Sprintf("ferrybench_%d", time.Now().UnixNano()))
+				if err != nil {
+					return nil, nil, err
+				}
+				var cmds []*exec.Cmd
+				for range n {
+					cmds = append(cmds, ferryCmd(o.ferry, secret, dsn))
+				}
+				return cmds, drop, nil
+			}})
+		}
 	}
 	return out, nil
 }
@@ -134,18 +144,40 @@ func ferryCmd(bin, secret, dsn string) *exec.Cmd {
 	return cmd
 }
 
-// measure starts the server, loads it and stops it.
-func measure(name string, cmd *exec.Cmd, payloads []payload, secret string, o options) (result, error) {
+// measure starts the servers (replicas), loads them and stops them.
+func measure(name string, cmds []*exec.Cmd, payloads []payload, secret string, o options) (result, error) {
+	var urls []string
+	for _, cmd := range cmds {
+		url, stop, err := start(cmd)
+		defer stop()
+		if err != nil {
+			return result{}, err
+		}
+		urls = append(urls, url)
+	}
+	fmt.Fprintf(os.Stderr, "ferrybench: %s at %s …\n", name, strings.Join(urls, ", "))
+	l := newLoad(urls, secret, payloads, o.concurrency)
+	l.run(context.Background(), o.warmup, false)
+	r := l.run(context.Background(), o.duration, true)
+	r.name = name
+	if r.requests == 0 {
+		return r, errors.New("no request succeeded")
+	}
+	return r, nil
+}
+
+// start runs one server and returns its webhook URL.
+func start(cmd *exec.Cmd) (string, func(), error) {
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return result{}, err
+		return "", func() {}, err
 	}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
-		return result{}, err
+		return "", func() {}, err
 	}
-	defer func() {
+	stop := func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
 		go func() { _ = cmd.Wait(); close(done) }()
@@ -154,24 +186,15 @@ func measure(name string, cmd *exec.Cmd, payloads []payload, secret string, o op
 		case <-time.After(30 * time.Second):
 			_ = cmd.Process.Kill()
 		}
-	}()
+	}
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
-		return result{}, fmt.Errorf("server did not start: %v\n%s", err, stderr.String())
+		return "", stop, fmt.Errorf("server did not start: %v\n%s", err, stderr.String())
 	}
 	go func() { _, _ = io.Copy(io.Discard, stdout) }()
 	_, rest, ok := strings.Cut(line, "listening on ")
 	if !ok {
-		return result{}, fmt.Errorf("unexpected first line %q", line)
+		return "", stop, fmt.Errorf("unexpected first line %q", line)
 	}
-	target := strings.Fields(rest)[0] + "/webhook"
-	fmt.Fprintf(os.Stderr, "ferrybench: %s at %s …\n", name, target)
-	l := newLoad(target, secret, payloads, o.concurrency)
-	l.run(context.Background(), o.warmup, false)
-	r := l.run(context.Background(), o.duration, true)
-	r.name = name
-	if r.requests == 0 {
-		return r, errors.New("no request succeeded")
-	}
-	return r, nil
+	return strings.Fields(rest)[0] + "/webhook", stop, nil
 }
