@@ -52,7 +52,8 @@ lint:
 	@# every switch over one of ferry's enums (strategies, step kinds, states, verdicts, kinds) names every value
 	$(GO) tool exhaustive -typeignore '^(go.yaml.in|github.com/sergi|github.com/riverqueue)/' ./...
 
-## bench: whole-system webhook throughput and ack latency (bare HMAC handler, SQLite, PostgreSQL),
+## bench: whole-system webhook throughput and ack latency (bare HMAC handler, SQLite, PostgreSQL with one and three
+## replicas — PostgreSQL with fsync on, as production runs),
 ## PR opened → check run, comment and label published (p50/p99), merge → first canary step and ferry's
 ## overhead across a canary (real control plane), canary failing → automatic rollback complete (real Prometheus),
 ## the deploy analysis' power curve (synthetic canaries on the real Prometheus, ~8 min), and the Go benchmarks
@@ -60,7 +61,7 @@ bench: build
 	@pg="$${FERRY_TEST_POSTGRES:-$$(.ci/postgres start)}"; \
 	durable="$$(FERRY_PG_DURABLE=1 FERRY_PG_PORT=55439 FERRY_PG_DIR=/tmp/ferry-bench-pg .ci/postgres start)"; \
 	$(GO) run ./cmd/ferrybench --ferry $(BIN) --postgres "$$durable" && \
-	FERRY_TEST_POSTGRES="$$pg" $(GO) test -run '^$$' -bench PullRequestOpened -benchtime 300x ./cmd/ferry && \
+	FERRY_TEST_POSTGRES="$$durable" $(GO) test -run '^$$' -bench PullRequestOpened -benchtime 300x ./cmd/ferry && \
 	FERRY_TEST_KUBECONFIG="$${FERRY_TEST_KUBECONFIG:-$$(.ci/kube start)}" $(GO) test -run '^$$' -bench MergeToCanary -benchtime 20x ./cmd/ferry && \
 	FERRY_TEST_KUBECONFIG="$${FERRY_TEST_KUBECONFIG:-$$(.ci/kube start)}" FERRY_TEST_PROMETHEUS="$${FERRY_TEST_PROMETHEUS:-$$(.ci/prometheus start)}" \
 	$(GO) test -run '^$$' -bench Rollback -benchtime 10x ./internal/deployagent && \
