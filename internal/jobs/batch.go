@@ -19,7 +19,7 @@ import (
 // formed; a 202 still means the delivery and its job are on disk.
 
 // maxBatch bounds the deliveries of one transaction.
-const maxBatch = 128
+const maxBatch = store.MaxInsertBatch
 
 // batchTimeout bounds one batch's transaction: requests give up after the
 // edge's own timeout, and a batch must not outlive them by much.
@@ -76,12 +76,18 @@ func (q *Queue) commit(batch []*pending) {
 	defer cancel()
 	outcomes := make([]event.Outcome, len(batch))
 	err := q.db.InTx(ctx, func(tx *sql.Tx) error {
+		ds := make([]event.Delivery, len(batch))
+		for i, p := range batch {
+			ds[i] = p.d
+		}
+		// One statement for the deliveries, one for their jobs.
+		inserted, err := store.InsertDeliveries(ctx, tx, ds)
+		if err != nil {
+			return err
+		}
 		var jobs []river.InsertManyParams
 		for i, p := range batch {
-			o, args, err := insertDelivery(ctx, tx, p.d)
-			if err != nil {
-				return err
-			}
+			o, args := outcomeOf(p.d, inserted)
 			outcomes[i] = o
 			if args != nil {
 				jobs = append(jobs, river.InsertManyParams{Args: *args})
@@ -90,7 +96,7 @@ func (q *Queue) commit(batch []*pending) {
 		if len(jobs) == 0 {
 			return nil
 		}
-		if _, err := q.client.InsertManyTx(ctx, tx, jobs); err != nil {
+		if _, err := q.client.InsertManyFastTx(ctx, tx, jobs); err != nil {
 			return fmt.Errorf("enqueue %d deliveries: %w", len(jobs), err)
 		}
 		return nil
@@ -104,6 +110,20 @@ func (q *Queue) commit(batch []*pending) {
 		}
 		p.done <- recorded{outcomes[i], err}
 	}
+}
+
+// outcomeOf is a batched delivery's outcome (its id is claimed once:
+// a second delivery of one id in a batch is the duplicate) and its job.
+func outcomeOf(d event.Delivery, inserted map[string]bool) (event.Outcome, *DeliveryArgs) {
+	switch {
+	case !inserted[d.ID]:
+		return event.OutcomeDuplicate, nil
+	case d.Status != event.StatusQueued:
+		delete(inserted, d.ID)
+		return event.OutcomeIgnored, nil
+	}
+	delete(inserted, d.ID)
+	return event.OutcomeAccepted, &DeliveryArgs{DeliveryID: d.ID, Event: d.Event, Serial: d.SerialKey()}
 }
 
 // insertDelivery stores d; args is its job, when it has one.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ferry-ci/ferry/internal/event"
@@ -137,3 +138,53 @@ func (db *DB) BlankPayloads(ctx context.Context, cutoff time.Time) (int64, error
 		}
 	}
 }
+
+// InsertDeliveries stores several deliveries in one statement (the edge's
+// group commit) and reports which were new; a delivery whose id or
+// payload is stored already — or comes earlier in ds — is not. ds must
+// not exceed MaxInsertBatch.
+func InsertDeliveries(ctx context.Context, q Querier, ds []event.Delivery) (map[string]bool, error) {
+	inserted := map[string]bool{}
+	if len(ds) == 0 {
+		return inserted, nil
+	}
+	seenID, seenDigest := map[string]bool{}, map[string]bool{}
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO deliveries (id, event, action, received_at, payload, payload_sha256, status,
+		installation_id, repository_id, repository, number) VALUES `)
+	args := make([]any, 0, len(ds)*11)
+	for _, d := range ds {
+		if seenID[d.ID] || seenDigest[d.Digest] {
+			continue // the later of two in one batch is the duplicate, as it would be one by one
+		}
+		seenID[d.ID], seenDigest[d.Digest] = true, true
+		if len(args) > 0 {
+			sb.WriteString(", ")
+		}
+		n := len(args)
+		fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11)
+		args = append(args, d.ID, d.Event, d.Action, d.ReceivedAt.UTC(), string(d.Payload), d.Digest, string(d.Status),
+			d.InstallationID, d.RepositoryID, d.Repository, d.Number)
+	}
+	sb.WriteString(" ON CONFLICT DO NOTHING RETURNING id")
+	rows, err := q.QueryContext(ctx, sb.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("insert %d deliveries: %w", len(ds), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("insert %d deliveries: %w", len(ds), err)
+		}
+		inserted[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("insert %d deliveries: %w", len(ds), err)
+	}
+	return inserted, nil
+}
+
+// MaxInsertBatch bounds InsertDeliveries (11 parameters a row, well inside
+// SQLite's and PostgreSQL's limits).
+const MaxInsertBatch = 256

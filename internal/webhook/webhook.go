@@ -10,7 +10,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -261,12 +260,13 @@ func extractPayload(contentType string, body []byte) ([]byte, *rejection) {
 func (h *Handler) parse(hdr headers, payload []byte, now time.Time) (event.Delivery, *rejection) {
 	d := event.Delivery{ID: hdr.id, Event: hdr.event, ReceivedAt: now}
 	// PostgreSQL text holds only valid UTF-8; GitHub never sends anything else.
-	if !utf8.Valid(payload) || !json.Valid(payload) {
+	if !utf8.Valid(payload) {
 		return d, reject(http.StatusBadRequest, "rejected_malformed", "payload is not valid JSON")
 	}
+	// One pass validates and reads what routing needs (Summarize).
 	sum, err := event.Summarize(payload)
 	if err != nil {
-		return d, reject(http.StatusBadRequest, "rejected_malformed", "payload is not a JSON object")
+		return d, reject(http.StatusBadRequest, "rejected_malformed", "payload is not a valid JSON object")
 	}
 	// Only what routing needs is read here (Summarize); the github adapter
 	// parses the payload into ferry's event once, when its job runs.
