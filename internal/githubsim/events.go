@@ -156,9 +156,10 @@ func (s *Sim) repoPart(repoObj map[string]any, r *Repo) map[string]any {
 	repoObj["id"], repoObj["name"], repoObj["full_name"], repoObj["default_branch"] = r.ID, r.Name, r.FullName(), r.DefaultBranch
 	repoObj["owner"].(map[string]any)["login"] = r.Owner
 	repoObj["html_url"] = "https://github.com/" + r.FullName()
-	if r.gitDir != "" {
-		repoObj["clone_url"] = s.CloneURL(r.FullName())
-	}
+	// The simulator's git endpoint always, as GitHub's clone URL is always
+	// GitHub's: a repository it does not serve answers 404 at once, where
+	// the fixture's github.com would wait on a DNS timeout here.
+	repoObj["clone_url"] = s.CloneURL(r.FullName())
 	return repoObj
 }
 

@@ -16,9 +16,7 @@ func (c *call) repoObject(tmpl map[string]any, r *Repo) map[string]any {
 	tmpl["default_branch"] = r.DefaultBranch
 	tmpl["url"] = c.apiURL("/repos/" + r.FullName())
 	tmpl["html_url"] = "https://github.com/" + r.FullName()
-	if r.gitDir != "" {
-		tmpl["clone_url"] = c.sim.CloneURL(r.FullName()) // where ServeGit serves it
-	}
+	tmpl["clone_url"] = c.sim.CloneURL(r.FullName()) // where ServeGit serves it (404 when it does not)
 	// Sent by GitHub (the recorded exchanges show them) though optional in
 	// the description and absent from its example.
 	for _, k := range []string{"allow_update_branch", "use_squash_pr_title_as_default", "web_commit_signoff_required"} {
