@@ -48,102 +48,67 @@ type Delivery struct {
 // to route, log and serialize a delivery. Every GitHub event that concerns a
 // repository carries these fields in the same places.
 type Summary struct {
-	Action       string `json:"action"`
-	Installation *struct {
-		ID int64 `json:"id"`
-	} `json:"installation"`
-	Repository *struct {
-		ID       int64  `json:"id"`
-		FullName string `json:"full_name"`
-	} `json:"repository"`
-	Number      int `json:"number"`
-	PullRequest *struct {
-		Number int `json:"number"`
-	} `json:"pull_request"`
-	Issue *struct {
-		Number int `json:"number"`
-	} `json:"issue"`
+	Action         string
+	InstallationID int64
+	RepositoryID   int64
+	Repository     string // owner/name
+	Number         int    // the pull request's, else the issue's, else the payload's own
 }
 
 // Summarize reads the routing fields of a JSON payload — an object, valid
 // JSON, each field of the type GitHub sends. It is on the edge's path for
 // every delivery: gjson validates and picks the fields without decoding
-// the rest (a 28 KB pull_request in 79 µs, where encoding/json took 315).
+// the rest (a 28 KB pull_request in 85 µs, where encoding/json took 315).
 func Summarize(payload []byte) (Summary, error) {
 	if !gjson.ValidBytes(payload) || !gjson.ParseBytes(payload).IsObject() {
 		return Summary{}, errors.New("read payload summary: not a JSON object")
 	}
 	// Leaf paths only: asking for an object would copy it whole (the
 	// pull_request is most of the payload).
-	r := gjson.GetManyBytes(payload, "action", "number", "installation.id", "repository.id", "repository.full_name",
-		"pull_request.number", "issue.number")
-	var s Summary
-	var err error
-	str := func(v gjson.Result, into *string) {
-		switch {
-		case v.Type == gjson.String:
-			*into = v.String()
-		case v.Exists() && v.Type != gjson.Null && err == nil:
-			err = fmt.Errorf("read payload summary: %.40q is not a string", v.Raw)
+	r := gjson.GetManyBytes(payload, "action", "installation.id", "repository.id", "repository.full_name",
+		"pull_request.number", "issue.number", "number")
+	var f fields
+	s := Summary{Action: f.str(r[0]), InstallationID: f.num(r[1]), RepositoryID: f.num(r[2]), Repository: f.str(r[3])}
+	for _, n := range r[4:] {
+		if v := f.num(n); v != 0 && s.Number == 0 {
+			s.Number = int(v)
 		}
 	}
-	num := func(v gjson.Result) int64 {
-		switch {
-		case v.Type == gjson.Number && v.Raw == strconv.FormatInt(v.Int(), 10):
-			return v.Int()
-		case v.Exists() && v.Type != gjson.Null && err == nil:
-			err = fmt.Errorf("read payload summary: %.40q is not an integer", v.Raw)
-		}
-		return 0
-	}
-	str(r[0], &s.Action)
-	s.Number = int(num(r[1]))
-	if r[2].Exists() {
-		s.Installation = &struct {
-			ID int64 `json:"id"`
-		}{ID: num(r[2])}
-	}
-	if r[3].Exists() || r[4].Exists() {
-		s.Repository = &struct {
-			ID       int64  `json:"id"`
-			FullName string `json:"full_name"`
-		}{ID: num(r[3])}
-		str(r[4], &s.Repository.FullName)
-	}
-	if r[5].Exists() {
-		s.PullRequest = &struct {
-			Number int `json:"number"`
-		}{Number: int(num(r[5]))}
-	}
-	if r[6].Exists() {
-		s.Issue = &struct {
-			Number int `json:"number"`
-		}{Number: int(num(r[6]))}
-	}
-	if err != nil {
-		return Summary{}, err
+	if f.err != nil {
+		return Summary{}, f.err
 	}
 	return s, nil
 }
 
+// fields reads typed values, keeping the first type error: a field of
+// the wrong type is malformed, not zero (null or absent is zero).
+type fields struct{ err error }
+
+func (f *fields) str(v gjson.Result) string {
+	if v.Type == gjson.String {
+		return v.String()
+	}
+	f.wrong(v, "a string")
+	return ""
+}
+
+func (f *fields) num(v gjson.Result) int64 {
+	if v.Type == gjson.Number && v.Raw == strconv.FormatInt(v.Int(), 10) {
+		return v.Int()
+	}
+	f.wrong(v, "an integer")
+	return 0
+}
+
+func (f *fields) wrong(v gjson.Result, want string) {
+	if v.Exists() && v.Type != gjson.Null && f.err == nil {
+		f.err = fmt.Errorf("read payload summary: %.40q is not %s", v.Raw, want)
+	}
+}
+
 // Apply copies the summary's fields into d.
 func (s Summary) Apply(d *Delivery) {
-	d.Action = s.Action
-	if s.Installation != nil {
-		d.InstallationID = s.Installation.ID
-	}
-	if s.Repository != nil {
-		d.RepositoryID = s.Repository.ID
-		d.Repository = s.Repository.FullName
-	}
-	switch {
-	case s.PullRequest != nil && s.PullRequest.Number != 0:
-		d.Number = s.PullRequest.Number
-	case s.Issue != nil && s.Issue.Number != 0:
-		d.Number = s.Issue.Number
-	default:
-		d.Number = s.Number
-	}
+	d.Action, d.InstallationID, d.RepositoryID, d.Repository, d.Number = s.Action, s.InstallationID, s.RepositoryID, s.Repository, s.Number
 }
 
 // SerialKey names the thing whose jobs must never run at the same time as
