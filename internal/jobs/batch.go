@@ -74,20 +74,41 @@ func (q *Queue) committer() {
 func (q *Queue) commit(batch []*pending) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	outcomes := make([]event.Outcome, len(batch))
-	err := q.db.InTx(ctx, func(tx *sql.Tx) error {
-		ds := make([]event.Delivery, len(batch))
-		for i, p := range batch {
-			ds[i] = p.d
+	ds := make([]event.Delivery, len(batch))
+	for i, p := range batch {
+		ds[i] = p.d
+	}
+	outcomes, err := q.record(ctx, ds)
+	q.batchSize.Observe(float64(len(batch)))
+	for i, p := range batch {
+		if err != nil && len(batch) > 1 {
+			alone, err := q.record(ctx, ds[i:i+1])
+			p.done <- recorded{firstOf(alone), err}
+			continue
 		}
-		// One statement for the deliveries, one for their jobs.
+		p.done <- recorded{firstOf(outcomes[i:]), err}
+	}
+}
+
+func firstOf(os []event.Outcome) event.Outcome {
+	if len(os) == 0 {
+		return ""
+	}
+	return os[0]
+}
+
+// record stores deliveries and the jobs of those with a handler in one
+// transaction: one statement for the deliveries, one for their jobs.
+func (q *Queue) record(ctx context.Context, ds []event.Delivery) ([]event.Outcome, error) {
+	outcomes := make([]event.Outcome, len(ds))
+	err := q.db.InTx(ctx, func(tx *sql.Tx) error {
 		inserted, err := store.InsertDeliveries(ctx, tx, ds)
 		if err != nil {
 			return err
 		}
 		var jobs []river.InsertManyParams
-		for i, p := range batch {
-			o, args := outcomeOf(p.d, inserted)
+		for i, d := range ds {
+			o, args := outcomeOf(d, inserted)
 			outcomes[i] = o
 			if args != nil {
 				jobs = append(jobs, river.InsertManyParams{Args: *args})
@@ -101,15 +122,10 @@ func (q *Queue) commit(batch []*pending) {
 		}
 		return nil
 	})
-	q.batchSize.Observe(float64(len(batch)))
-	for i, p := range batch {
-		if err != nil && len(batch) > 1 {
-			o, err := q.recordOne(ctx, p.d)
-			p.done <- recorded{o, err}
-			continue
-		}
-		p.done <- recorded{outcomes[i], err}
+	if err != nil {
+		return nil, err
 	}
+	return outcomes, nil
 }
 
 // outcomeOf is a batched delivery's outcome (its id is claimed once:
@@ -124,41 +140,6 @@ func outcomeOf(d event.Delivery, inserted map[string]bool) (event.Outcome, *Deli
 	}
 	delete(inserted, d.ID)
 	return event.OutcomeAccepted, &DeliveryArgs{DeliveryID: d.ID, Event: d.Event, Serial: d.SerialKey()}
-}
-
-// insertDelivery stores d; args is its job, when it has one.
-func insertDelivery(ctx context.Context, tx *sql.Tx, d event.Delivery) (event.Outcome, *DeliveryArgs, error) {
-	inserted, err := store.InsertDelivery(ctx, tx, d)
-	switch {
-	case err != nil:
-		return "", nil, err
-	case !inserted:
-		return event.OutcomeDuplicate, nil, nil
-	case d.Status != event.StatusQueued:
-		return event.OutcomeIgnored, nil, nil
-	}
-	return event.OutcomeAccepted, &DeliveryArgs{DeliveryID: d.ID, Event: d.Event, Serial: d.SerialKey()}, nil
-}
-
-// recordOne stores one delivery and its job in a transaction of its own.
-func (q *Queue) recordOne(ctx context.Context, d event.Delivery) (event.Outcome, error) {
-	var outcome event.Outcome
-	err := q.db.InTx(ctx, func(tx *sql.Tx) error {
-		o, args, err := insertDelivery(ctx, tx, d)
-		if err != nil || args == nil {
-			outcome = o
-			return err
-		}
-		if _, err := q.client.InsertTx(ctx, tx, *args, nil); err != nil {
-			return fmt.Errorf("enqueue delivery %s: %w", d.ID, err)
-		}
-		outcome = o
-		return nil
-	})
-	if err != nil {
-		return "", err
-	}
-	return outcome, nil
 }
 
 // stopBatches ends the committer once what it holds is committed (once).

@@ -27,21 +27,8 @@ var ErrNotFound = errors.New("not found")
 // payload bytes exists; inserted tells which. Run it in the transaction that
 // enqueues the delivery's job so both or neither are written.
 func InsertDelivery(ctx context.Context, q Querier, d event.Delivery) (inserted bool, err error) {
-	res, err := q.ExecContext(ctx, `
-		INSERT INTO deliveries (id, event, action, received_at, payload, payload_sha256, status,
-		                        installation_id, repository_id, repository, number)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-		ON CONFLICT DO NOTHING`,
-		d.ID, d.Event, d.Action, d.ReceivedAt.UTC(), string(d.Payload), d.Digest, string(d.Status),
-		d.InstallationID, d.RepositoryID, d.Repository, d.Number)
-	if err != nil {
-		return false, fmt.Errorf("insert delivery %s: %w", d.ID, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("insert delivery %s: %w", d.ID, err)
-	}
-	return n == 1, nil
+	ids, err := InsertDeliveries(ctx, q, []event.Delivery{d})
+	return ids[d.ID], err
 }
 
 // GetDelivery loads one delivery.
