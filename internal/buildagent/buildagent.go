@@ -170,7 +170,7 @@ func (a *Agent) rewrites(ctx context.Context, tree *git.Tree, only string) ([]re
 			continue
 		}
 		res.Files++
-		o := dockerfile.Options{Context: treeContext(tree, path.Dir(p)), Name: path.Base(p)}
+		o := dockerfile.Options{Context: tree.Context(path.Dir(p)), Name: path.Base(p)}
 		before := len(dockerfile.Analyze(f, o))
 		findings += before
 		rw, err := dockerfile.Fix(ctx, f, o)
@@ -201,22 +201,6 @@ func dockerfiles(paths []string, only string) []string {
 		out = out[:maxFiles]
 	}
 	return out
-}
-
-// treeContext reads a Dockerfile's build context (its directory) from the
-// tree; nothing outside it.
-func treeContext(tree *git.Tree, dir string) func(string) ([]byte, bool) {
-	return func(name string) ([]byte, bool) {
-		p := path.Clean(path.Join(dir, name))
-		if dir != "." && !strings.HasPrefix(p, dir+"/") || strings.HasPrefix(p, "../") {
-			return nil, false
-		}
-		if tree.IsDir(p) {
-			return nil, true
-		}
-		data, err := tree.Read(p)
-		return data, err == nil && len(data) <= 1<<20
-	}
 }
 
 // digest names a set of rewrites: the same rewrites of the same files

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -173,4 +174,24 @@ func (t *Tree) IsDir(path string) bool {
 	}
 	_, err := t.t.Tree(path)
 	return err == nil
+}
+
+// maxContextFile bounds one file a Dockerfile's build context is read for.
+const maxContextFile = 1 << 20
+
+// Context reads the tree under dir as a Dockerfile's build context: a
+// file's content, (nil, true) for a directory, nothing outside dir and no
+// file over 1 MiB.
+func (t *Tree) Context(dir string) func(name string) ([]byte, bool) {
+	return func(name string) ([]byte, bool) {
+		if !filepath.IsLocal(name) {
+			return nil, false
+		}
+		p := path.Join(dir, name)
+		if t.IsDir(p) {
+			return nil, true
+		}
+		data, err := t.Read(p)
+		return data, err == nil && len(data) <= maxContextFile
+	}
 }

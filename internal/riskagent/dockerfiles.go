@@ -3,7 +3,6 @@ package riskagent
 import (
 	"context"
 	"path"
-	"path/filepath"
 
 	"github.com/ferry-ci/ferry/internal/change"
 	"github.com/ferry-ci/ferry/internal/dockerfile"
@@ -15,9 +14,8 @@ import (
 // Bounds on what a pull request's Dockerfiles cost: their content is the
 // pull request's.
 const (
-	maxDockerfiles      = 20 // Dockerfiles read per pull request
-	maxDockerfileNotes  = 50 // findings kept per pull request
-	maxContextFileBytes = 1 << 20
+	maxDockerfiles     = 20 // Dockerfiles read per pull request
+	maxDockerfileNotes = 50 // findings kept per pull request
 )
 
 // dockerfileNotes reads the Dockerfiles a pull request changes, at its
@@ -46,18 +44,8 @@ func dockerfileNotes(ctx context.Context, head *git.Tree, ch change.Change) []re
 		if err != nil {
 			continue // not a Dockerfile BuildKit reads: CI's build will say so
 		}
-		dir := path.Dir(f.Path)
-		o := dockerfile.Options{Name: path.Base(f.Path), Context: func(name string) ([]byte, bool) {
-			if !filepath.IsLocal(name) {
-				return nil, false // the build context is the Dockerfile's directory, nothing above it
-			}
-			p := path.Join(dir, name)
-			if head.IsDir(p) {
-				return nil, true
-			}
-			b, err := head.Read(p)
-			return b, err == nil && len(b) <= maxContextFileBytes
-		}}
+		// The build context is the Dockerfile's directory, nothing above it.
+		o := dockerfile.Options{Name: path.Base(f.Path), Context: head.Context(path.Dir(f.Path))}
 		for _, fd := range dockerfile.Touching(df, dockerfile.Analyze(df, o), touched) {
 			if len(out) == maxDockerfileNotes {
 				return out

@@ -75,7 +75,7 @@ func (o *Agent) decidePullRequest(ctx context.Context, s Subject, pol policy.Loa
 		}
 	}
 	if err = o.assess(ctx, s, ch, pol.Policy, risk.PullRequest, &rec); err == nil && rec.Route != nil {
-		rec.Tests, rec.Dockerfiles = o.selectTests(ctx, s, rec.Route.Tests, testsel.Mappings(pol.Policy.TestMap), ch)
+		rec.Tests, rec.Dockerfiles = o.readPullRequest(ctx, s, rec.Route.Tests, testsel.Mappings(pol.Policy.TestMap), ch)
 	}
 	return rec, err
 }

@@ -25,11 +25,11 @@ type TestPlan struct {
 // maxPlanTargets bounds the targets a check run lists with their reasons.
 const maxPlanTargets = 500
 
-// selectTests reads the pull request's test merge with git and selects
-// its tests (nil when the repository has none ferry can name). Best effort: a repository
-// git cannot read gets no plan, never a failed assessment.
-// In the same read, the findings on the Dockerfile lines it touched.
-func (o *Agent) selectTests(ctx context.Context, s Subject, depth string, maps []testsel.Mapping, ch change.Change) (*TestPlan, []render.DockerfileNote) {
+// readPullRequest reads the pull request's test merge with git once, for
+// two things: its tests (nil when the repository has none ferry can name)
+// and the findings on the Dockerfile lines it touched. Best effort: a
+// repository git cannot read gets neither, never a failed assessment.
+func (o *Agent) readPullRequest(ctx context.Context, s Subject, depth string, maps []testsel.Mapping, ch change.Change) (*TestPlan, []render.DockerfileNote) {
 	if o.deps.Git == nil || s.CloneURL == "" || s.Number == 0 {
 		return nil, nil
 	}
