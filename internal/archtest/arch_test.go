@@ -25,6 +25,9 @@ var layer = map[string]int{
 	"control": 0, "install": 0, "forge": 0, "releasing": 0, "assessment": 2, "deploy": 2,
 	// presentation, and adapters (jobs builds on store)
 	"render": 3, "store": 3, "webhook": 3, "github": 3, "git": 3, "kube": 3, "prom": 3, "jobs": 4,
+	// the model adapter sits below what uses it; testgen runs the go toolchain
+	// on a clone the user chose (the CLI, never the server)
+	"llm": 2, "testgen": 3,
 	// agents
 	"riskagent": 4, "deployagent": 4, "releaseagent": 4, "testagent": 4, "buildagent": 4,
 	// agents that compose agents: the promote agent ships with the deploy
@@ -33,7 +36,7 @@ var layer = map[string]int{
 	// application
 	"app": 6,
 	// test-only helpers
-	"fixture": 1, "githubsim": 3, "dbtest": 7, "kubetest": 7, "promtest": 7, "testenv": 1, "mdtest": 1, "gittest": 1,
+	"fixture": 1, "githubsim": 3, "dbtest": 7, "kubetest": 7, "promtest": 7, "testenv": 1, "mdtest": 1, "gittest": 1, "llmtest": 7,
 }
 
 func TestImportDirection(t *testing.T) {
@@ -61,7 +64,7 @@ func TestImportDirection(t *testing.T) {
 			if dep != pkg && layer[dep] >= own {
 				t.Errorf("internal/%s (layer %d) imports internal/%s (layer %d)", pkg, own, dep, layer[dep])
 			}
-			if (dep == "fixture" || dep == "dbtest" || dep == "kubetest" || dep == "promtest" || dep == "testenv" || dep == "mdtest" || dep == "gittest") &&
+			if (dep == "fixture" || dep == "dbtest" || dep == "kubetest" || dep == "promtest" || dep == "testenv" || dep == "mdtest" || dep == "gittest" || dep == "llmtest") &&
 				pkg != "dbtest" && pkg != "githubsim" && pkg != "kubetest" && pkg != "promtest" {
 				t.Errorf("internal/%s imports test-only internal/%s outside a test", pkg, dep)
 			}
@@ -102,7 +105,7 @@ var sdks = []string{
 // helpers that start real components.
 var adapters = map[string]bool{
 	"github": true, "webhook": true, "jobs": true, "store": true, "git": true, "kube": true, "prom": true, "llm": true,
-	"notify": true, "githubsim": true, "dbtest": true, "kubetest": true, "promtest": true,
+	"notify": true, "llmtest": true, "githubsim": true, "dbtest": true, "kubetest": true, "promtest": true,
 }
 
 func TestSDKsOnlyInAdapters(t *testing.T) {
@@ -134,7 +137,7 @@ func TestBinaryHasNoTestCode(t *testing.T) {
 		}
 		for _, dep := range strings.Fields(string(out)) {
 			for _, banned := range []string{module + "internal/githubsim", module + "internal/fixture", module + "internal/dbtest",
-				module + "internal/kubetest", module + "internal/promtest", module + "internal/testenv", module + "internal/mdtest",
+				module + "internal/kubetest", module + "internal/promtest", module + "internal/testenv", module + "internal/mdtest", module + "internal/llmtest",
 				"github.com/getkin/kin-openapi", "github.com/yuin/goldmark"} {
 				if dep == banned || strings.HasPrefix(dep, banned+"/") {
 					t.Errorf("%s depends on %s", cmd, dep)
