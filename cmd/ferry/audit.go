@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ferry-ci/ferry/internal/audit"
+	"github.com/ferry-ci/ferry/internal/store"
 )
 
 // AuditCmd lists ferry's decisions.
@@ -50,7 +51,30 @@ func (c *AuditCmd) Run(e *env) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(ds)
 	}
-	return printDecisions(e, ds)
+	if err := printDecisions(e, ds); err != nil {
+		return err
+	}
+	spent, err := db.LLMUsage(e.ctx, 0, time.Now().Add(-c.Since))
+	if err != nil {
+		return err
+	}
+	return printLLMSpend(e, spent)
+}
+
+// printLLMSpend: what ferry's model cost in the window, by feature and
+// model (cached answers cost nothing and are counted apart).
+func printLLMSpend(e *env, spent []store.LLMSpend) error {
+	if len(spent) == 0 {
+		return nil
+	}
+	fmt.Fprintln(e.stdout, "\nlanguage model, by feature:")
+	for _, s := range spent {
+		if _, err := fmt.Fprintf(e.stdout, "    %-16s %-20s %4d calls (%d cached)  %d prompt + %d completion tokens\n",
+			s.Feature, s.Model, s.Calls, s.Cached, s.PromptTokens, s.CompletionTokens); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func printDecisions(e *env, ds []audit.Decision) error {

@@ -41,6 +41,7 @@ type CLI struct {
 	Dockerfile  DockerfileCmd  `cmd:"" help:"Report a Dockerfile's findings; with --fix, the rewrite ferry proposes and the four checks it passed."`
 	SelectTests SelectTestsCmd `cmd:"" name:"select-tests" help:"Print the Go packages whose tests a local change can affect (json, go-packages or github-output)."`
 	Plan        PlanCmd        `cmd:"" help:"Print a local change's CI plan — build, tests, deploy, with reasons (json or github-output)."`
+	Testgen     TestgenCmd     `cmd:"" help:"Propose tests for a local change's uncovered lines; keep those that compile, pass 3 runs, add coverage and kill a mutant."`
 	Audit       AuditCmd       `cmd:"" help:"List ferry's decisions (assessments, commands, approvals, pauses) with their reasons."`
 	Version     VersionCmd     `cmd:"" help:"Print the version."`
 }

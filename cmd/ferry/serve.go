@@ -48,6 +48,7 @@ type ServeCmd struct {
 	WebhookSecretPreviousFile string `name:"webhook-secret-previous-file" env:"FERRY_WEBHOOK_SECRET_PREVIOUS_FILE" help:"File holding the previous webhook secret (see --webhook-secret-previous)."`
 	DatabaseFlags
 	GitHubFlags
+	LLMFlags
 	Workers               int           `name:"workers" env:"FERRY_WORKERS" default:"4" help:"Jobs run at once; 0 only records deliveries (an ingest-only replica)."`
 	JobMaxAttempts        int           `name:"job-max-attempts" env:"FERRY_JOB_MAX_ATTEMPTS" default:"10" help:"Attempts before a failing job is discarded (kept, counted, not retried)."`
 	JobTimeout            time.Duration `name:"job-timeout" env:"FERRY_JOB_TIMEOUT" default:"5m" help:"A job running longer is cancelled and retried."`
@@ -87,6 +88,9 @@ func (s *ServeCmd) validate() ([]byte, error) {
 		return nil, err
 	}
 	if err := s.GitHubFlags.validate(); err != nil {
+		return nil, err
+	}
+	if err := s.LLMFlags.validate(); err != nil {
 		return nil, err
 	}
 	switch {
@@ -130,7 +134,7 @@ func (s *ServeCmd) Run(e *env) error {
 		log.Warn(secretOnCommandLineWarning(flag))
 	}
 	ctx := e.ctx
-	db, _, err := s.open(ctx, log)
+	db, _, err := s.DatabaseFlags.open(ctx, log)
 	if err != nil {
 		return err
 	}
@@ -138,7 +142,7 @@ func (s *ServeCmd) Run(e *env) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		store.NewDeployCollector(db))
+		store.NewDeployCollector(db), store.NewLLMCollector(db))
 	periodic, deps, steps, queueRef, err := s.githubParts(log, db, reg)
 	if err != nil {
 		return err
@@ -250,16 +254,24 @@ func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB, reg prometheus.Re
 	if err != nil {
 		return nil, none, nil, queue, err
 	}
+	model, err := s.LLMFlags.open(db, log)
+	if err != nil {
+		return nil, none, nil, queue, err
+	}
 	assessor, err := riskagent.New(riskagent.Config{Logger: log}, riskagent.Deps{
 		Changes:     func(id int64) riskagent.Changes { return gh.Installation(id) },
 		Publisher:   func(id int64) riskagent.Publisher { return gh.Installation(id) },
 		Git:         cache,
-		Assessments: db, Publications: db, History: db, Control: db, Audit: db, Models: db, Histories: cache,
+		Assessments: db, Publications: db, History: db, Control: db, Audit: db, Models: db, Histories: cache, Model: model,
 	})
 	if err != nil {
 		return nil, none, nil, queue, err
 	}
-	releaser, tester, builder, err := proposers(log, db, gh, cache)
+	releaser, tester, builder, err := proposers(log, db, gh, cache, model)
+	if err != nil {
+		return nil, none, nil, queue, err
+	}
+	writer, err := testWriter(log, db, gh, cache, model, s.GitHubAppID)
 	if err != nil {
 		return nil, none, nil, queue, err
 	}
@@ -269,13 +281,13 @@ func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB, reg prometheus.Re
 	}
 	promoter, err := promoteagent.New(promoteagent.Config{Logger: log}, promoteagent.Deps{
 		GitHub:  func(id int64) promoteagent.GitHub { return gh.Installation(id) },
-		History: cache, Promotions: db, Deploys: db, Deployer: deployer, Risks: assessor, Control: db, Audit: db,
+		History: cache, Promotions: db, Deploys: db, Deployer: deployer, Risks: assessor, Control: db, Audit: db, Model: model,
 	})
 	if err != nil {
 		return nil, none, nil, queue, err
 	}
 	deps := app.Deps{Assessor: assessor, Control: db, Audit: db, Deployer: deployer, Heads: db, Releaser: releaser, Promoter: promoter,
-		Tester: tester, Builder: builder,
+		Tester: tester, Builder: builder, Writer: writer,
 		GitHub: func(id int64) app.CommandGitHub { return gh.Installation(id) }}
 	periodic := []jobs.Periodic{{Name: "recover-deliveries", Every: s.RecoverEvery, Run: recovery.Run}}
 	steps := map[string]jobs.Step{deployagent.StepName: {Run: deployer.Step, GiveUp: deployer.GiveUp},
@@ -285,10 +297,10 @@ func (s *ServeCmd) githubParts(log *slog.Logger, db *store.DB, reg prometheus.Re
 
 // proposers are the agents that open ferry's pull requests from what a
 // repository holds: releases, quarantines, Dockerfile rewrites.
-func proposers(log *slog.Logger, db *store.DB, gh *github.App, cache *git.Cache) (*releaseagent.Agent, *testagent.Agent, *buildagent.Agent, error) {
+func proposers(log *slog.Logger, db *store.DB, gh *github.App, cache *git.Cache, model llmModel) (*releaseagent.Agent, *testagent.Agent, *buildagent.Agent, error) {
 	releaser, err := releaseagent.New(releaseagent.Config{Logger: log}, releaseagent.Deps{
 		GitHub:  func(id int64) releaseagent.GitHub { return gh.Installation(id) },
-		History: cache, Releases: db, Signals: db, Control: db, Audit: db,
+		History: cache, Releases: db, Signals: db, Control: db, Audit: db, Model: model,
 	})
 	if err != nil {
 		return nil, nil, nil, err

@@ -49,6 +49,7 @@ type Deps struct {
 	Promoter      Promoter // nil: no production-deploy pull requests
 	Tester        Tester   // nil: CI's test reports are not read
 	Builder       Builder  // nil: no Dockerfile rewrites are proposed
+	Writer        Writer   // nil: no generated-test pull requests; /ferry test answers it is not running
 }
 
 // App dispatches deliveries to handlers.
@@ -66,6 +67,7 @@ type App struct {
 	promoter      Promoter
 	tester        Tester
 	builder       Builder
+	writer        Writer
 	appID         int64
 	policyOptions policy.Options
 	perms         *permissionCache
@@ -91,7 +93,7 @@ func New(cfg Config, deps Deps) *App {
 		cfg.Now = time.Now
 	}
 	a := &App{log: cfg.Logger, now: cfg.Now, installations: deps.Installations, assessor: deps.Assessor,
-		github: deps.GitHub, control: deps.Control, audit: deps.Audit, deployer: deps.Deployer, heads: deps.Heads, releaser: deps.Releaser, promoter: deps.Promoter, tester: deps.Tester, builder: deps.Builder, appID: cfg.AppID,
+		github: deps.GitHub, control: deps.Control, audit: deps.Audit, deployer: deps.Deployer, heads: deps.Heads, releaser: deps.Releaser, promoter: deps.Promoter, tester: deps.Tester, builder: deps.Builder, writer: deps.Writer, appID: cfg.AppID,
 		policyOptions: cfg.Policy, perms: newPermissionCache(cfg.Now), render: mustRender()}
 	a.routes = map[route]handler{
 		{"ping", anyAction}:                          a.ping,
@@ -114,11 +116,13 @@ func New(cfg Config, deps Deps) *App {
 		if a.tester != nil && a.control != nil {
 			a.routes[route{"workflow_run", "completed"}] = a.workflowRun
 		}
-		if a.releaser != nil || a.promoter != nil {
+		if a.releaser != nil || a.promoter != nil || a.writer != nil {
 			a.routes[route{"pull_request", "closed"}] = a.pullRequestClosed
 		}
-		if a.deployer != nil {
+		if a.deployer != nil || a.writer != nil {
 			a.routes[route{"check_suite", "completed"}] = a.checkSuiteCompleted
+		}
+		if a.deployer != nil {
 			a.routes[route{"status", anyAction}] = a.status
 			a.routes[route{"deployment_protection_rule", "requested"}] = a.gateRequested
 		}

@@ -116,6 +116,9 @@ func (a *App) checkSuiteCompleted(ctx context.Context, _ event.Delivery, e any) 
 	if cs.AppID == a.appID && a.appID != 0 {
 		return nil // ferry's own suite is not CI
 	}
+	if err := a.testsJudged(ctx, cs); err != nil || a.deployer == nil {
+		return classify(err)
+	}
 	if cs.Conclusion != "success" && cs.Conclusion != "neutral" && cs.Conclusion != "skipped" {
 		return nil
 	}

@@ -135,7 +135,7 @@ func gate(cmd command.Command, r request, perm command.Permission, fork bool, pa
 	switch {
 	case cmd.Spec.Reserved:
 		return "/ferry " + cmd.Verb() + " is not available yet (it comes with " + cmd.Spec.Available + ")"
-	case paused != nil && (cmd.Verb() == "deploy" || cmd.Verb() == "rollback" || cmd.Verb() == "optimize-dockerfile"):
+	case paused != nil && (cmd.Verb() == "deploy" || cmd.Verb() == "rollback" || cmd.Verb() == "optimize-dockerfile" || cmd.Verb() == "test"):
 		return pausedText(paused)
 	}
 	return ""

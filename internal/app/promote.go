@@ -40,6 +40,11 @@ func (a *App) pullRequestClosed(ctx context.Context, d event.Delivery, e any) er
 	if !ok {
 		return unexpected("pull_request", e)
 	}
+	if a.writer != nil {
+		if err := a.writer.SourceClosed(ctx, writerRepo(c.Repo), c.PR.Number); err != nil {
+			return classify(err)
+		}
+	}
 	if a.promoter != nil {
 		if err := a.promotionClosed(ctx, d, c); err != nil {
 			return classify(err)

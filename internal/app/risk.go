@@ -53,7 +53,10 @@ func (a *App) pullRequest(ctx context.Context, d event.Delivery, e any) error {
 			return err
 		}
 	}
-	return classify(a.assess(ctx, s))
+	if err := a.assess(ctx, s); err != nil {
+		return classify(err)
+	}
+	return classify(a.autoTests(ctx, c))
 }
 
 // assess assesses a pull request under the policy at its base commit.

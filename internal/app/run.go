@@ -190,6 +190,8 @@ func (a *App) execute(ctx context.Context, r request, pr *forge.PullRequest, acc
 		return a.quarantine(ctx, r, acc.policy, c.Arg(0))
 	case "optimize-dockerfile":
 		return a.optimizeDockerfile(ctx, r, c.Arg(0))
+	case "test":
+		return a.writeTests(ctx, r, pr)
 	}
 	return outcome{}, event.Permanent(fmt.Errorf("command %q has no handler", c.Verb()))
 }

@@ -28,6 +28,8 @@ var layer = map[string]int{
 	// the model adapter sits below what uses it; testgen runs the go toolchain
 	// on a clone the user chose (the CLI, never the server)
 	"llm": 2, "testgen": 3,
+	// generated-test pull requests as data, and their decisions
+	"gentest": 2,
 	// agents
 	"riskagent": 4, "deployagent": 4, "releaseagent": 4, "testagent": 4, "buildagent": 4,
 	// agents that compose agents: the promote agent ships with the deploy

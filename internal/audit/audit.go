@@ -22,13 +22,14 @@ const (
 	KindApproval   Kind = "approval"
 	KindPause      Kind = "pause"
 	KindResume     Kind = "resume"
-	KindDeploy     Kind = "deploy"   // a deploy asked for, refused, or not started
-	KindRollback   Kind = "rollback" // a rollback, by ferry or on request
-	KindHold       Kind = "hold"     // a deploy held for a human instead of rolled back
-	KindRelease    Kind = "release"  // a release pull request proposed, or a release tagged and published
-	KindPromote    Kind = "promote"  // a production-deploy pull request proposed, shipped, refused or restored
-	KindFlake      Kind = "flake"    // a test seen flaky, a quarantine or release proposed
-	KindOptimize   Kind = "optimize" // Dockerfile rewrites proposed, or not proposed again
+	KindDeploy     Kind = "deploy"         // a deploy asked for, refused, or not started
+	KindRollback   Kind = "rollback"       // a rollback, by ferry or on request
+	KindHold       Kind = "hold"           // a deploy held for a human instead of rolled back
+	KindRelease    Kind = "release"        // a release pull request proposed, or a release tagged and published
+	KindPromote    Kind = "promote"        // a production-deploy pull request proposed, shipped, refused or restored
+	KindFlake      Kind = "flake"          // a test seen flaky, a quarantine or release proposed
+	KindOptimize   Kind = "optimize"       // Dockerfile rewrites proposed, or not proposed again
+	KindTests      Kind = "generate-tests" // generated tests pushed for CI to judge
 )
 
 // Ferry is the actor of ferry's own decisions.

@@ -61,7 +61,7 @@ var Specs = []Spec{
 	{Verb: "rollback", Usage: "rollback <env> [--force]", Help: "restore the environment's previous known-good version", Min: Maintain, NeedsPR: true, MinArgs: 1, MaxArgs: 1, Flags: []string{"--force"}},
 	{Verb: "feedback", Usage: "feedback right|wrong <decision-id>", Help: "say whether one of ferry's decisions (a rollback, say) was right", Min: Write, MinArgs: 2, MaxArgs: 2},
 	{Verb: "changelog", Usage: "changelog", Help: "preview this pull request's changelog entry", Min: Write, NeedsPR: true},
-	{Verb: "test", Usage: "test", Help: "generate tests for this change", Min: Write, NeedsPR: true, Reserved: true, Available: "the test agent"},
+	{Verb: "test", Usage: "test", Help: "write tests for the Go functions this pull request changes: CI runs them on ferry's branch, the passing ones are proposed as a pull request", Min: Write, NeedsPR: true},
 	{Verb: "optimize-dockerfile", Usage: "optimize-dockerfile [path]", Help: "propose proven rewrites of the Dockerfiles (or one) for faster builds and smaller images", Min: Write, MaxArgs: 1},
 	{Verb: "quarantine", Usage: "quarantine <package.TestName>", Help: "propose quarantining a flaky test (a pull request and a tracking issue)", Min: Maintain, MinArgs: 1, MaxArgs: 1},
 }

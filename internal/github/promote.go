@@ -36,7 +36,7 @@ func (c *Client) Promote(ctx context.Context, owner, repo string, p forge.Promot
 	if err := c.pointBranch(ctx, owner, repo, p.Branch, head); err != nil {
 		return 0, "", false, err
 	}
-	number, created, err = c.openOrUpdatePull(ctx, owner, repo, forge.Proposal{Branch: p.Branch, Base: p.Base, Title: p.Title, Body: p.Body})
+	number, created, err = c.openOrUpdatePull(ctx, owner, repo, p.Branch, p.Base, p.Title, p.Body)
 	return number, head, created, err
 }
 

@@ -30,17 +30,19 @@ func (c *Client) Propose(ctx context.Context, owner, repo string, p forge.Propos
 	}
 	commit := baseCommit
 	for _, pc := range commits {
-		if commit, err = c.commitFiles(ctx, owner, repo, commit, pc); err != nil {
+		if commit, err = c.commitFiles(ctx, owner, repo, commit, commit.GetTree().GetSHA(), pc); err != nil {
 			return 0, false, err
 		}
 	}
 	if err := c.pointBranch(ctx, owner, repo, p.Branch, commit.GetSHA()); err != nil {
 		return 0, false, err
 	}
-	return c.openOrUpdatePull(ctx, owner, repo, p)
+	return c.openOrUpdatePull(ctx, owner, repo, p.Branch, p.Base, p.Title, p.Body)
 }
 
-func (c *Client) commitFiles(ctx context.Context, owner, repo string, parent *gh.Commit, p forge.ProposalCommit) (*gh.Commit, error) {
+// commitFiles commits the files on top of baseTree (the parent's tree, or
+// another commit's) with parent as the one parent.
+func (c *Client) commitFiles(ctx context.Context, owner, repo string, parent *gh.Commit, baseTree string, p forge.ProposalCommit) (*gh.Commit, error) {
 	paths := make([]string, 0, len(p.Files))
 	for path := range p.Files {
 		paths = append(paths, path)
@@ -51,7 +53,7 @@ func (c *Client) commitFiles(ctx context.Context, owner, repo string, parent *gh
 		entries = append(entries, &gh.TreeEntry{Path: gh.String(path), Mode: gh.String("100644"),
 			Type: gh.String("blob"), Content: gh.String(p.Files[path])})
 	}
-	tree, _, err := c.gh.Git.CreateTree(ctx, owner, repo, parent.GetTree().GetSHA(), entries)
+	tree, _, err := c.gh.Git.CreateTree(ctx, owner, repo, baseTree, entries)
 	if err != nil {
 		return nil, fmt.Errorf("create tree: %w", err)
 	}
@@ -80,27 +82,27 @@ func (c *Client) pointBranch(ctx context.Context, owner, repo, branch, sha strin
 	return nil
 }
 
-func (c *Client) openOrUpdatePull(ctx context.Context, owner, repo string, p forge.Proposal) (int, bool, error) {
+func (c *Client) openOrUpdatePull(ctx context.Context, owner, repo, branch, base, title, generated string) (int, bool, error) {
 	open, _, err := c.gh.PullRequests.List(ctx, owner, repo, &gh.PullRequestListOptions{
-		State: "open", Head: owner + ":" + p.Branch, Base: p.Base})
+		State: "open", Head: owner + ":" + branch, Base: base})
 	if err != nil {
-		return 0, false, fmt.Errorf("find open pull request for %s: %w", p.Branch, err)
+		return 0, false, fmt.Errorf("find open pull request for %s: %w", branch, err)
 	}
-	body := Truncate(p.Body, MaxText)
+	body := Truncate(generated, MaxText)
 	if len(open) > 0 {
 		n := open[0].GetNumber()
 		// A person's words around ferry's part of the body stay.
-		body = Truncate(forge.MergeBody(open[0].GetBody(), p.Body), MaxText)
-		_, _, err := c.gh.PullRequests.Edit(ctx, owner, repo, n, &gh.PullRequest{Title: gh.String(p.Title), Body: &body})
+		body = Truncate(forge.MergeBody(open[0].GetBody(), generated), MaxText)
+		_, _, err := c.gh.PullRequests.Edit(ctx, owner, repo, n, &gh.PullRequest{Title: gh.String(title), Body: &body})
 		if err != nil {
 			return 0, false, fmt.Errorf("update pull request #%d: %w", n, err)
 		}
 		return n, false, nil
 	}
 	pr, _, err := c.gh.PullRequests.Create(ctx, owner, repo, &gh.NewPullRequest{
-		Title: gh.String(p.Title), Head: gh.String(p.Branch), Base: gh.String(p.Base), Body: &body})
+		Title: gh.String(title), Head: gh.String(branch), Base: gh.String(base), Body: &body})
 	if err != nil {
-		return 0, false, fmt.Errorf("open pull request for %s: %w", p.Branch, err)
+		return 0, false, fmt.Errorf("open pull request for %s: %w", branch, err)
 	}
 	return pr.GetNumber(), true, nil
 }

@@ -67,6 +67,8 @@ func (s *Sim) workflowRunCompleted(repo string, runID int64, attempt int, sha, b
 			head["id"], head["full_name"] = r.ID+1_000_000, "mallory/"+r.Name
 		}
 	}
+	s.recordWorkflowRun(r, &WorkflowRun{ID: runID, Attempt: attempt, Name: wr["name"].(string), HeadSHA: sha, HeadBranch: branch,
+		Conclusion: conclusion})
 	body, _ := json.Marshal(p)
 	s.mu.Unlock()
 	return s.SendWebhook("workflow_run", body)

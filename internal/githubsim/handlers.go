@@ -83,5 +83,6 @@ func releaseHandlers() map[string]handler {
 		"actions/review-custom-gates-for-run":             reviewGate,
 		"actions/list-workflow-run-artifacts":             listRunArtifacts,
 		"actions/download-artifact":                       downloadArtifact,
+		"actions/list-workflow-runs-for-repo":             listWorkflowRuns,
 	}
 }

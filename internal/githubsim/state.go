@@ -46,6 +46,7 @@ type Repo struct {
 	nextNumber    int
 	gitDir        string // a bare repository served over git's HTTP protocol
 	artifacts     []*Artifact
+	workflowRuns  []*WorkflowRun
 }
 
 // FullName is owner/name.

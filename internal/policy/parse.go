@@ -98,10 +98,15 @@ type raw struct {
 			Glob    string   `json:"glob"`
 			Targets []string `json:"targets"`
 		} `json:"map"`
+		Generate any `json:"generate"` // YAML reads a bare off as false
 	} `json:"tests"`
 	Build *struct {
 		OptimizeDockerfiles string `json:"optimize_dockerfiles"`
 	} `json:"build"`
+	LLM *struct {
+		SecondOpinion *bool `json:"second_opinion"`
+		DailyTokens   int64 `json:"daily_tokens"`
+	} `json:"llm"`
 }
 
 // Parse reads a policy file with the server's default options.
@@ -246,6 +251,12 @@ func build(r raw, o Options) (Policy, []Problem) {
 	if r.Build != nil {
 		p.OptimizeDockerfiles = r.Build.OptimizeDockerfiles == "auto"
 	}
+	if r.LLM != nil {
+		if r.LLM.SecondOpinion != nil {
+			p.LLM.SecondOpinion = *r.LLM.SecondOpinion
+		}
+		p.LLM.DailyTokens = r.LLM.DailyTokens
+	}
 	p.RequiredChecks = r.RequiredChecks
 	var probs []Problem
 	p.Release, probs = release(r.Release)
@@ -383,5 +394,8 @@ func testsPolicy(p *Policy, r raw) {
 	}
 	for _, m := range r.Tests.Map {
 		p.TestMap = append(p.TestMap, TestMapping{Glob: m.Glob, Targets: m.Targets})
+	}
+	if g, _ := r.Tests.Generate.(string); g != "off" {
+		p.GenerateTests = g // the schema checked it: medium, high, or off (false)
 	}
 }

@@ -44,6 +44,23 @@ type Policy struct {
 	// OptimizeDockerfiles: propose proven Dockerfile rewrites after pushes
 	// to the default branch that touch a Dockerfile (off by default).
 	OptimizeDockerfiles bool
+	// GenerateTests is the least risk level ("medium", "high") at which
+	// ferry writes tests for a pull request by itself, with a model; ""
+	// (off, the default): only /ferry test does.
+	GenerateTests string
+	// LLM is what the repository lets ferry's model do (when the server
+	// has one).
+	LLM LLM
+}
+
+// LLM is the repository's say over ferry's language model.
+type LLM struct {
+	// SecondOpinion: a model reviews medium and high risk pull requests
+	// (on by default where the server has a model; it can only raise).
+	SecondOpinion bool
+	// DailyTokens lowers the server's daily token budget for the
+	// installation when this repository's work spends it (0: the server's).
+	DailyTokens int64
 }
 
 // Quarantine is the policy for flaky tests.
@@ -136,6 +153,7 @@ func Default() Policy {
 		Limits:     DefaultLimits(),
 		Release:    Release{Components: []ReleaseComponent{defaultComponent("", "", nil, "")}},
 		Quarantine: Quarantine{MinEvents: 2, Window: 14 * 24 * time.Hour, ReleaseAfter: 20},
+		LLM:        LLM{SecondOpinion: true},
 	}
 }
 

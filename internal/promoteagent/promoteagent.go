@@ -22,6 +22,7 @@ import (
 	"github.com/ferry-ci/ferry/internal/deployagent"
 	"github.com/ferry-ci/ferry/internal/forge"
 	"github.com/ferry-ci/ferry/internal/git"
+	"github.com/ferry-ci/ferry/internal/llm"
 	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/promotion"
 	"github.com/ferry-ci/ferry/internal/render"
@@ -109,6 +110,9 @@ type Deps struct {
 	Risks      Risks
 	Control    Control
 	Audit      Audit
+	// Model sums up each production-deploy pull request in a few
+	// sentences atop its body (default llm.Disabled: none).
+	Model Model
 }
 
 // Agent keeps production-deploy pull requests.
@@ -131,6 +135,9 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 	}
 	if cfg.MaxLookups == 0 {
 		cfg.MaxLookups = 200
+	}
+	if deps.Model == nil {
+		deps.Model = llm.Disabled{}
 	}
 	r, err := render.New()
 	if err != nil {

@@ -225,7 +225,11 @@ func (a *Agent) propose(ctx context.Context, gh GitHub, p proposal) error {
 		paused = "paused by @" + pause.By + suffix(pause.Reason)
 	}
 	s := promotion.Summarize(promotion.Input{Env: env, Running: p.running, Changes: changes, Now: a.cfg.Now(), Paused: paused})
-	body, err := a.render.Promotion(render.NewPromotionView(s, env, r.HTMLURL, earlier(p.deploys[env.Name]), a.cfg.Now()))
+	view := render.NewPromotionView(s, env, r.HTMLURL, earlier(p.deploys[env.Name]), a.cfg.Now())
+	if view.InShort, err = a.inShort(ctx, r, p.pol, changes); err != nil {
+		return err
+	}
+	body, err := a.render.Promotion(view)
 	if err != nil {
 		return err
 	}

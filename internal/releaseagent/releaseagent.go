@@ -20,6 +20,7 @@ import (
 	"github.com/ferry-ci/ferry/internal/deploy"
 	"github.com/ferry-ci/ferry/internal/forge"
 	"github.com/ferry-ci/ferry/internal/git"
+	"github.com/ferry-ci/ferry/internal/llm"
 	"github.com/ferry-ci/ferry/internal/releasing"
 	"github.com/ferry-ci/ferry/internal/render"
 )
@@ -98,6 +99,9 @@ type Deps struct {
 	Signals  Signals
 	Control  Control
 	Audit    Audit
+	// Model picks highlights atop each release pull request (default
+	// llm.Disabled: none).
+	Model Model
 }
 
 // Agent keeps release pull requests and publishes releases.
@@ -117,6 +121,9 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 	}
 	if cfg.MaxLookups == 0 {
 		cfg.MaxLookups = 300
+	}
+	if deps.Model == nil {
+		deps.Model = llm.Disabled{}
 	}
 	r, err := render.New()
 	if err != nil {

@@ -43,8 +43,13 @@ type harness struct {
 }
 
 func newHarness(t *testing.T) *harness {
-	h := &harness{t: t, work: gittest.New(t), bare: filepath.Join(t.TempDir(), "api.git")}
-	h.db = dbtest.Open(t, dbtest.SQLiteURL(t))
+	return newHarnessOn(t, dbtest.Open(t, dbtest.SQLiteURL(t)), nil)
+}
+
+// newHarnessOn is the harness on db, asking model for highlights (nil:
+// the agent's default, none).
+func newHarnessOn(t *testing.T, db *store.DB, model releaseagent.Model) *harness {
+	h := &harness{t: t, work: gittest.New(t), bare: filepath.Join(t.TempDir(), "api.git"), db: db}
 	h.sim = githubsim.New(t, githubsim.Config{})
 	h.sim.AddInstallation(1, "acme")
 	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusAccepted) }))
@@ -60,7 +65,7 @@ func newHarness(t *testing.T) *harness {
 	h.agent, err = releaseagent.New(releaseagent.Config{Logger: slog.New(slog.DiscardHandler)}, releaseagent.Deps{
 		GitHub:   func(int64) releaseagent.GitHub { return app.Installation(1) },
 		History:  &git.Cache{Dir: t.TempDir()},
-		Releases: h.db, Signals: h.db, Control: h.db, Audit: h.db,
+		Releases: h.db, Signals: h.db, Control: h.db, Audit: h.db, Model: model,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -63,7 +63,7 @@ func (a *Agent) Update(ctx context.Context, r Repo, pol policy.Loaded) error {
 				if finishing[i] {
 					continue
 				}
-				p := proposal{repo: r, git: g, head: head, cfg: cfg, comp: comp, latest: latest[i], envs: envs}
+				p := proposal{repo: r, git: g, head: head, cfg: cfg, comp: comp, pol: pol.Policy, latest: latest[i], envs: envs}
 				if err := a.propose(ctx, gh, p); err != nil {
 					return fmt.Errorf("release of %s: %w", componentName(comp.Name), err)
 				}
@@ -101,6 +101,7 @@ type proposal struct {
 	head   string // the commit released up to
 	cfg    release.Config
 	comp   policy.ReleaseComponent
+	pol    policy.Policy
 	latest *releasing.PR // the newest record of the component, nil none
 	envs   map[string]string
 }
@@ -144,9 +145,13 @@ func (a *Agent) propose(ctx context.Context, gh GitHub, p proposal) error {
 	if err != nil {
 		return a.problem(ctx, p, err)
 	}
+	prBody, err := a.withHighlights(ctx, p, notes, view, body)
+	if err != nil {
+		return err
+	}
 	title := "chore(release): " + notes.Tag
 	number, created, err := gh.Propose(ctx, p.repo.Owner, p.repo.Name, forge.Proposal{Branch: p.comp.Branch(), Base: p.repo.DefaultBranch,
-		Message: title + "\n\nProposed by ferry's release agent.", Title: title, Body: proposalBody(notes, body), Files: files})
+		Message: title + "\n\nProposed by ferry's release agent.", Title: title, Body: proposalBody(notes, prBody), Files: files})
 	if err != nil {
 		return err
 	}
@@ -162,6 +167,19 @@ func (a *Agent) propose(ctx context.Context, gh GitHub, p proposal) error {
 	return a.record(ctx, p.repo, number, "proposed-"+head[:12]+"-"+p.comp.Name,
 		fmt.Sprintf("%s release pull request #%d: %s (%s bump, %d changes since %s)", verb, number, notes.Tag, notes.Bump,
 			entries(notes), orFirst(notes.Previous)), reasonsOf(notes))
+}
+
+// withHighlights is the notes for the pull request: with a model's
+// highlights when there are any. The pull request alone shows them: the
+// notes the GitHub Release publishes (kept in the record) and the
+// changelog stay ferry's own.
+func (a *Agent) withHighlights(ctx context.Context, p proposal, notes release.Notes, view render.ReleaseView, body string) (string, error) {
+	h, err := a.highlights(ctx, p.repo, p.pol, notes)
+	if err != nil || h == nil {
+		return body, err
+	}
+	view.Highlights = h
+	return a.render.ReleaseNotes(view)
 }
 
 // files are the release's edits: the version files and the changelog as

@@ -8,6 +8,7 @@ import (
 	"github.com/ferry-ci/ferry/internal/dockerfile"
 	"github.com/ferry-ci/ferry/internal/mdtest"
 	"github.com/ferry-ci/ferry/internal/policy"
+	riskpkg "github.com/ferry-ci/ferry/internal/risk"
 )
 
 // TestAttack_MarkdownInjection: paths, matched lines, branch names, pause
@@ -37,6 +38,13 @@ func TestAttack_MarkdownInjection(t *testing.T) {
 			Message: "`cd " + h + "` inside RUN", Suggestion: "WORKDIR " + h}),
 			NewDockerfileNote("Dockerfile", dockerfile.Finding{Rule: "base-unpinned", Line: 1, Message: "`" + h + "` has no tag", Fixable: true}))
 	}
+	// A second opinion's words and the paths it names come from a model
+	// that read the pull request.
+	op := riskpkg.Opinion{Model: mdtest.Hostile[2], Tokens: 10}
+	for i, h := range mdtest.Hostile {
+		op.Concerns = append(op.Concerns, riskpkg.Concern{Path: "db/migrate/" + h, Line: i + 1, Severity: riskpkg.High, Summary: h + " " + h})
+	}
+	v.Opinion = &op
 	risk, err := r.RiskMarkdown(v)
 	if err != nil {
 		t.Fatal(err)

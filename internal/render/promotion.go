@@ -41,6 +41,17 @@ type PromotionView struct {
 	Watch               string // "" none
 	Analysis            bool   // the environment's metrics are analysed
 	Authors             int
+	// InShort is a model's summary of what goes out, shown first; the
+	// table and what needs attention stay ferry's own and the authority
+	// (nil: none, and nothing is said).
+	InShort *PromotionInShort
+}
+
+// PromotionInShort is a model's one to three sentences on a deploy.
+type PromotionInShort struct {
+	Model     string
+	Sentences []Cited
+	Skipped   string // why the model was not asked ("" it was)
 }
 
 // PromotionRow is one change.

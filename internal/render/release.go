@@ -18,6 +18,24 @@ type ReleaseView struct {
 	SkippedMore                       int           // left out of Skipped beyond the bound
 	Left                              int           // non-merge commits left out: len(Skipped) + SkippedMore
 	Merges                            int           // merge commits left out
+	// Highlights are a model's, shown atop the release pull request only:
+	// never in the changelog or the GitHub Release, which stay ferry's own
+	// (nil: none, and nothing is said).
+	Highlights *ReleaseHighlights
+}
+
+// ReleaseHighlights are what a model picked out of a release.
+type ReleaseHighlights struct {
+	Model   string
+	Items   []Cited
+	Skipped string // why the model was not asked ("" it was)
+}
+
+// Cited is a model's sentence and the pull requests it is about (checked
+// to be among the changes it summarizes).
+type Cited struct {
+	Text string
+	PRs  []int
 }
 
 // ReleaseSection is one section of entries.

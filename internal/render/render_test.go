@@ -76,6 +76,20 @@ func cases() map[string]RiskView {
 					{Summary: "adds 40 lines"}}})
 			return NewRiskView(a, route.Make(a, change.Change{Files: files}, policy.Default()), "9f3c2a1b7e6d5c4b3a2918f7e6d5c4b3a2918f7e", "defaults", 1, nil)
 		}(),
+		"second-opinion": func() RiskView {
+			files := []change.File{{Path: "internal/auth/token.go", Status: change.Modified, Additions: 30, Deletions: 4}}
+			a := risk.Assess(risk.Input{Change: change.Change{Files: files}, Policy: policy.Default(), Now: now}).WithOpinion(risk.Opinion{
+				Model: "gpt-4.1", Said: risk.High, Tokens: 2310, Dropped: 1, Concerns: []risk.Concern{
+					{Path: "internal/auth/token.go", Line: 42, Severity: risk.High, Summary: "the expiry check now compares with <= and accepts a token at its expiry second"},
+					{Path: "internal/auth/token.go", Line: 57, Severity: risk.Low, Summary: "the error message names the user"}}})
+			return NewRiskView(a, route.Make(a, change.Change{Files: files}, policy.Default()), "9f3c2a1b7e6d5c4b3a2918f7e6d5c4b3a2918f7e", "defaults", 1, nil)
+		}(),
+		"second-opinion-skipped": func() RiskView {
+			files := []change.File{{Path: "internal/auth/token.go", Status: change.Modified, Additions: 30, Deletions: 4}}
+			a := risk.Assess(risk.Input{Change: change.Change{Files: files}, Policy: policy.Default(), Now: now}).WithOpinion(risk.Opinion{
+				Model: "gpt-4.1", Skipped: "the daily token budget is spent"})
+			return NewRiskView(a, route.Make(a, change.Change{Files: files}, policy.Default()), "9f3c2a1b7e6d5c4b3a2918f7e6d5c4b3a2918f7e", "defaults", 1, nil)
+		}(),
 		"paused-approved": func() RiskView {
 			v := view([]change.File{{Path: "db/migrate/001_add.sql", Status: change.Added, Additions: 2,
 				Patch: "@@ -0,0 +1,2 @@\n+CREATE TABLE t (id int);\n+DROP TABLE old;"}}, strict, false, nil)

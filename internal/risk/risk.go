@@ -66,6 +66,9 @@ type Assessment struct {
 	// Learned is what the repository's own history taught (nil until
 	// it has enough).
 	Learned *Learned `json:"learned,omitempty"`
+	// Opinion is a language model's second look (medium and high risk,
+	// where one is configured); it may have raised Level, never lowered it.
+	Opinion *Opinion `json:"opinion,omitempty"`
 }
 
 // History is what went wrong before, keyed by path.

@@ -22,6 +22,7 @@ import (
 	"github.com/ferry-ci/ferry/internal/control"
 	"github.com/ferry-ci/ferry/internal/forge"
 	"github.com/ferry-ci/ferry/internal/git"
+	"github.com/ferry-ci/ferry/internal/llm"
 	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/render"
 	"github.com/ferry-ci/ferry/internal/risk"
@@ -121,6 +122,9 @@ type Deps struct {
 	// its own history; without them, the rules alone.
 	Models    Models
 	Histories Histories
+	// Model gives medium and high risk pull requests a second opinion
+	// (nil: llm.Disabled, the rules alone).
+	Model Model
 }
 
 // Agent assesses and publishes.
@@ -143,6 +147,9 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 	}
 	if cfg.LearnReserve == 0 {
 		cfg.LearnReserve = 90 * time.Second
+	}
+	if deps.Model == nil {
+		deps.Model = llm.Disabled{}
 	}
 	r, err := render.New()
 	if err != nil {
@@ -201,6 +208,11 @@ func (o *Agent) assess(ctx context.Context, s Subject, ch change.Change, p polic
 		return err
 	}
 	a := o.withLearned(ctx, s, ch, risk.Assess(risk.Input{Change: ch, History: hist, Policy: p, Now: now, Kind: kind}), p)
+	if kind == risk.PullRequest {
+		if a, err = o.secondOpinion(ctx, s, ch, p, a); err != nil {
+			return err
+		}
+	}
 	plan := route.Make(a, ch, p)
 	rec.Assessment, rec.Route, rec.Files = &a, &plan, len(ch.Files)
 	return nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ferry-ci/ferry/internal/dbtest"
 	"github.com/ferry-ci/ferry/internal/deploy"
+	"github.com/ferry-ci/ferry/internal/llm"
 	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/store"
 )
@@ -113,4 +114,35 @@ ferry_deploys_held{cause="queue"} 0
 	if err := testutil.CollectAndCompare(store.NewDeployCollector(db), strings.NewReader(exposition), "ferry_deploys_held"); err != nil {
 		t.Error(err)
 	}
+}
+
+// TestLLMCollector: what the model cost, summed over the rows every
+// replica writes; cached answers are calls that spent no tokens.
+func TestLLMCollector(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+		for _, u := range []llm.Usage{
+			{Installation: 1, Feature: "testgen", Model: "m", PromptTokens: 100, CompletionTokens: 20, At: at},
+			{Installation: 2, Feature: "testgen", Model: "m", PromptTokens: 50, CompletionTokens: 5, At: at},
+			{Installation: 2, Feature: "testgen", Model: "m", Cached: true, At: at},
+		} {
+			if err := db.RecordUsage(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := `
+# HELP ferry_llm_calls_total Questions ferry asked its language model, by feature, model and whether the cache answered.
+# TYPE ferry_llm_calls_total counter
+ferry_llm_calls_total{cached="false",feature="testgen",model="m"} 2
+ferry_llm_calls_total{cached="true",feature="testgen",model="m"} 1
+# HELP ferry_llm_tokens_total Tokens ferry's language model spent, by feature, model and kind (prompt, completion); answers from the cache spend none.
+# TYPE ferry_llm_tokens_total counter
+ferry_llm_tokens_total{feature="testgen",kind="completion",model="m"} 25
+ferry_llm_tokens_total{feature="testgen",kind="prompt",model="m"} 150
+`
+		if err := testutil.CollectAndCompare(store.NewLLMCollector(db), strings.NewReader(want)); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

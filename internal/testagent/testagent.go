@@ -95,6 +95,12 @@ type Repo struct {
 	InstallationID, ID int64
 	Owner, Name        string
 	DefaultBranch      string
+	CloneURL, HTMLURL  string // for reading a pull request with git, and links
+}
+
+// downloader fetches a workflow run's artifact.
+type downloader interface {
+	DownloadArtifact(ctx context.Context, owner, repo string, id, max int64) ([]byte, error)
 }
 
 func (r Repo) fullName() string { return r.Owner + "/" + r.Name }
@@ -137,7 +143,7 @@ func (a *Agent) read(ctx context.Context, gh GitHub, r Repo, run Run) (int, erro
 			}
 			continue
 		}
-		results, err := a.reports(ctx, gh, r, art)
+		results, err := reports(ctx, a.cfg.Logger, gh, r, art)
 		if err != nil {
 			return read, err // GitHub or its storage failed for now: the retry reads it
 		}
@@ -153,23 +159,23 @@ func (a *Agent) read(ctx context.Context, gh GitHub, r Repo, run Run) (int, erro
 // reports are the test results in an artifact: none when it is too
 // large, gone, not a zip, or holds no report ferry reads (logged; it is
 // never read again); an error when GitHub or its storage failed for now.
-func (a *Agent) reports(ctx context.Context, gh GitHub, r Repo, art forge.Artifact) ([]testsel.Result, error) {
+func reports(ctx context.Context, log *slog.Logger, gh downloader, r Repo, art forge.Artifact) ([]testsel.Result, error) {
 	if art.Size > maxArtifactBytes {
-		a.cfg.Logger.InfoContext(ctx, "test reports: artifact too large", "artifact", art.ID, "bytes", art.Size)
+		log.InfoContext(ctx, "test reports: artifact too large", "artifact", art.ID, "bytes", art.Size)
 		return nil, nil
 	}
 	data, err := gh.DownloadArtifact(ctx, r.Owner, r.Name, art.ID, maxArtifactBytes)
 	switch kind := github.Classify(err); {
 	case err == nil:
 	case errors.Is(err, github.ErrArtifactTooLarge), kind == github.KindNotFound, kind == github.KindValidation:
-		a.cfg.Logger.InfoContext(ctx, "test reports: artifact not read", "artifact", art.ID, "err", err)
+		log.InfoContext(ctx, "test reports: artifact not read", "artifact", art.ID, "err", err)
 		return nil, nil
 	default:
 		return nil, err
 	}
 	results, err := parseArchive(data)
 	if err != nil {
-		a.cfg.Logger.InfoContext(ctx, "test reports: artifact not read", "artifact", art.ID, "err", err)
+		log.InfoContext(ctx, "test reports: artifact not read", "artifact", art.ID, "err", err)
 	}
 	return results, nil
 }

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ferry-ci/ferry/internal/dbtest"
+	"github.com/ferry-ci/ferry/internal/gentest"
+	"github.com/ferry-ci/ferry/internal/githubsim"
+	"github.com/ferry-ci/ferry/internal/gittest"
+	"github.com/ferry-ci/ferry/internal/mdtest"
+	"github.com/ferry-ci/ferry/internal/store"
+)
+
+const calcBase = "package calc\n\n// Parse reads a count.\nfunc Parse(s string) int {\n\treturn len(s)\n}\n"
+
+const calcHead = "package calc\n\n// Parse reads a count.\nfunc Parse(s string) int {\n\tn := 0\n\tfor _, r := range s {\n\t\tif r >= '0' && r <= '9' {\n\t\t\tn = n*10 + int(r-'0')\n\t\t}\n\t}\n\treturn n\n}\n\n" +
+	"// Trim drops the spaces around s.\nfunc Trim(s string) string {\n\tfor len(s) > 0 && s[0] == ' ' {\n\t\ts = s[1:]\n\t}\n\treturn s\n}\n"
+
+// testgenWorld is a repository with pull request #1 changing two Go
+// functions on branch feature, served over git by the simulator; head
+// says how the pull request's head is set up (a fork's, say).
+func testgenWorld(t *testing.T, pr githubsim.PullRequest) (*githubsim.Sim, *store.DB, int, string) {
+	t.Helper()
+	r := gittest.New(t)
+	base := r.Commit("calc", map[string]string{"go.mod": "module example.com/m\n\ngo 1.24\n", "calc/calc.go": calcBase})
+	head := r.Commit("calc: parse digits, trim", map[string]string{"calc/calc.go": calcHead})
+	bare := filepath.Join(t.TempDir(), "api.git")
+	r.Git("checkout", "-q", "-b", "feature")
+	r.Git("branch", "-f", "main", base)
+	r.Publish(bare)
+	gitIn(t, bare, "update-ref", "refs/pull/1/head", head)
+	gitIn(t, bare, "update-ref", "refs/heads/main", base)
+	gitIn(t, bare, "update-ref", "refs/pull/1/merge", gitIn(t, bare, "commit-tree", head+"^{tree}", "-p", base, "-p", head, "-m", "Merge"))
+	sim, _ := newSim(t)
+	sim.ServeGit("acme/api", bare)
+	sim.AddCommit("acme/api", base)
+	sim.AddCommit("acme/api", head, base)
+	sim.SetBranch("acme/api", "main", base)
+	sim.SetBranch("acme/api", "feature", head)
+	sim.SetPermission("acme/api", "max", "write")
+	pr.Title, pr.Head, pr.HeadSHA, pr.BaseSHA = "calc: parse digits", "feature", head, base
+	pr.Files = []githubsim.File{{Filename: "calc/calc.go", Status: "modified", Additions: 12, Deletions: 1}}
+	n := sim.AddPullRequest("acme/api", pr)
+	dsn := dbtest.SQLiteURL(t)
+	startWithSim(t, sim, "--git-cache-dir="+t.TempDir(), "--database="+dsn)
+	return sim, dbtest.Open(t, dsn), n, head
+}
+
+// ciReports has the simulator's CI ("ci") report on sha: one check run
+// "test" with conclusion and output, and the real check_suite completed
+// payload for its suite. It returns the delivery's id.
+func ciReports(t *testing.T, sim *githubsim.Sim, sha, conclusion, output string) (int64, string) {
+	t.Helper()
+	id := sim.AddCheckRun("acme/api", sha, "ci", "test", "completed", conclusion)
+	sim.SetCheckRunOutput("acme/api", id, "go test", conclusion, output)
+	suites := sim.CheckSuites("acme/api")
+	i := slices.IndexFunc(suites, func(cs githubsim.CheckSuite) bool { return cs.HeadSHA == sha && cs.App == "ci" })
+	guid, status := sim.CompleteCheckSuite("acme/api", suites[i].ID, conclusion)
+	if status != 202 {
+		t.Fatalf("check_suite answered %d", status)
+	}
+	return suites[i].ID, guid
+}
+
+// TestE2E_TestgenOnGitHub: /ferry test on a pull request changing two Go
+// functions pushes ferry/tests/1 on its head (no model here: two fuzz
+// targets); CI fails one (`--- FAIL:` in its check run, told by a real
+// check_suite completed payload); ferry pushes a commit without it; CI
+// passes; ferry opens exactly one pull request into the source branch —
+// a redelivered green suite opens no second — and closes it when the
+// source pull request closes. ferry ran none of the code.
+func TestE2E_TestgenOnGitHub(t *testing.T) {
+	sim, db, n, head := testgenWorld(t, githubsim.PullRequest{})
+	reply, ok := command(t, sim, "acme/api", n, "max", "/ferry test")
+	if !ok || !strings.Contains(reply, "no model configured: proposing fuzz targets only") || !strings.Contains(reply, "pushed 2 tests to") {
+		t.Fatalf("reply ok=%t:\n%s", ok, reply)
+	}
+	branch := gentest.Branch(n)
+	tip1 := sim.Ref("acme/api", "heads/"+branch)
+	files := sim.TreeFiles("acme/api", tip1)
+	parse, trim := files["calc/ferry_fuzz_parse_test.go"], files["calc/ferry_fuzz_trim_test.go"]
+	if !strings.Contains(parse, "func FuzzParse(") || !strings.Contains(trim, "func FuzzTrim(") ||
+		!slices.Equal(sim.CommitParents("acme/api", tip1), []string{head}) {
+		t.Fatalf("round 1 on %s (parents %v): %v", tip1, sim.CommitParents("acme/api", tip1), files)
+	}
+	if d := decisionsWith(t, db, "generate-tests-"); len(d) != 1 || d[0].Actor != "max" || len(d[0].Reasons) != 2 {
+		t.Fatalf("decisions %+v", d)
+	}
+
+	// CI fails FuzzTrim: round 2 is a commit without its file.
+	ciReports(t, sim, tip1, "failure", "--- FAIL: FuzzTrim (0.00s)\n    calc_test.go:12: panic\nFAIL\texample.com/m/calc\t0.01s")
+	waitFor(t, "round 2", func() bool { return sim.Ref("acme/api", "heads/"+branch) != tip1 })
+	tip2 := sim.Ref("acme/api", "heads/"+branch)
+	files = sim.TreeFiles("acme/api", tip2)
+	if _, still := files["calc/ferry_fuzz_trim_test.go"]; still || files["calc/ferry_fuzz_parse_test.go"] != parse ||
+		!slices.Equal(sim.CommitParents("acme/api", tip2), []string{tip1}) {
+		t.Fatalf("round 2 on %s: %v", tip2, files)
+	}
+	if len(headed(sim, branch)) != 0 {
+		t.Fatal("a pull request before CI passed")
+	}
+
+	// Green: one pull request into the source branch.
+	suite, _ := ciReports(t, sim, tip2, "success", "ok  \texample.com/m/calc\t0.02s\tcoverage: 75.0% of statements")
+	waitFor(t, "ferry's pull request", func() bool { return len(headed(sim, branch)) == 1 })
+	pr := headed(sim, branch)[0]
+	if pr.Base != "feature" || pr.Title != "Tests for #1" || pr.HeadSHA != tip2 {
+		t.Fatalf("pull request %+v", pr)
+	}
+	for _, want := range []string{"FuzzParse", "`FuzzTrim`", "failed in check run test", "without a model (fuzz targets)",
+		"example.com/m/calc: 75.0%", "runs/"} {
+		if !strings.Contains(pr.Body, want) {
+			t.Fatalf("body lacks %q:\n%s", want, pr.Body)
+		}
+	}
+	linkless := pr.Body[:strings.Index(pr.Body, "[test](")] + pr.Body[strings.Index(pr.Body, "): success"):]
+	if p := mdtest.Problems(linkless); len(p) > 0 {
+		t.Fatalf("the body renders %v", p)
+	}
+	// GitHub delivers the green suite again: still one pull request.
+	guid, _ := sim.CompleteCheckSuite("acme/api", suite, "success")
+	handled(t, db, guid)
+	if prs := headed(sim, branch); len(prs) != 1 || sim.Count("pulls/create", 201) != 1 {
+		t.Fatalf("pull requests after a redelivery: %+v", prs)
+	}
+
+	// The source pull request closes: so does ferry's.
+	guid, _ = sim.PullRequestClosed("acme/api", n)
+	handled(t, db, guid)
+	waitFor(t, "ferry's pull request closed", func() bool { return headed(sim, branch)[0].State == "closed" })
+}
+
+// TestAttack_GeneratedTestsFromFork: ferry cannot push to a fork's branch:
+// /ferry test on a fork's pull request says so, and pushes nothing.
+func TestAttack_GeneratedTestsFromFork(t *testing.T) {
+	sim, _, n, _ := testgenWorld(t, githubsim.PullRequest{HeadRepo: "mallory/api"})
+	reply, ok := command(t, sim, "acme/api", n, "max", "/ferry test")
+	if !ok || !strings.Contains(reply, "comes from a fork: ferry cannot push to its branch") {
+		t.Fatalf("reply ok=%t:\n%s", ok, reply)
+	}
+	if sim.Ref("acme/api", "heads/"+gentest.Branch(n)) != "" || sim.Count("git/create-commit", 201) != 0 {
+		t.Fatal("ferry pushed for a fork's pull request")
+	}
+}

@@ -1,0 +1,128 @@
+package llm_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ferry-ci/ferry/internal/llm"
+	"github.com/ferry-ci/ferry/internal/llmtest"
+)
+
+// ledger is an in-memory llm.Ledger that keeps what it is told.
+type ledger struct {
+	mu    sync.Mutex
+	usage []llm.Usage
+	cache map[string]string
+}
+
+func newLedger() *ledger { return &ledger{cache: map[string]string{}} }
+
+func (l *ledger) TokensUsed(_ context.Context, installation int64, since time.Time) (int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var n int64
+	for _, u := range l.usage {
+		if u.Installation == installation && !u.At.Before(since) && !u.Cached {
+			n += int64(u.PromptTokens + u.CompletionTokens)
+		}
+	}
+	return n, nil
+}
+
+func (l *ledger) RecordUsage(_ context.Context, u llm.Usage) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.usage = append(l.usage, u)
+	return nil
+}
+
+func (l *ledger) CachedAnswer(_ context.Context, key string) (string, bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	text, ok := l.cache[key]
+	return text, ok, nil
+}
+
+func (l *ledger) CacheAnswer(_ context.Context, key, _, text string, _ time.Time) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cache[key] = text
+	return nil
+}
+
+func (l *ledger) recorded() []llm.Usage {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]llm.Usage(nil), l.usage...)
+}
+
+// sleeps records the waits between retries without taking them.
+type sleeps struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.d = append(s.d, d)
+	return ctx.Err()
+}
+
+func (s *sleeps) waits() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Duration(nil), s.d...)
+}
+
+// now is the tests' clock: mid-morning, so today began hours ago.
+var now = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+
+const apiKey = "sk-test-SECRET-0123456789"
+
+// world is a client talking to a test endpoint.
+type world struct {
+	srv    *llmtest.Server
+	ledger *ledger
+	sleeps *sleeps
+	logs   *bytes.Buffer
+	client *llm.Client
+}
+
+// newWorld makes a client for a fresh endpoint; mod adjusts its config.
+func newWorld(t *testing.T, mod func(*llm.Config)) *world {
+	t.Helper()
+	w := &world{srv: llmtest.New(t), ledger: newLedger(), sleeps: &sleeps{}, logs: &bytes.Buffer{}}
+	cfg := llm.Config{URL: w.srv.URL(), APIKey: apiKey, Model: "strong-model", ModelFast: "fast-model", DailyTokens: 100000,
+		Clock: func() time.Time { return now }, Sleep: w.sleeps.sleep,
+		Log: slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	if mod != nil {
+		mod(&cfg)
+	}
+	c, err := llm.New(cfg, w.ledger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.client = c
+	return w
+}
+
+// schema is a small structured answer: the files a test covers.
+var schema = &llm.Schema{Name: "targets", JSON: []byte(`{"type":"object","properties":{"files":{"type":"array","items":{"type":"string"}}},` +
+	`"required":["files"],"additionalProperties":false}`)}
+
+// ask is a request every test starts from.
+func ask() llm.Request {
+	return llm.Request{Installation: 7, Feature: "testgen", Tier: llm.Strong, Instructions: "You write Go tests.",
+		Data: []llm.Section{{Name: "diff", Text: "+func Add(a, b int) int { return a + b }"}}, Task: "Name the files to test."}
+}
+
+func structured() llm.Request {
+	r := ask()
+	r.Schema = schema
+	return r
+}

@@ -1,0 +1,188 @@
+package promoteagent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/ferry-ci/ferry/internal/llm"
+	"github.com/ferry-ci/ferry/internal/policy"
+	"github.com/ferry-ci/ferry/internal/promotion"
+	"github.com/ferry-ci/ferry/internal/render"
+)
+
+// Model is the language model that sums up a deploy.
+type Model interface {
+	Ask(ctx context.Context, r llm.Request) (llm.Answer, error)
+	Enabled() bool
+	Model(t llm.Tier) string
+}
+
+// Bounds on what a summary sends and keeps.
+const (
+	inShortSentences = 3
+	inShortText      = 200      // characters of one sentence
+	inShortDataBytes = 32 << 10 // the changes sent
+	inShortTitle     = 200      // characters of one change's title sent
+)
+
+var inShortSchema = &llm.Schema{Name: "deploy_in_short", JSON: json.RawMessage(`{
+  "type": "object",
+  "additionalProperties": false,
+  "required": ["sentences"],
+  "properties": {
+    "sentences": {
+      "type": "array",
+      "minItems": 1,
+      "maxItems": 3,
+      "items": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["text", "prs"],
+        "properties": {
+          "text": {"type": "string", "minLength": 1},
+          "prs": {"type": "array", "minItems": 1, "maxItems": 20, "items": {"type": "integer", "minimum": 1}}
+        }
+      }
+    }
+  }
+}`)}
+
+const inShortInstructions = `You sum up, for the person who approves a production deploy, what the deploy ships: what users will notice and what carries risk, in plain words. You never invent a change: each sentence is about pull requests from the deploy's list. ferry lists every change and what needs attention below your summary; do not repeat the list.`
+
+const inShortTask = `Answer as JSON: "sentences" holds 1 to 3 plain sentences, each of at most 200 characters without Markdown, as "text", with "prs", the numbers of the pull requests in the data it is about (at least one). Cite only numbers the data lists as "pr".`
+
+// inShort asks the model to sum up what goes out, for the top of the
+// production-deploy pull request. A model that is absent or fails leaves
+// it out without a word; a spent budget says so in one line; only a
+// cancelled job stops here. The same changes make the same question (in
+// a fixed order), which the client's cache answers.
+func (a *Agent) inShort(ctx context.Context, r Repo, p policy.Policy, changes []promotion.Change) (*render.PromotionInShort, error) {
+	m := a.deps.Model
+	items, known := shortChanges(changes)
+	if !m.Enabled() || len(items) < 2 || len(known) == 0 {
+		return nil, nil // one change says it all itself
+	}
+	ans, err := m.Ask(ctx, llm.Request{Installation: r.InstallationID, Feature: "in-short", Tier: llm.Fast,
+		Instructions: inShortInstructions, Data: []llm.Section{{Name: "changes going out (JSON lines)", Text: changeLines(items)}},
+		Task: inShortTask, Schema: inShortSchema, MaxTokens: 500, Budget: p.LLM.DailyTokens,
+		Check: func(b []byte) error { _, err := parseSentences(b, known); return err }})
+	switch {
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("summing up the deploy: %w", ctx.Err())
+	case errors.Is(err, llm.ErrBudget):
+		return &render.PromotionInShort{Skipped: "the daily token budget is spent"}, nil
+	case err != nil:
+		a.cfg.Logger.WarnContext(ctx, "deploy summary left out", "repository", r.fullName(), "err", err)
+		return nil, nil
+	}
+	sentences, err := parseSentences([]byte(ans.Text), known)
+	if err != nil || len(sentences) == 0 {
+		return nil, nil
+	}
+	return &render.PromotionInShort{Model: ans.Model, Sentences: sentences}, nil
+}
+
+// shortChange is one change as the model sees it: its title is the
+// repository's; its risk is ferry's.
+type shortChange struct {
+	PR     int    `json:"pr,omitempty"`
+	Title  string `json:"title"`
+	Risk   string `json:"risk"`
+	Revert bool   `json:"revert,omitempty"`
+}
+
+// shortChanges are the changes sorted by pull request (commits without
+// one last, by title), and the pull requests among them.
+func shortChanges(changes []promotion.Change) ([]shortChange, map[int]bool) {
+	out := make([]shortChange, 0, len(changes))
+	known := map[int]bool{}
+	for _, c := range changes {
+		level := "not assessed"
+		if c.Assessed {
+			level = string(c.Level)
+		}
+		if c.PR > 0 {
+			known[c.PR] = true
+		}
+		out = append(out, shortChange{PR: c.PR, Title: clipLine(c.Title, inShortTitle), Risk: level, Revert: c.IsRevert})
+	}
+	slices.SortStableFunc(out, func(x, y shortChange) int {
+		switch {
+		case x.PR == y.PR:
+			return strings.Compare(x.Title, y.Title)
+		case x.PR == 0:
+			return 1
+		case y.PR == 0:
+			return -1
+		}
+		return x.PR - y.PR
+	})
+	return out, known
+}
+
+// changeLines writes changes as JSON lines, within inShortDataBytes.
+func changeLines(cs []shortChange) string {
+	var b strings.Builder
+	for i, c := range cs {
+		line, _ := json.Marshal(c) // strings, ints and bools: cannot fail
+		if b.Len()+len(line) > inShortDataBytes {
+			fmt.Fprintf(&b, "(%d more changes not shown)\n", len(cs)-i)
+			break
+		}
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// numberRef is a "#123" in a model's text: GitHub links it.
+var numberRef = regexp.MustCompile(`#(\d+)`)
+
+// parseSentences reads the model's sentences and checks each cites only
+// pull requests going out, in its list and in its words (GitHub would
+// link a "#123" that is not); texts are clipped to one line.
+func parseSentences(b []byte, known map[int]bool) ([]render.Cited, error) {
+	var got struct {
+		Sentences []struct {
+			Text string `json:"text"`
+			PRs  []int  `json:"prs"`
+		} `json:"sentences"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		return nil, fmt.Errorf("not JSON: %w", err)
+	}
+	var out []render.Cited
+	for i, s := range got.Sentences[:min(len(got.Sentences), inShortSentences)] {
+		cited := slices.Clone(s.PRs)
+		for _, m := range numberRef.FindAllStringSubmatch(s.Text, -1) {
+			n, _ := strconv.Atoi(m[1])
+			cited = append(cited, n)
+		}
+		for _, n := range cited {
+			if !known[n] {
+				return nil, fmt.Errorf("sentences[%d] cites #%d, which does not go out: cite only numbers the data lists as \"pr\"", i, n)
+			}
+		}
+		if text := clipLine(s.Text, inShortText); text != "" && len(s.PRs) > 0 {
+			prs := slices.Clone(s.PRs)
+			slices.Sort(prs)
+			out = append(out, render.Cited{Text: text, PRs: slices.Compact(prs)})
+		}
+	}
+	return out, nil
+}
+
+// clipLine makes s one line of at most n characters.
+func clipLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}

@@ -1,0 +1,200 @@
+package releaseagent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/ferry-ci/ferry/internal/llm"
+	"github.com/ferry-ci/ferry/internal/policy"
+	"github.com/ferry-ci/ferry/internal/release"
+	"github.com/ferry-ci/ferry/internal/render"
+)
+
+// Model is the language model that picks a release's highlights.
+type Model interface {
+	Ask(ctx context.Context, r llm.Request) (llm.Answer, error)
+	Enabled() bool
+	Model(t llm.Tier) string
+}
+
+// Bounds on what highlights send and keep.
+const (
+	highlightsMax       = 3
+	highlightText       = 200      // characters of one highlight
+	highlightsDataBytes = 32 << 10 // the entries sent
+	highlightTitle      = 200      // characters of one entry's title sent
+)
+
+var highlightsSchema = &llm.Schema{Name: "release_highlights", JSON: json.RawMessage(`{
+  "type": "object",
+  "additionalProperties": false,
+  "required": ["highlights"],
+  "properties": {
+    "highlights": {
+      "type": "array",
+      "maxItems": 3,
+      "items": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["text", "prs"],
+        "properties": {
+          "text": {"type": "string", "minLength": 1},
+          "prs": {"type": "array", "minItems": 1, "maxItems": 10, "items": {"type": "integer", "minimum": 1}}
+        }
+      }
+    }
+  }
+}`)}
+
+const highlightsInstructions = `You pick the highlights of a software release for the people who use it: the few changes that matter most to them (new capabilities, breaking changes, important fixes), in plain words. You never invent a change: each highlight is about pull requests from the release's list.`
+
+const highlightsTask = `Answer as JSON: "highlights" lists at most 3 highlights, the most important first; each has "text", one plain sentence of at most 200 characters without Markdown, and "prs", the numbers of the pull requests in the data it is about (at least one). Cite only numbers the data lists as "pr". An empty list is a valid answer when nothing stands out.`
+
+// highlights asks the model for a release's highlights, for the top of
+// its pull request. A model that is absent or fails leaves them out
+// without a word; a spent budget says so in one line; only a cancelled
+// job stops here. The question is the same for the same changes (sorted,
+// deterministic), so the client's cache answers an update that changes
+// nothing, and the body stays as it was.
+func (a *Agent) highlights(ctx context.Context, r Repo, p policy.Policy, n release.Notes) (*render.ReleaseHighlights, error) {
+	m := a.deps.Model
+	items, known := highlightEntries(n)
+	if !m.Enabled() || len(items) < 2 || len(known) == 0 {
+		return nil, nil // one change is its own highlight
+	}
+	ans, err := m.Ask(ctx, llm.Request{Installation: r.InstallationID, Feature: "highlights", Tier: llm.Fast,
+		Instructions: highlightsInstructions, Data: []llm.Section{{Name: "release entries (JSON lines)", Text: entryLines(items)}},
+		Task: highlightsTask, Schema: highlightsSchema, MaxTokens: 600, Budget: p.LLM.DailyTokens,
+		Check: func(b []byte) error { _, err := parseHighlights(b, known); return err }})
+	switch {
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("highlights of %s: %w", n.Tag, ctx.Err())
+	case errors.Is(err, llm.ErrBudget):
+		return &render.ReleaseHighlights{Skipped: "the daily token budget is spent"}, nil
+	case err != nil:
+		a.cfg.Logger.WarnContext(ctx, "release highlights left out", "repository", r.fullName(), "tag", n.Tag, "err", err)
+		return nil, nil
+	}
+	cited, err := parseHighlights([]byte(ans.Text), known)
+	if err != nil || len(cited) == 0 {
+		return nil, nil
+	}
+	return &render.ReleaseHighlights{Model: ans.Model, Items: cited}, nil
+}
+
+// entry is one change as the model sees it: all of it repository content.
+type entry struct {
+	PR       int      `json:"pr,omitempty"`
+	Type     string   `json:"type"`
+	Title    string   `json:"title"`
+	Labels   []string `json:"labels,omitempty"`
+	Breaking bool     `json:"breaking,omitempty"`
+}
+
+// highlightEntries are the release's entries, one per pull request (a
+// rebase merge's commits are one), sorted by number, then entries
+// without one by title; known are the pull request numbers.
+func highlightEntries(n release.Notes) ([]entry, map[int]bool) {
+	var out []entry
+	known := map[int]bool{}
+	for _, s := range n.Sections {
+		for _, e := range s.Entries {
+			if e.PR > 0 && known[e.PR] {
+				continue
+			}
+			known[e.PR] = e.PR > 0
+			title := e.Subject
+			if e.Scope != "" {
+				title = e.Scope + ": " + title
+			}
+			out = append(out, entry{PR: e.PR, Type: s.Key, Title: clip(title, highlightTitle), Labels: e.Labels, Breaking: e.Breaking})
+		}
+	}
+	delete(known, 0)
+	slices.SortStableFunc(out, func(x, y entry) int {
+		if x.PR != y.PR {
+			return cmpPR(x.PR, y.PR)
+		}
+		return strings.Compare(x.Title, y.Title)
+	})
+	return out, known
+}
+
+// cmpPR orders pull requests by number, entries without one last.
+func cmpPR(x, y int) int {
+	switch {
+	case x == 0:
+		return 1
+	case y == 0:
+		return -1
+	}
+	return x - y
+}
+
+// entryLines writes entries as JSON lines, within highlightsDataBytes.
+func entryLines(es []entry) string {
+	var b strings.Builder
+	for i, e := range es {
+		line, _ := json.Marshal(e) // strings, ints and bools: cannot fail
+		if b.Len()+len(line) > highlightsDataBytes {
+			fmt.Fprintf(&b, "(%d more changes not shown)\n", len(es)-i)
+			break
+		}
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// numberRef is a "#123" in a model's text: GitHub links it.
+var numberRef = regexp.MustCompile(`#(\d+)`)
+
+// parseHighlights reads the model's highlights and checks each cites
+// only pull requests of the release, in its list and in its words (GitHub
+// would link a "#123" the release does not hold); texts are clipped to
+// one line.
+func parseHighlights(b []byte, known map[int]bool) ([]render.Cited, error) {
+	var got struct {
+		Highlights []struct {
+			Text string `json:"text"`
+			PRs  []int  `json:"prs"`
+		} `json:"highlights"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		return nil, fmt.Errorf("not JSON: %w", err)
+	}
+	var out []render.Cited
+	for i, h := range got.Highlights[:min(len(got.Highlights), highlightsMax)] {
+		cited := slices.Clone(h.PRs)
+		for _, m := range numberRef.FindAllStringSubmatch(h.Text, -1) {
+			n, _ := strconv.Atoi(m[1])
+			cited = append(cited, n)
+		}
+		for _, n := range cited {
+			if !known[n] {
+				return nil, fmt.Errorf("highlights[%d] cites #%d, which is not in the release: cite only numbers the data lists as \"pr\"", i, n)
+			}
+		}
+		if text := clip(h.Text, highlightText); text != "" && len(h.PRs) > 0 {
+			prs := slices.Clone(h.PRs)
+			slices.Sort(prs)
+			out = append(out, render.Cited{Text: text, PRs: slices.Compact(prs)})
+		}
+	}
+	return out, nil
+}
+
+// clip makes s one line of at most n characters.
+func clip(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
