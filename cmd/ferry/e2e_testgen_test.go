@@ -3,6 +3,7 @@ package main
 import (
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/ferry-ci/ferry/internal/gentest"
 	"github.com/ferry-ci/ferry/internal/githubsim"
 	"github.com/ferry-ci/ferry/internal/gittest"
+	"github.com/ferry-ci/ferry/internal/llmtest"
 	"github.com/ferry-ci/ferry/internal/mdtest"
 	"github.com/ferry-ci/ferry/internal/store"
 )
@@ -22,7 +24,7 @@ const calcHead = "package calc\n\n// Parse reads a count.\nfunc Parse(s string) 
 // testgenWorld is a repository with pull request #1 changing two Go
 // functions on branch feature, served over git by the simulator; head
 // says how the pull request's head is set up (a fork's, say).
-func testgenWorld(t *testing.T, pr githubsim.PullRequest) (*githubsim.Sim, *store.DB, int, string) {
+func testgenWorld(t *testing.T, pr githubsim.PullRequest, args ...string) (*githubsim.Sim, *store.DB, int, string) {
 	t.Helper()
 	r := gittest.New(t)
 	base := r.Commit("calc", map[string]string{"go.mod": "module example.com/m\n\ngo 1.24\n", "calc/calc.go": calcBase})
@@ -45,7 +47,7 @@ func testgenWorld(t *testing.T, pr githubsim.PullRequest) (*githubsim.Sim, *stor
 	pr.Files = []githubsim.File{{Filename: "calc/calc.go", Status: "modified", Additions: 12, Deletions: 1}}
 	n := sim.AddPullRequest("acme/api", pr)
 	dsn := dbtest.SQLiteURL(t)
-	startWithSim(t, sim, "--git-cache-dir="+t.TempDir(), "--database="+dsn)
+	startWithSim(t, sim, append([]string{"--git-cache-dir=" + t.TempDir(), "--database=" + dsn}, args...)...)
 	return sim, dbtest.Open(t, dsn), n, head
 }
 
@@ -143,5 +145,52 @@ func TestAttack_GeneratedTestsFromFork(t *testing.T) {
 	}
 	if sim.Ref("acme/api", "heads/"+gentest.Branch(n)) != "" || sim.Count("git/create-commit", 201) != 0 {
 		t.Fatal("ferry pushed for a fork's pull request")
+	}
+}
+
+// TestE2E_TestgenOnGitHubWithModel: with a model (the real client against
+// a scripted endpoint) ferry pushes the model's tests — the changed
+// functions' source reached the model only as data — and the pull request
+// it opens once CI passes names the model and the tokens spent.
+func TestE2E_TestgenOnGitHubWithModel(t *testing.T) {
+	srv := llmtest.New(t)
+	srv.Respond(func(c llmtest.Call) llmtest.Reply {
+		fn := "Trim"
+		if strings.Contains(c.Messages[len(c.Messages)-1].Content, "func Parse(") {
+			fn = "Parse"
+		}
+		if strings.Contains(c.Messages[0].Content, "func "+fn+"(") {
+			t.Errorf("the function's source reached the system message")
+		}
+		code := "func Test" + fn + "Model(t *testing.T) {\n\t_ = " + fn + "(\"12\")\n}"
+		return llmtest.Reply{Content: `{"tests":[{"name":"Test` + fn + `Model","code":` + strconv.Quote(code) + `,"imports":["testing"]}]}`,
+			PromptTokens: 300, CompletionTokens: 50}
+	})
+	sim, _, n, _ := testgenWorld(t, githubsim.PullRequest{}, "--llm-url="+srv.URL(), "--llm-model=coder-1")
+	reply, ok := command(t, sim, "acme/api", n, "max", "/ferry test")
+	if !ok || strings.Contains(reply, "no model configured") || !strings.Contains(reply, "pushed 2 tests to") {
+		t.Fatalf("reply ok=%t:\n%s", ok, reply)
+	}
+	branch := gentest.Branch(n)
+	tip := sim.Ref("acme/api", "heads/"+branch)
+	var names []string
+	for path, src := range sim.TreeFiles("acme/api", tip) {
+		if strings.HasSuffix(path, "_test.go") {
+			names = append(names, path)
+			if !strings.Contains(src, "Model(t *testing.T)") {
+				t.Errorf("%s:\n%s", path, src)
+			}
+		}
+	}
+	if len(names) != 2 || len(srv.Calls()) != 2 {
+		t.Fatalf("test files %v after %d calls", names, len(srv.Calls()))
+	}
+	ciReports(t, sim, tip, "success", "ok  \texample.com/m/calc\t0.02s")
+	waitFor(t, "ferry's pull request", func() bool { return len(headed(sim, branch)) == 1 })
+	body := headed(sim, branch)[0].Body
+	for _, want := range []string{"TestParseModel", "TestTrimModel", "**Generated** by `coder-1`: 600 prompt and 100 completion tokens"} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("body lacks %q:\n%s", want, body)
+		}
 	}
 }

@@ -36,6 +36,11 @@ func (a *App) writeTests(ctx context.Context, r request, pr *forge.PullRequest) 
 	if pr.CloneURL != "" {
 		repo.CloneURL = pr.CloneURL
 	}
+	if pol, err := a.defaultPolicy(ctx, r.installation, r.owner, r.repo, r.branch); err != nil {
+		return outcome{}, err
+	} else if pol.Usable() {
+		repo.LLMBudget = pol.Policy.LLM.DailyTokens
+	}
 	res, err := a.writer.Write(ctx, repo, *pr, r.actor)
 	if err != nil {
 		return outcome{}, classify(err)
@@ -80,5 +85,7 @@ func (a *App) autoTests(ctx context.Context, c ghadapter.PullRequestChange) erro
 	if err != nil || !pol.Usable() || pol.Policy.GenerateTests == "" {
 		return err
 	}
-	return a.writer.Auto(ctx, writerRepo(c.Repo), c.PR, pol.Policy.GenerateTests)
+	repo := writerRepo(c.Repo)
+	repo.LLMBudget = pol.Policy.LLM.DailyTokens
+	return a.writer.Auto(ctx, repo, c.PR, pol.Policy.GenerateTests)
 }

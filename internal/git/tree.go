@@ -133,6 +133,8 @@ func (c *Cache) readTree(ctx context.Context, dir string, pr PullRequest, read f
 		}
 	} else if nm := (gogit.NoMatchingRefSpecError{}); !errors.As(err, &nm) {
 		return err
+	} else {
+		err = nil // no test merge (a conflict, say): read head and base apart
 	}
 	if head == nil && err == nil {
 		if g, err = c.fetch(ctx, dir, c.fetchOptions(pr, 1, fmt.Sprintf("+refs/pull/%d/head:%s", pr.Number, refHead),

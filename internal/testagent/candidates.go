@@ -74,7 +74,7 @@ func (w *Writer) generate(ctx context.Context, r Repo, dir string, targets []tes
 	var m *meter
 	var model testgen.Model
 	if w.deps.Model != nil {
-		m = &meter{inner: w.deps.Model}
+		m = &meter{inner: w.deps.Model, budget: r.LLMBudget}
 		model = m
 	}
 	got, err := w.deps.Generator(r.InstallationID, model).Generate(ctx, dir, targets)
@@ -90,14 +90,18 @@ func (w *Writer) generate(ctx context.Context, r Repo, dir string, targets []tes
 
 // meter sums what one run's questions cost (cached answers cost nothing).
 type meter struct {
-	inner testgen.Model
-	mu    sync.Mutex
-	u     gentest.Usage
+	inner  testgen.Model
+	budget int64 // the policy's, when the request names none
+	mu     sync.Mutex
+	u      gentest.Usage
 }
 
 func (m *meter) Model(t llm.Tier) string { return m.inner.Model(t) }
 
 func (m *meter) Ask(ctx context.Context, req llm.Request) (llm.Answer, error) {
+	if req.Budget == 0 {
+		req.Budget = m.budget
+	}
 	a, err := m.inner.Ask(ctx, req)
 	if err == nil && !a.Cached {
 		m.mu.Lock()

@@ -96,6 +96,9 @@ type Repo struct {
 	Owner, Name        string
 	DefaultBranch      string
 	CloneURL, HTMLURL  string // for reading a pull request with git, and links
+	// LLMBudget is the policy's daily tokens for the installation (0: the
+	// server's cap alone).
+	LLMBudget int64
 }
 
 // downloader fetches a workflow run's artifact.
