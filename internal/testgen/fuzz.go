@@ -282,6 +282,7 @@ func (v basicVar) render(c constant.Value) string {
 		if c.Kind() == constant.Bool {
 			return strconv.FormatBool(constant.BoolVal(c))
 		}
+	case kindError: // no constant is an error
 	}
 	return ""
 }
@@ -386,6 +387,7 @@ func (v basicVar) differs(got, want string) string {
 		return "!bytes.Equal(" + got + ", " + want + ")"
 	case kindError:
 		return "errText(" + got + ") != " + want
+	case kindInt, kindUint, kindString, kindBool: // comparable with !=
 	}
 	return got + " != " + want
 }
@@ -405,6 +407,7 @@ func (v basicVar) recorded(x string) string {
 		return "ferrystrconv.FormatBool(bool(" + x + "))"
 	case kindBytes:
 		return "bytesLit([]byte(" + x + "))"
+	case kindError:
 	}
 	return "errLit(" + x + ")"
 }
