@@ -1,10 +1,6 @@
 package main
 
 import (
-	"context"
-	"sync"
-	"time"
-
 	"github.com/ferry-ci/ferry/internal/llm"
 	"github.com/ferry-ci/ferry/internal/testgen"
 )
@@ -36,46 +32,8 @@ func (c *TestgenCmd) generator(e *env) (testgen.Generator, *runLedger, error) {
 // applies to the run, and the cache to questions repeated within it (the
 // server keeps both in its database).
 type runLedger struct {
-	mu     sync.Mutex
-	model  string
-	usage  []llm.Usage
-	answer map[string]string
-}
-
-func (l *runLedger) TokensUsed(_ context.Context, _ int64, since time.Time) (int64, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var n int64
-	for _, u := range l.usage {
-		if !u.Cached && !u.At.Before(since) {
-			n += int64(u.PromptTokens + u.CompletionTokens)
-		}
-	}
-	return n, nil
-}
-
-func (l *runLedger) RecordUsage(_ context.Context, u llm.Usage) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.usage = append(l.usage, u)
-	return nil
-}
-
-func (l *runLedger) CachedAnswer(_ context.Context, key string) (string, bool, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	a, ok := l.answer[key]
-	return a, ok, nil
-}
-
-func (l *runLedger) CacheAnswer(_ context.Context, key, _, text string, _ time.Time) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.answer == nil {
-		l.answer = map[string]string{}
-	}
-	l.answer[key] = text
-	return nil
+	llm.Memory
+	model string
 }
 
 // spend is what the run's questions cost, for the report.
@@ -83,10 +41,8 @@ func (l *runLedger) spend() *testgen.LLMSpend {
 	if l == nil {
 		return nil
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	s := &testgen.LLMSpend{Model: l.model}
-	for _, u := range l.usage {
+	for _, u := range l.Recorded() {
 		s.Calls++
 		if u.Cached {
 			s.Cached++

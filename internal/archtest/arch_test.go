@@ -19,7 +19,7 @@ const module = "github.com/ferry-ci/ferry/"
 // (and its own). Test files are exempt: tests may wire real components.
 var layer = map[string]int{
 	// vocabulary and pure decisions: standard library and parsers only
-	"event": 0, "logctx": 0, "change": 0, "policy": 0, "command": 0, "keylock": 0, "md": 0,
+	"event": 0, "cite": 0, "logctx": 0, "change": 0, "policy": 0, "command": 0, "keylock": 0, "md": 0,
 	"audit": 1, "risk": 1, "riskmodel": 1, "route": 2, "calibrate": 2, "rollout": 1, "deploygate": 1, "release": 2, "promotion": 2, "testsel": 1, "dockerfile": 1,
 	// the agents' vocabulary: what the adapters map to and from
 	"control": 0, "install": 0, "forge": 0, "releasing": 0, "assessment": 2, "deploy": 2,

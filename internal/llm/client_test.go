@@ -138,8 +138,8 @@ func TestAsk(t *testing.T) {
 			if u := w.ledger.recorded(); len(u) != 1 || u[0].PromptTokens != 30 || u[0].CompletionTokens != 5 {
 				t.Errorf("spent tokens count even on an invalid answer: %+v", u)
 			}
-			if len(w.ledger.cache) != 0 {
-				t.Errorf("cached an invalid answer: %v", w.ledger.cache)
+			if n := w.ledger.CachedAnswers(); n != 0 {
+				t.Errorf("cached an invalid answer: %d kept", n)
 			}
 		},
 	}, {

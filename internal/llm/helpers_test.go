@@ -12,53 +12,12 @@ import (
 	"github.com/ferry-ci/ferry/internal/llmtest"
 )
 
-// ledger is an in-memory llm.Ledger that keeps what it is told.
-type ledger struct {
-	mu    sync.Mutex
-	usage []llm.Usage
-	cache map[string]string
-}
+// ledger is the in-memory ledger, as tests read it.
+type ledger struct{ llm.Memory }
 
-func newLedger() *ledger { return &ledger{cache: map[string]string{}} }
+func newLedger() *ledger { return &ledger{} }
 
-func (l *ledger) TokensUsed(_ context.Context, installation int64, since time.Time) (int64, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var n int64
-	for _, u := range l.usage {
-		if u.Installation == installation && !u.At.Before(since) && !u.Cached {
-			n += int64(u.PromptTokens + u.CompletionTokens)
-		}
-	}
-	return n, nil
-}
-
-func (l *ledger) RecordUsage(_ context.Context, u llm.Usage) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.usage = append(l.usage, u)
-	return nil
-}
-
-func (l *ledger) CachedAnswer(_ context.Context, key string) (string, bool, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	text, ok := l.cache[key]
-	return text, ok, nil
-}
-
-func (l *ledger) CacheAnswer(_ context.Context, key, _, text string, _ time.Time) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.cache[key] = text
-	return nil
-}
-
-func (l *ledger) recorded() []llm.Usage {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]llm.Usage(nil), l.usage...)
-}
+func (l *ledger) recorded() []llm.Usage { return l.Recorded() }
 
 // sleeps records the waits between retries without taking them.
 type sleeps struct {

@@ -5,11 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
+	"github.com/ferry-ci/ferry/internal/cite"
 	"github.com/ferry-ci/ferry/internal/llm"
 	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/promotion"
@@ -69,9 +68,12 @@ func (a *Agent) inShort(ctx context.Context, r Repo, p policy.Policy, changes []
 		return nil, nil // one change says it all itself
 	}
 	ans, err := m.Ask(ctx, llm.Request{Installation: r.InstallationID, Feature: "in-short", Tier: llm.Fast,
-		Instructions: inShortInstructions, Data: []llm.Section{{Name: "changes going out (JSON lines)", Text: changeLines(items)}},
+		Instructions: inShortInstructions, Data: []llm.Section{{Name: "changes going out (JSON lines)", Text: cite.Lines(items, inShortDataBytes)}},
 		Task: inShortTask, Schema: inShortSchema, MaxTokens: 500, Budget: p.LLM.DailyTokens,
-		Check: func(b []byte) error { _, err := parseSentences(b, known); return err }})
+		Check: func(b []byte) error {
+			_, err := cite.Parse(b, "sentences", inShortSentences, inShortText, known)
+			return err
+		}})
 	switch {
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("summing up the deploy: %w", ctx.Err())
@@ -81,7 +83,7 @@ func (a *Agent) inShort(ctx context.Context, r Repo, p policy.Policy, changes []
 		a.cfg.Logger.WarnContext(ctx, "deploy summary left out", "repository", r.fullName(), "err", err)
 		return nil, nil
 	}
-	sentences, err := parseSentences([]byte(ans.Text), known)
+	sentences, err := cite.Parse([]byte(ans.Text), "sentences", inShortSentences, inShortText, known)
 	if err != nil || len(sentences) == 0 {
 		return nil, nil
 	}
@@ -110,79 +112,13 @@ func shortChanges(changes []promotion.Change) ([]shortChange, map[int]bool) {
 		if c.PR > 0 {
 			known[c.PR] = true
 		}
-		out = append(out, shortChange{PR: c.PR, Title: clipLine(c.Title, inShortTitle), Risk: level, Revert: c.IsRevert})
+		out = append(out, shortChange{PR: c.PR, Title: cite.Clip(c.Title, inShortTitle), Risk: level, Revert: c.IsRevert})
 	}
 	slices.SortStableFunc(out, func(x, y shortChange) int {
-		switch {
-		case x.PR == y.PR:
+		if x.PR == y.PR {
 			return strings.Compare(x.Title, y.Title)
-		case x.PR == 0:
-			return 1
-		case y.PR == 0:
-			return -1
 		}
-		return x.PR - y.PR
+		return cite.ByPR(x.PR, y.PR)
 	})
 	return out, known
-}
-
-// changeLines writes changes as JSON lines, within inShortDataBytes.
-func changeLines(cs []shortChange) string {
-	var b strings.Builder
-	for i, c := range cs {
-		line, _ := json.Marshal(c) // strings, ints and bools: cannot fail
-		if b.Len()+len(line) > inShortDataBytes {
-			fmt.Fprintf(&b, "(%d more changes not shown)\n", len(cs)-i)
-			break
-		}
-		b.Write(line)
-		b.WriteByte('\n')
-	}
-	return b.String()
-}
-
-// numberRef is a "#123" in a model's text: GitHub links it.
-var numberRef = regexp.MustCompile(`#(\d+)`)
-
-// parseSentences reads the model's sentences and checks each cites only
-// pull requests going out, in its list and in its words (GitHub would
-// link a "#123" that is not); texts are clipped to one line.
-func parseSentences(b []byte, known map[int]bool) ([]render.Cited, error) {
-	var got struct {
-		Sentences []struct {
-			Text string `json:"text"`
-			PRs  []int  `json:"prs"`
-		} `json:"sentences"`
-	}
-	if err := json.Unmarshal(b, &got); err != nil {
-		return nil, fmt.Errorf("not JSON: %w", err)
-	}
-	var out []render.Cited
-	for i, s := range got.Sentences[:min(len(got.Sentences), inShortSentences)] {
-		cited := slices.Clone(s.PRs)
-		for _, m := range numberRef.FindAllStringSubmatch(s.Text, -1) {
-			n, _ := strconv.Atoi(m[1])
-			cited = append(cited, n)
-		}
-		for _, n := range cited {
-			if !known[n] {
-				return nil, fmt.Errorf("sentences[%d] cites #%d, which does not go out: cite only numbers the data lists as \"pr\"", i, n)
-			}
-		}
-		if text := clipLine(s.Text, inShortText); text != "" && len(s.PRs) > 0 {
-			prs := slices.Clone(s.PRs)
-			slices.Sort(prs)
-			out = append(out, render.Cited{Text: text, PRs: slices.Compact(prs)})
-		}
-	}
-	return out, nil
-}
-
-// clipLine makes s one line of at most n characters.
-func clipLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
 }

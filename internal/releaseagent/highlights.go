@@ -5,11 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
+	"github.com/ferry-ci/ferry/internal/cite"
 	"github.com/ferry-ci/ferry/internal/llm"
 	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/release"
@@ -69,9 +68,12 @@ func (a *Agent) highlights(ctx context.Context, r Repo, p policy.Policy, n relea
 		return nil, nil // one change is its own highlight
 	}
 	ans, err := m.Ask(ctx, llm.Request{Installation: r.InstallationID, Feature: "highlights", Tier: llm.Fast,
-		Instructions: highlightsInstructions, Data: []llm.Section{{Name: "release entries (JSON lines)", Text: entryLines(items)}},
+		Instructions: highlightsInstructions, Data: []llm.Section{{Name: "release entries (JSON lines)", Text: cite.Lines(items, highlightsDataBytes)}},
 		Task: highlightsTask, Schema: highlightsSchema, MaxTokens: 600, Budget: p.LLM.DailyTokens,
-		Check: func(b []byte) error { _, err := parseHighlights(b, known); return err }})
+		Check: func(b []byte) error {
+			_, err := cite.Parse(b, "highlights", highlightsMax, highlightText, known)
+			return err
+		}})
 	switch {
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("highlights of %s: %w", n.Tag, ctx.Err())
@@ -81,7 +83,7 @@ func (a *Agent) highlights(ctx context.Context, r Repo, p policy.Policy, n relea
 		a.cfg.Logger.WarnContext(ctx, "release highlights left out", "repository", r.fullName(), "tag", n.Tag, "err", err)
 		return nil, nil
 	}
-	cited, err := parseHighlights([]byte(ans.Text), known)
+	cited, err := cite.Parse([]byte(ans.Text), "highlights", highlightsMax, highlightText, known)
 	if err != nil || len(cited) == 0 {
 		return nil, nil
 	}
@@ -113,88 +115,15 @@ func highlightEntries(n release.Notes) ([]entry, map[int]bool) {
 			if e.Scope != "" {
 				title = e.Scope + ": " + title
 			}
-			out = append(out, entry{PR: e.PR, Type: s.Key, Title: clip(title, highlightTitle), Labels: e.Labels, Breaking: e.Breaking})
+			out = append(out, entry{PR: e.PR, Type: s.Key, Title: cite.Clip(title, highlightTitle), Labels: e.Labels, Breaking: e.Breaking})
 		}
 	}
 	delete(known, 0)
 	slices.SortStableFunc(out, func(x, y entry) int {
 		if x.PR != y.PR {
-			return cmpPR(x.PR, y.PR)
+			return cite.ByPR(x.PR, y.PR)
 		}
 		return strings.Compare(x.Title, y.Title)
 	})
 	return out, known
-}
-
-// cmpPR orders pull requests by number, entries without one last.
-func cmpPR(x, y int) int {
-	switch {
-	case x == 0:
-		return 1
-	case y == 0:
-		return -1
-	}
-	return x - y
-}
-
-// entryLines writes entries as JSON lines, within highlightsDataBytes.
-func entryLines(es []entry) string {
-	var b strings.Builder
-	for i, e := range es {
-		line, _ := json.Marshal(e) // strings, ints and bools: cannot fail
-		if b.Len()+len(line) > highlightsDataBytes {
-			fmt.Fprintf(&b, "(%d more changes not shown)\n", len(es)-i)
-			break
-		}
-		b.Write(line)
-		b.WriteByte('\n')
-	}
-	return b.String()
-}
-
-// numberRef is a "#123" in a model's text: GitHub links it.
-var numberRef = regexp.MustCompile(`#(\d+)`)
-
-// parseHighlights reads the model's highlights and checks each cites
-// only pull requests of the release, in its list and in its words (GitHub
-// would link a "#123" the release does not hold); texts are clipped to
-// one line.
-func parseHighlights(b []byte, known map[int]bool) ([]render.Cited, error) {
-	var got struct {
-		Highlights []struct {
-			Text string `json:"text"`
-			PRs  []int  `json:"prs"`
-		} `json:"highlights"`
-	}
-	if err := json.Unmarshal(b, &got); err != nil {
-		return nil, fmt.Errorf("not JSON: %w", err)
-	}
-	var out []render.Cited
-	for i, h := range got.Highlights[:min(len(got.Highlights), highlightsMax)] {
-		cited := slices.Clone(h.PRs)
-		for _, m := range numberRef.FindAllStringSubmatch(h.Text, -1) {
-			n, _ := strconv.Atoi(m[1])
-			cited = append(cited, n)
-		}
-		for _, n := range cited {
-			if !known[n] {
-				return nil, fmt.Errorf("highlights[%d] cites #%d, which is not in the release: cite only numbers the data lists as \"pr\"", i, n)
-			}
-		}
-		if text := clip(h.Text, highlightText); text != "" && len(h.PRs) > 0 {
-			prs := slices.Clone(h.PRs)
-			slices.Sort(prs)
-			out = append(out, render.Cited{Text: text, PRs: slices.Compact(prs)})
-		}
-	}
-	return out, nil
-}
-
-// clip makes s one line of at most n characters.
-func clip(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
 }

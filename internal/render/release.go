@@ -1,6 +1,9 @@
 package render
 
-import "github.com/ferry-ci/ferry/internal/release"
+import (
+	"github.com/ferry-ci/ferry/internal/cite"
+	"github.com/ferry-ci/ferry/internal/release"
+)
 
 // maxSkippedShown bounds the table of commits left out: a monorepo
 // component's notes may leave out thousands.
@@ -33,10 +36,7 @@ type ReleaseHighlights struct {
 
 // Cited is a model's sentence and the pull requests it is about (checked
 // to be among the changes it summarizes).
-type Cited struct {
-	Text string
-	PRs  []int
-}
+type Cited = cite.Text
 
 // ReleaseSection is one section of entries.
 type ReleaseSection struct {

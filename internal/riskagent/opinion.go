@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ferry-ci/ferry/internal/change"
+	"github.com/ferry-ci/ferry/internal/cite"
 	"github.com/ferry-ci/ferry/internal/llm"
 	"github.com/ferry-ci/ferry/internal/policy"
 	"github.com/ferry-ci/ferry/internal/risk"
@@ -130,7 +131,7 @@ func opinionOf(ans llm.Answer, ch change.Change) risk.Opinion {
 			op.Dropped++
 			continue
 		}
-		op.Concerns = append(op.Concerns, risk.Concern{Path: c.File, Line: c.Line, Severity: c.Severity, Summary: clip(c.Concern, opinionSummary)})
+		op.Concerns = append(op.Concerns, risk.Concern{Path: c.File, Line: c.Line, Severity: c.Severity, Summary: cite.Clip(c.Concern, opinionSummary)})
 	}
 	return op
 }
@@ -145,12 +146,4 @@ func addedLines(ch change.Change) map[string]map[int]bool {
 		out[f.Path] = lines
 	}
 	return out
-}
-
-func clip(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
 }

@@ -126,34 +126,11 @@ func fileTargets(head *git.Tree, p string, src []byte, changed map[int]bool) []t
 		}
 		sig := strings.TrimSpace(string(src[start.Offset:fset.Position(fd.Body.Lbrace).Offset]))
 		body := string(src[start.Offset:end.Offset])
-		out = append(out, testgen.Target{Dir: dir, ImportPath: importPath(head, dir), Package: f.Name.Name, Func: funcName(fd),
+		out = append(out, testgen.Target{Dir: dir, ImportPath: importPath(head, dir), Package: f.Name.Name, Func: testgen.FuncName(fd),
 			File: p, Signature: sig, Source: body[:min(len(body), maxTargetSource)], Changed: lines, Uncovered: lines,
 			Style: style(head, dir)})
 	}
 	return out
-}
-
-func funcName(fd *ast.FuncDecl) string {
-	if fd.Recv == nil || len(fd.Recv.List) == 0 {
-		return fd.Name.Name
-	}
-	t := fd.Recv.List[0].Type
-	for {
-		switch x := t.(type) {
-		case *ast.StarExpr:
-			t = x.X
-			continue
-		case *ast.IndexExpr:
-			t = x.X
-			continue
-		case *ast.IndexListExpr:
-			t = x.X
-			continue
-		case *ast.Ident:
-			return x.Name + "." + fd.Name.Name
-		}
-		return fd.Name.Name
-	}
 }
 
 // importPath is dir's import path under the nearest go.mod ("" when none).

@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -357,43 +355,9 @@ func TestLLMClient(t *testing.T) {
 func llmClient(t *testing.T) (*llmtest.Server, *llm.Client) {
 	t.Helper()
 	srv := llmtest.New(t)
-	client, err := llm.New(llm.Config{URL: srv.URL(), Model: "strong-1", Retries: -1}, &memLedger{cache: map[string]string{}})
+	client, err := llm.New(llm.Config{URL: srv.URL(), Model: "strong-1", Retries: -1}, &llm.Memory{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return srv, client
-}
-
-// memLedger is an llm.Ledger in memory.
-type memLedger struct {
-	mu    sync.Mutex
-	used  int64
-	cache map[string]string
-}
-
-func (l *memLedger) TokensUsed(context.Context, int64, time.Time) (int64, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.used, nil
-}
-
-func (l *memLedger) RecordUsage(_ context.Context, u llm.Usage) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.used += int64(u.PromptTokens + u.CompletionTokens)
-	return nil
-}
-
-func (l *memLedger) CachedAnswer(_ context.Context, key string) (string, bool, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	text, ok := l.cache[key]
-	return text, ok, nil
-}
-
-func (l *memLedger) CacheAnswer(_ context.Context, key, _, text string, _ time.Time) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.cache[key] = text
-	return nil
 }

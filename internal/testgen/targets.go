@@ -224,7 +224,7 @@ func funcsIn(tree, file string, lines []int) ([]Target, error) {
 		out = append(out, Target{
 			Dir:       path.Dir(file),
 			Package:   f.Name.Name,
-			Func:      funcName(fd),
+			Func:      FuncName(fd),
 			File:      file,
 			Signature: strings.TrimSpace(string(src[tf.Offset(fd.Pos()):tf.Offset(fd.Body.Lbrace)])),
 			Source:    string(src[tf.Offset(start):tf.Offset(fd.End())]),
@@ -234,9 +234,9 @@ func funcsIn(tree, file string, lines []int) ([]Target, error) {
 	return out, nil
 }
 
-// funcName is "Name", or "Recv.Name" for a method (pointer or not, type
-// parameters dropped).
-func funcName(fd *ast.FuncDecl) string {
+// FuncName is "Name", or "Recv.Name" for a method (pointer or not, type
+// parameters dropped): how a Target names its function.
+func FuncName(fd *ast.FuncDecl) string {
 	if fd.Recv == nil || len(fd.Recv.List) == 0 {
 		return fd.Name.Name
 	}

@@ -1,0 +1,50 @@
+package cite
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParse(t *testing.T) {
+	known := map[int]bool{3: true, 7: true}
+	for _, tc := range []struct {
+		name, answer string
+		want         []Text
+		err          string
+	}{
+		{name: "kept, sorted, clipped to one line", answer: `{"h":[{"text":"Faster\n  builds (#7)","prs":[7,3,7]}]}`,
+			want: []Text{{Text: "Faster builds (#7)", PRs: []int{3, 7}}}},
+		{name: "an unknown number in the list", answer: `{"h":[{"text":"x","prs":[9]}]}`, err: "cites #9"},
+		{name: "an unknown number in the words", answer: `{"h":[{"text":"see #12","prs":[3]}]}`, err: "cites #12"},
+		{name: "citing nothing: dropped", answer: `{"h":[{"text":"vague","prs":[]}]}`},
+		{name: "at most max", answer: `{"h":[{"text":"a","prs":[3]},{"text":"b","prs":[3]},{"text":"c","prs":[3]}]}`,
+			want: []Text{{Text: "a", PRs: []int{3}}, {Text: "b", PRs: []int{3}}}},
+		{name: "not JSON", answer: `nope`, err: "not JSON"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Parse([]byte(tc.answer), "h", 2, 40, known)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("(-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestLines(t *testing.T) {
+	type e struct{ PR int }
+	got := Lines([]e{{1}, {2}, {3}}, 20)
+	if got != "{\"PR\":1}\n{\"PR\":2}\n(1 more changes not shown)\n" {
+		t.Errorf("%q", got)
+	}
+}
