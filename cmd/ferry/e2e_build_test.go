@@ -169,6 +169,8 @@ func TestE2E_PullRequestDockerfileFindings(t *testing.T) {
 	if len(lines[3]) != 2 || len(lines[4]) != 1 || len(lines[2]) != 0 || !strings.Contains(lines[4][0], "DL3020") {
 		t.Fatalf("annotations by line: %v", lines)
 	}
+	// The check run is published before the comment: wait for both.
+	waitFor(t, "the risk comment", func() bool { return len(riskComments(sim, "acme/api", n)) == 1 })
 	comments := riskComments(sim, "acme/api", n)
 	if len(comments) != 1 || len(sim.Comments("acme/api", n)) != 1 {
 		t.Fatalf("%d comments", len(sim.Comments("acme/api", n)))
