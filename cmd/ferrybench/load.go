@@ -84,6 +84,10 @@ type result struct {
 	elapsed  time.Duration
 	lat      []time.Duration
 	codes    map[int]int
+	// CPU used over the measured window by the servers and by the load
+	// generator (signing, HTTP client), when the platform tells.
+	serverCPU, loadCPU time.Duration
+	batch              float64 // deliveries per transaction (0: not told)
 }
 
 func (l *load) run(ctx context.Context, d time.Duration, keep bool) result {
@@ -156,7 +160,7 @@ func pct(sorted []time.Duration, p float64) time.Duration {
 
 func report(w io.Writer, results []result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\trequests\tdeliveries/s\tp50\tp99\tmax\tnon-2xx\terrors\tvs bare (rate)\tvs bare (p50)\t")
+	fmt.Fprintln(tw, "target\trequests\tdeliveries/s\tp50\tp99\tmax\tnon-2xx\terrors\tvs bare (rate)\tvs bare (p50)\tserver CPU/delivery\tload CPU/delivery\tbatch\t")
 	var bare result
 	for i, r := range results {
 		slices.Sort(r.lat)
@@ -172,11 +176,27 @@ func report(w io.Writer, results []result) {
 		}
 		rate := float64(r.requests) / r.elapsed.Seconds()
 		bareRate := float64(bare.requests) / bare.elapsed.Seconds()
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%d\t%d\t%.2f\t%.1fx\t\n", r.name, r.requests, rate,
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%d\t%d\t%.2f\t%.1fx\t%s\t%s\t%s\t\n", r.name, r.requests, rate,
 			round(pct(r.lat, 0.50)), round(pct(r.lat, 0.99)), round(r.lat[len(r.lat)-1]), non2xx, r.errors,
-			rate/bareRate, float64(pct(r.lat, 0.50))/float64(pct(bare.lat, 0.50)))
+			rate/bareRate, float64(pct(r.lat, 0.50))/float64(pct(bare.lat, 0.50)),
+			perDelivery(r.serverCPU, r.requests), perDelivery(r.loadCPU, r.requests), batchSize(r.batch))
 	}
 	tw.Flush()
+}
+
+// perDelivery is CPU time per request, in microseconds.
+func perDelivery(cpu time.Duration, n int) string {
+	if cpu <= 0 || n == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0fµs", float64(cpu.Microseconds())/float64(n))
+}
+
+func batchSize(b float64) string {
+	if b == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", b)
 }
 
 func round(d time.Duration) time.Duration {

@@ -158,7 +158,17 @@ func measure(name string, cmds []*exec.Cmd, payloads []payload, secret string, o
 	fmt.Fprintf(os.Stderr, "ferrybench: %s at %s …\n", name, strings.Join(urls, ", "))
 	l := newLoad(urls, secret, payloads, o.concurrency)
 	l.run(context.Background(), o.warmup, false)
+	cpu := cpuMeter{}
+	for _, cmd := range cmds {
+		cpu.pids = append(cpu.pids, cmd.Process.Pid)
+	}
+	cpu.start()
+	d0, t0, _ := batches(urls)
 	r := l.run(context.Background(), o.duration, true)
+	r.serverCPU, r.loadCPU = cpu.stop()
+	if d1, t1, ok := batches(urls); ok && t1 > t0 {
+		r.batch = (d1 - d0) / (t1 - t0)
+	}
 	r.name = name
 	if r.requests == 0 {
 		return r, errors.New("no request succeeded")

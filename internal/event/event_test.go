@@ -2,7 +2,12 @@ package event
 
 import (
 	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
 	"testing"
+
+	"github.com/tidwall/gjson"
 )
 
 // TestSummarize: the routing fields where GitHub puts them, and a field of
@@ -52,6 +57,59 @@ func FuzzSummarize(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if _, err := Summarize(b); err == nil && !json.Valid(b) {
 			t.Fatalf("Summarize accepted what encoding/json refuses: %q", b)
+		}
+	})
+}
+
+// summarizeGjson is what Summarize did before its skim: gjson reads each
+// field by its path. Summarize must agree with it on every payload.
+func summarizeGjson(payload []byte) (Summary, error) {
+	if !gjson.ValidBytes(payload) || !gjson.ParseBytes(payload).IsObject() {
+		return Summary{}, errors.New("not a JSON object")
+	}
+	r := gjson.GetManyBytes(payload, "action", "installation.id", "repository.id", "repository.full_name",
+		"pull_request.number", "issue.number", "number")
+	var f fields
+	s := Summary{Action: f.str(r[0]), InstallationID: f.num(r[1]), RepositoryID: f.num(r[2]), Repository: f.str(r[3])}
+	for _, n := range r[4:] {
+		if v := f.num(n); v != 0 && s.Number == 0 {
+			s.Number = int(v)
+		}
+	}
+	return s, f.err
+}
+
+// TestSummarize_RealPayloads: on every real payload, the skim reads what
+// gjson's paths read.
+func TestSummarize_RealPayloads(t *testing.T) {
+	files, err := filepath.Glob("../fixture/testdata/webhooks/*/*.json")
+	if err != nil || len(files) < 50 {
+		t.Fatalf("fixture payloads: %d, %v", len(files), err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, gerr := Summarize(b)
+		want, werr := summarizeGjson(b)
+		if got != want || (gerr != nil) != (werr != nil) {
+			t.Errorf("%s: %+v (%v), want %+v (%v)", f, got, gerr, want, werr)
+		}
+	}
+}
+
+// FuzzSummarize_Skim: the skim agrees with gjson's paths on any input.
+func FuzzSummarize_Skim(f *testing.F) {
+	for _, s := range []string{`{}`, `{"action":"x","number":1}`, `{"pull_request":{"a":"\"}","number":3},"issue":[1],"repository":{"full_name":"o/r\\\\","id":2}}`,
+		`{"act\u0069on":"x"}`, ` {"installation": {"id": 5 , "x":{"id":6}} } `, `{"number":1,"number":2}`, `{"repository":"x","number":-0}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, gerr := Summarize(b)
+		want, werr := summarizeGjson(b)
+		if gerr == nil && werr == nil && got != want || (gerr != nil) != (werr != nil) {
+			t.Fatalf("%q: %+v (%v), want %+v (%v)", b, got, gerr, want, werr)
 		}
 	})
 }

@@ -21,6 +21,11 @@ import (
 // maxBatch bounds the deliveries of one transaction.
 const maxBatch = store.MaxInsertBatch
 
+// batchLinger is how long a busy edge waits for more deliveries to share a
+// transaction: a fraction of a commit's own time (an fsync), so a batch
+// grows by the deliveries already on their way instead of one commit each.
+const batchLinger = time.Millisecond
+
 // batchTimeout bounds one batch's transaction: requests give up after the
 // edge's own timeout, and a batch must not outlive them by much.
 const batchTimeout = 8 * time.Second
@@ -40,6 +45,7 @@ type recorded struct {
 // stop is closed.
 func (q *Queue) committer() {
 	defer close(q.batchDone)
+	busy := false
 	for {
 		var first *pending
 		select {
@@ -55,18 +61,44 @@ func (q *Queue) committer() {
 				}
 			}
 		}
-		batch := []*pending{first}
-	drain:
-		for len(batch) < maxBatch {
-			select {
-			case p := <-q.pending:
-				batch = append(batch, p)
-			default:
-				break drain
-			}
-		}
+		batch := q.gather(first, busy)
+		busy = len(batch) > 1
 		q.commit(batch)
 	}
+}
+
+// gather is the batch that starts with first: every delivery already
+// waiting and, when busy (the last batch held more than one, so others
+// are on their way), those that arrive within batchLinger. An idle edge
+// commits at once.
+func (q *Queue) gather(first *pending, busy bool) []*pending {
+	batch := []*pending{first}
+	var linger <-chan time.Time
+	if busy {
+		t := time.NewTimer(batchLinger)
+		defer t.Stop()
+		linger = t.C
+	}
+	for len(batch) < maxBatch {
+		select {
+		case p := <-q.pending:
+			batch = append(batch, p)
+			continue
+		default:
+		}
+		if linger == nil {
+			break
+		}
+		select {
+		case p := <-q.pending:
+			batch = append(batch, p)
+		case <-linger:
+			return batch
+		case <-q.batchStop:
+			return batch
+		}
+	}
+	return batch
 }
 
 // commit records a batch in one transaction; if that fails, each delivery

@@ -50,7 +50,10 @@ func (db *DB) GetDelivery(ctx context.Context, id string) (event.Delivery, error
 	if err != nil {
 		return event.Delivery{}, fmt.Errorf("get delivery %s: %w", id, err)
 	}
-	d.Payload, d.Status, d.ReceivedAt = []byte(payload), event.Status(status), d.ReceivedAt.UTC()
+	if d.Payload, err = decodePayload(payload); err != nil {
+		return event.Delivery{}, fmt.Errorf("get delivery %s: %w", id, err)
+	}
+	d.Status, d.ReceivedAt = event.Status(status), d.ReceivedAt.UTC()
 	return d, nil
 }
 
@@ -140,6 +143,7 @@ func InsertDeliveries(ctx context.Context, q Querier, ds []event.Delivery) (map[
 	sb.WriteString(`INSERT INTO deliveries (id, event, action, received_at, payload, payload_sha256, status,
 		installation_id, repository_id, repository, number) VALUES `)
 	args := make([]any, 0, len(ds)*11)
+	var scratch []byte // compression's, reused across the batch
 	for _, d := range ds {
 		if seenID[d.ID] || seenDigest[d.Digest] {
 			continue // the later of two in one batch is the duplicate, as it would be one by one
@@ -150,7 +154,9 @@ func InsertDeliveries(ctx context.Context, q Querier, ds []event.Delivery) (map[
 		}
 		n := len(args)
 		fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11)
-		args = append(args, d.ID, d.Event, d.Action, d.ReceivedAt.UTC(), string(d.Payload), d.Digest, string(d.Status),
+		var payload string
+		payload, scratch = encodePayload(d.Payload, scratch)
+		args = append(args, d.ID, d.Event, d.Action, d.ReceivedAt.UTC(), payload, d.Digest, string(d.Status),
 			d.InstallationID, d.RepositoryID, d.Repository, d.Number)
 	}
 	sb.WriteString(" ON CONFLICT DO NOTHING RETURNING id")

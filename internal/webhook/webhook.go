@@ -263,7 +263,8 @@ func (h *Handler) parse(hdr headers, payload []byte, now time.Time) (event.Deliv
 	if !utf8.Valid(payload) {
 		return d, reject(http.StatusBadRequest, "rejected_malformed", "payload is not valid JSON")
 	}
-	// One pass validates and reads what routing needs (Summarize).
+	// Summarize validates the JSON, then skims it once for what routing
+	// needs, decoding nothing else.
 	sum, err := event.Summarize(payload)
 	if err != nil {
 		return d, reject(http.StatusBadRequest, "rejected_malformed", "payload is not a valid JSON object")
