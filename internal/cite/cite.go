@@ -23,6 +23,38 @@ type Text struct {
 // numberRef is a "#123" in a model's text.
 var numberRef = regexp.MustCompile(`#(\d+)`)
 
+// otherRefs are the other forms GitHub links in text: an issue as GH-123,
+// another repository's as owner/repo#123, and a commit by a hex run (one
+// with a digit: words like "defaced" are hex too).
+var (
+	otherRefs = regexp.MustCompile(`(?i)\bGH-\d+|[\w.-]+/[\w.-]+#\d+`)
+	hexRun    = regexp.MustCompile(`(?i)\b[0-9a-f]{7,40}\b`)
+)
+
+// AnyRef is the first reference in text GitHub would link — #123,
+// GH-123, owner/repo#123, a commit — or "": for texts that should cite
+// nothing.
+func AnyRef(text string) string {
+	if m := numberRef.FindString(text); m != "" {
+		return m
+	}
+	return foreignRef(text)
+}
+
+// foreignRef is a reference GitHub would link that is not one of the
+// changes, or "".
+func foreignRef(text string) string {
+	if m := otherRefs.FindString(text); m != "" {
+		return m
+	}
+	for _, m := range hexRun.FindAllString(text, -1) {
+		if strings.ContainsAny(m, "0123456789") {
+			return m
+		}
+	}
+	return ""
+}
+
 // Parse reads {"<field>": [{"text", "prs"}]} and keeps at most max texts,
 // each made one line of at most clip characters. It fails on a text citing
 // a pull request not in known, so the caller's model is asked again with
@@ -38,6 +70,9 @@ func Parse(answer []byte, field string, max, clip int, known map[int]bool) ([]Te
 	items := got[field]
 	var out []Text
 	for i, it := range items[:min(len(items), max)] {
+		if ref := foreignRef(it.Text); ref != "" {
+			return nil, fmt.Errorf("%s[%d] names %q, which GitHub would link: cite pull requests only as #number from the data", field, i, ref)
+		}
 		cited := slices.Clone(it.PRs)
 		for _, m := range numberRef.FindAllStringSubmatch(it.Text, -1) {
 			n, _ := strconv.Atoi(m[1])

@@ -22,6 +22,11 @@ func TestParse(t *testing.T) {
 		{name: "at most max", answer: `{"h":[{"text":"a","prs":[3]},{"text":"b","prs":[3]},{"text":"c","prs":[3]}]}`,
 			want: []Text{{Text: "a", PRs: []int{3}}, {Text: "b", PRs: []int{3}}}},
 		{name: "not JSON", answer: `nope`, err: "not JSON"},
+		{name: "an issue as GH-n", answer: `{"h":[{"text":"fixes GH-9999","prs":[3]}]}`, err: `"GH-9999"`},
+		{name: "another repository's number", answer: `{"h":[{"text":"closes evil/repo#7","prs":[7]}]}`, err: `"evil/repo#7"`},
+		{name: "a commit", answer: `{"h":[{"text":"reverts 0123abc4567","prs":[3]}]}`, err: `"0123abc4567"`},
+		{name: "a hex-looking word", answer: `{"h":[{"text":"defaced pages fixed","prs":[3]}]}`,
+			want: []Text{{Text: "defaced pages fixed", PRs: []int{3}}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := Parse([]byte(tc.answer), "h", 2, 40, known)

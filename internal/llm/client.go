@@ -56,6 +56,11 @@ type Client struct {
 	// instead of sending it again to be refused.
 	noSchema atomic.Bool
 	schemas  sync.Map // schema JSON → *jsonschema.Schema
+	// reserved are the tokens calls in flight may spend, by installation:
+	// concurrent calls see each other's share of the budget before the
+	// ledger records what they spent.
+	mu       sync.Mutex
+	reserved map[int64]int64
 }
 
 // Defaults for what a Config leaves out.
@@ -143,15 +148,21 @@ func (c *Client) Ask(ctx context.Context, req Request) (Answer, error) {
 	} else if ok {
 		return c.cached(ctx, req, q, text, start)
 	}
-	if err := c.checkBudget(ctx, req, start); err != nil {
+	release, err := c.reserve(ctx, req, start)
+	if err != nil {
 		return Answer{}, err
 	}
+	defer release()
 	text, spent, err := c.converse(ctx, req, q)
 	usage := Usage{Installation: req.Installation, Feature: req.Feature, Model: q.model,
 		PromptTokens: spent.PromptTokens, CompletionTokens: spent.CompletionTokens, At: start.UTC()}
 	if spent.calls > 0 {
-		// Tokens spent on an answer that was then refused still count.
-		if rerr := c.ledger.RecordUsage(ctx, usage); rerr != nil {
+		// Tokens spent on an answer that was then refused still count, and
+		// so do those of a job cancelled meanwhile: they were paid for.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+		rerr := c.ledger.RecordUsage(rctx, usage)
+		cancel()
+		if rerr != nil {
 			err = errors.Join(err, fmt.Errorf("llm %s: record usage: %w", req.Feature, rerr))
 		}
 	}
@@ -175,9 +186,15 @@ func (c *Client) cached(ctx context.Context, req Request, q question, text strin
 	return Answer{Text: text, Model: q.model, Usage: usage, Cached: true}, nil
 }
 
-// checkBudget refuses a call once the installation spent its day: the
-// lower of the server's cap and the policy's budget, where set.
-func (c *Client) checkBudget(ctx context.Context, req Request, now time.Time) error {
+// recordTimeout bounds recording a call's usage after its job ended.
+const recordTimeout = 5 * time.Second
+
+// reserve refuses a call once the installation spent its day — the lower
+// of the server's cap and the policy's budget, where set — counting what
+// calls in flight may spend, and holds this call's share until release.
+// Replicas see each other's calls only once recorded: each may overshoot
+// by the calls it has in flight.
+func (c *Client) reserve(ctx context.Context, req Request, now time.Time) (release func(), err error) {
 	var limit int64
 	for _, l := range []int64{c.cfg.DailyTokens, req.Budget} {
 		if l > 0 && (limit == 0 || l < limit) {
@@ -185,17 +202,48 @@ func (c *Client) checkBudget(ctx context.Context, req Request, now time.Time) er
 		}
 	}
 	if limit == 0 {
-		return nil
+		return func() {}, nil
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	day := now.UTC().Truncate(24 * time.Hour)
 	used, err := c.ledger.TokensUsed(ctx, req.Installation, day)
 	if err != nil {
-		return fmt.Errorf("llm %s: read today's usage: %w", req.Feature, err)
+		return nil, fmt.Errorf("llm %s: read today's usage: %w", req.Feature, err)
 	}
-	if used >= limit {
-		return fmt.Errorf("llm %s: installation %d used %d of %d tokens today: %w", req.Feature, req.Installation, used, limit, ErrBudget)
+	if held := c.reserved[req.Installation]; used+held >= limit {
+		return nil, fmt.Errorf("llm %s: installation %d used %d of %d tokens today (%d more held by calls in flight): %w",
+			req.Feature, req.Installation, used, limit, held, ErrBudget)
 	}
-	return nil
+	share := estimate(req, c.cfg.MaxTokens)
+	if c.reserved == nil {
+		c.reserved = map[int64]int64{}
+	}
+	c.reserved[req.Installation] += share
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.reserved[req.Installation] -= share; c.reserved[req.Installation] <= 0 {
+			delete(c.reserved, req.Installation)
+		}
+	}, nil
+}
+
+// estimate is what a call may spend: its prompt (about four characters a
+// token) and its longest answer.
+func estimate(req Request, maxTokens int) int64 {
+	n := len(req.Instructions) + len(req.Task)
+	for _, s := range req.Data {
+		n += len(s.Name) + len(s.Text)
+	}
+	answer := req.MaxTokens
+	if answer <= 0 {
+		answer = maxTokens
+	}
+	if answer <= 0 {
+		answer = 1024
+	}
+	return int64(n/4 + answer)
 }
 
 // logCall says what a call cost and how long it took; never the prompt,

