@@ -194,3 +194,132 @@ func TestE2E_TestgenOnGitHubWithModel(t *testing.T) {
 		}
 	}
 }
+
+// reportsAs is ciReports for another app's check run.
+func reportsAs(t *testing.T, sim *githubsim.Sim, app, name, sha, conclusion, output string) string {
+	t.Helper()
+	id := sim.AddCheckRun("acme/api", sha, app, name, "completed", conclusion)
+	sim.SetCheckRunOutput("acme/api", id, name, conclusion, output)
+	suites := sim.CheckSuites("acme/api")
+	i := slices.IndexFunc(suites, func(cs githubsim.CheckSuite) bool { return cs.HeadSHA == sha && cs.App == app })
+	guid, status := sim.CompleteCheckSuite("acme/api", suites[i].ID, conclusion)
+	if status != 202 {
+		t.Fatalf("check_suite answered %d", status)
+	}
+	return guid
+}
+
+// commented waits for the writer's comment on the source pull request
+// saying want.
+func commented(t *testing.T, sim *githubsim.Sim, n int, want string) {
+	t.Helper()
+	waitFor(t, "a comment saying "+want, func() bool {
+		return slices.ContainsFunc(sim.Comments("acme/api", n), func(c githubsim.Comment) bool { return strings.Contains(c.Body, want) })
+	})
+}
+
+// TestAttack_GeneratedTestsStaleHead: the source pull request's head moves
+// (a rebase, no event seen; or a push, synchronize) while CI runs: ferry
+// opens no pull request built on the old head into the source branch.
+func TestAttack_GeneratedTestsStaleHead(t *testing.T) {
+	for _, event := range []bool{false, true} {
+		sim, db, n, _ := testgenWorld(t, githubsim.PullRequest{})
+		if _, ok := command(t, sim, "acme/api", n, "max", "/ferry test"); !ok {
+			t.Fatal("no push")
+		}
+		branch := gentest.Branch(n)
+		tip1 := sim.Ref("acme/api", "heads/"+branch)
+		rebased := sim.Ref("acme/api", "heads/main")
+		sim.SetBranch("acme/api", "feature", rebased)
+		if event {
+			guid, _ := sim.PushToPullRequest("acme/api", n, rebased, nil, nil)
+			handled(t, db, guid)
+		} else {
+			sim.SetPullRequestHead("acme/api", n, rebased, nil, nil)
+		}
+		_, guid := ciReports(t, sim, tip1, "success", "ok  \texample.com/m/calc\t0.02s")
+		handled(t, db, guid)
+		if !event {
+			commented(t, sim, n, "the pull request moved on")
+		}
+		if prs := headed(sim, branch); len(prs) != 0 {
+			t.Fatalf("synchronize %t: opened %+v on the old head", event, prs)
+		}
+	}
+}
+
+// TestAttack_GeneratedTestsNoEvidence: a check from another app (a CLA
+// bot) succeeding, or CI's test job skipped, is not CI running ferry's
+// tests: no pull request.
+func TestAttack_GeneratedTestsNoEvidence(t *testing.T) {
+	for _, ci := range []func(sim *githubsim.Sim, tip string) string{
+		func(sim *githubsim.Sim, tip string) string {
+			return reportsAs(t, sim, "cla-bot", "cla", tip, "success", "CLA signed")
+		},
+		func(sim *githubsim.Sim, tip string) string {
+			_, guid := ciReports(t, sim, tip, "skipped", "")
+			return guid
+		},
+	} {
+		sim, db, n, _ := testgenWorld(t, githubsim.PullRequest{})
+		if _, ok := command(t, sim, "acme/api", n, "max", "/ferry test"); !ok {
+			t.Fatal("no push")
+		}
+		branch := gentest.Branch(n)
+		handled(t, db, ci(sim, sim.Ref("acme/api", "heads/"+branch)))
+		if prs := headed(sim, branch); len(prs) != 0 {
+			t.Fatalf("opened without evidence CI ran the tests: %+v", prs)
+		}
+	}
+}
+
+// TestAttack_GeneratedTestsBranchCollision: a person's own branch named
+// ferry/tests/<n> is not moved: ferry refuses, naming it.
+func TestAttack_GeneratedTestsBranchCollision(t *testing.T) {
+	sim, _, n, _ := testgenWorld(t, githubsim.PullRequest{})
+	branch := gentest.Branch(n)
+	mine := sim.Ref("acme/api", "heads/main")
+	sim.SetBranch("acme/api", branch, mine)
+	reply, _ := command(t, sim, "acme/api", n, "max", "/ferry test")
+	if got := sim.Ref("acme/api", "heads/"+branch); got != mine || !strings.Contains(reply, branch) {
+		t.Fatalf("the person's branch %s moved to %s; reply:\n%s", branch, got, reply)
+	}
+}
+
+// TestE2E_TestgenResumesAfterPause: a pause while CI runs drops the
+// check_suite; after resume, /ferry test judges the run again and opens
+// the pull request.
+func TestE2E_TestgenResumesAfterPause(t *testing.T) {
+	sim, db, n, _ := testgenWorld(t, githubsim.PullRequest{})
+	sim.SetPermission("acme/api", "max", "admin")
+	if _, ok := command(t, sim, "acme/api", n, "max", "/ferry test"); !ok {
+		t.Fatal("no push")
+	}
+	branch := gentest.Branch(n)
+	tip1 := sim.Ref("acme/api", "heads/"+branch)
+	if _, ok := command(t, sim, "acme/api", n, "max", "/ferry pause all maintenance"); !ok {
+		t.Fatal("pause")
+	}
+	_, guid := ciReports(t, sim, tip1, "success", "ok  \texample.com/m/calc\t0.02s")
+	handled(t, db, guid)
+	if _, ok := command(t, sim, "acme/api", n, "max", "/ferry resume all"); !ok {
+		t.Fatal("resume")
+	}
+	if reply, _ := command(t, sim, "acme/api", n, "max", "/ferry test"); len(headed(sim, branch)) != 1 || !strings.Contains(reply, "proposed in #") {
+		t.Fatalf("pull requests %d; reply:\n%s", len(headed(sim, branch)), reply)
+	}
+}
+
+// TestE2E_TestgenGiveUpCommentRetried: GitHub fails the give-up comment
+// once: the job's retry posts it.
+func TestE2E_TestgenGiveUpCommentRetried(t *testing.T) {
+	sim, _, n, _ := testgenWorld(t, githubsim.PullRequest{})
+	if _, ok := command(t, sim, "acme/api", n, "max", "/ferry test"); !ok {
+		t.Fatal("no push")
+	}
+	tip1 := sim.Ref("acme/api", "heads/"+gentest.Branch(n))
+	sim.Inject(githubsim.Fault{Method: "POST", Path: "^/repos/acme/api/issues/1/comments$", Status: 502})
+	ciReports(t, sim, tip1, "failure", "build failed: network")
+	waitFor(t, "the fault used", func() bool { return sim.Count("issues/create-comment", 502) == 1 })
+	commented(t, sim, n, "proposes no tests")
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/ferry-ci/ferry/internal/audit"
 	"github.com/ferry-ci/ferry/internal/control"
 	"github.com/ferry-ci/ferry/internal/forge"
 	ghadapter "github.com/ferry-ci/ferry/internal/github"
@@ -18,6 +19,7 @@ type Writer interface {
 	Auto(ctx context.Context, r testagent.Repo, pr forge.PullRequest, level string) error
 	CheckSuite(ctx context.Context, r testagent.Repo, sha string) error
 	SourceClosed(ctx context.Context, r testagent.Repo, number int) error
+	SourceMoved(ctx context.Context, r testagent.Repo, pr forge.PullRequest) error
 }
 
 func writerRepo(r ghadapter.Repo) testagent.Repo {
@@ -30,6 +32,11 @@ func writerRepo(r ghadapter.Repo) testagent.Repo {
 func (a *App) writeTests(ctx context.Context, r request, pr *forge.PullRequest) (outcome, error) {
 	if a.writer == nil {
 		return refused("the test agent is not running here"), nil
+	}
+	if r.headSHA != "" && pr.HeadSHA != r.headSHA {
+		// Bound to the head it was asked on: tests for another head would
+		// be tests nobody asked for.
+		return refused(audit.Short(r.headSHA) + " was the head when you asked; commits were pushed since: look, then `/ferry test` again"), nil
 	}
 	repo := testagent.Repo{InstallationID: r.installation, ID: r.repoID, Owner: r.owner, Name: r.repo, DefaultBranch: r.branch,
 		CloneURL: r.cloneURL, HTMLURL: r.htmlURL}
@@ -50,7 +57,7 @@ func (a *App) writeTests(ctx context.Context, r request, pr *forge.PullRequest) 
 		text = fmt.Sprintf("pushed %d tests to %s (%s): this repository's CI runs them; ferry removes those it fails and opens a pull request into this one's branch once they pass",
 			res.Candidates, "`"+res.Branch+"`", "`"+res.Tip[:min(8, len(res.Tip))]+"`")
 	}
-	if res.WithoutModel {
+	if res.WithoutModel && res.Note == "" {
 		text = "no model configured: proposing fuzz targets only. " + text
 	}
 	return outcome{output: text, reply: render.ReplyPart{Note: text}}, nil
@@ -75,7 +82,17 @@ func (a *App) testsJudged(ctx context.Context, cs ghadapter.CheckSuite) error {
 // the default branch's policy asks for it at the level assessed (the
 // writer reads the assessment) — not while paused.
 func (a *App) autoTests(ctx context.Context, c ghadapter.PullRequestChange) error {
-	if a.writer == nil || a.control == nil {
+	if a.writer == nil {
+		return nil
+	}
+	if c.Action == "synchronize" {
+		// Tests being written for the old head are for nobody now, paused
+		// or not.
+		if err := a.writer.SourceMoved(ctx, writerRepo(c.Repo), c.PR); err != nil {
+			return err
+		}
+	}
+	if a.control == nil {
 		return nil
 	}
 	if p, err := a.control.Paused(ctx, c.Repo.ID, control.AllEnvironments); err != nil || p != nil {

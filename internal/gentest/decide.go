@@ -2,7 +2,6 @@ package gentest
 
 import (
 	"fmt"
-	"path"
 	"regexp"
 	"sort"
 	"strings"
@@ -19,6 +18,9 @@ type Check struct {
 	// Output is what a failed run says (title, summary, text, annotation
 	// messages): where `--- FAIL: TestName` names a test.
 	Output string
+	// Required: branch protection requires a check of this name, and
+	// every required check is on the commit.
+	Required bool
 }
 
 // Failed reports whether the run failed.
@@ -35,7 +37,7 @@ type StepKind string
 
 // Steps.
 const (
-	Wait   StepKind = "wait"    // CI has not finished (or not started) on the commit
+	Wait   StepKind = "wait"    // CI has not finished (or not started, or not shown it ran the tests) on the commit
 	Open   StepKind = "open"    // green: open or update the pull request
 	Retry  StepKind = "push"    // push again without the failing candidates
 	GiveUp StepKind = "give-up" // nothing to propose: Why says why
@@ -44,13 +46,18 @@ const (
 // Step is the decision about one round.
 type Step struct {
 	Kind    StepKind
-	Removed map[string]string // candidate name → why (Retry)
-	Why     string            // GiveUp
+	Removed map[string]string // candidate file → why (Retry)
+	Why     string            // GiveUp; for Wait, what is missing
 }
+
+// NoEvidence is why ferry waits on checks that completed without showing
+// that CI ran its tests.
+const NoEvidence = "CI completed without showing it ran ferry's tests"
 
 // Decide is what CI's results on a record's commit lead to: the checks
 // there (ferry's own left out by the caller) and the test reports CI
-// uploaded for it.
+// uploaded for it. Green needs evidence, not only the absence of failure:
+// see Ran.
 func Decide(r Record, checks []Check, results []testsel.Result) Step {
 	if len(checks) == 0 {
 		return Step{Kind: Wait}
@@ -63,6 +70,9 @@ func Decide(r Record, checks []Check, results []testsel.Result) Step {
 	failed, unexplained := Blame(r.Kept(), checks, results)
 	switch {
 	case len(failed) == 0 && len(unexplained) == 0:
+		if !Ran(r.Kept(), checks, results) {
+			return Step{Kind: Wait, Why: NoEvidence}
+		}
 		return Step{Kind: Open}
 	case len(unexplained) > 0:
 		return Step{Kind: GiveUp, Why: "CI failed in a way ferry cannot blame on one of its tests: " + strings.Join(unexplained, "; ")}
@@ -74,71 +84,13 @@ func Decide(r Record, checks []Check, results []testsel.Result) Step {
 	return Step{Kind: Retry, Removed: failed}
 }
 
-// failLine is how go test names a failed test (a subtest's parent fails
-// with it).
-var failLine = regexp.MustCompile(`--- FAIL: ([A-Za-z0-9_]+)`)
-
-// maxUnexplained bounds the failures a give-up lists.
-const maxUnexplained = 5
-
-// Blame attributes CI's failures to candidates: a candidate failed when a
-// report says its test failed, when a failed check run's output has
-// `--- FAIL: <Name>`, or names its file (a build error in it). A failed
-// test that is not a candidate, or a failed check run that names none, is
-// unexplained: the change itself, or CI, failed.
-func Blame(kept []Candidate, checks []Check, results []testsel.Result) (failed map[string]string, unexplained []string) {
-	failed = map[string]string{}
-	byName := map[string]Candidate{}
-	for _, c := range kept {
-		byName[c.Name] = c
-	}
-	for _, res := range results {
-		top, _, _ := strings.Cut(res.Test, "/")
-		if res.Outcome != testsel.Failed {
-			continue
-		}
-		if _, ours := byName[top]; ours {
-			failed[top] = "failed in CI's test report"
-		} else {
-			unexplained = append(unexplained, "test "+res.Test+" failed")
-		}
-	}
-	for _, ch := range checks {
-		if !ch.Failed() {
-			continue
-		}
-		named := false
-		for _, m := range failLine.FindAllStringSubmatch(ch.Output, -1) {
-			if _, ours := byName[m[1]]; ours {
-				named = true
-				if _, ok := failed[m[1]]; !ok {
-					failed[m[1]] = "failed in check run " + ch.Name
-				}
-			}
-		}
-		for _, c := range kept {
-			if strings.Contains(ch.Output, path.Base(c.File)+":") {
-				named = true
-				if _, ok := failed[c.Name]; !ok {
-					failed[c.Name] = "its file is named in the output of check run " + ch.Name + " (a build error?)"
-				}
-			}
-		}
-		if !named && len(failed) == 0 {
-			unexplained = append(unexplained, "check run "+ch.Name+" failed without naming a proposed test")
-		}
-	}
-	sort.Strings(unexplained)
-	return failed, unexplained[:min(len(unexplained), maxUnexplained)]
-}
-
 // Without is the record for the next round: the removed candidates marked
 // with why, the round advanced, the commit to push pending.
 func (r Record) Without(removed map[string]string) Record {
 	cs := make([]Candidate, len(r.Candidates))
 	copy(cs, r.Candidates)
 	for i, c := range cs {
-		if why, ok := removed[c.Name]; ok && c.Kept {
+		if why, ok := removed[c.File]; ok && c.Kept {
 			cs[i].Kept, cs[i].Reason, cs[i].Round = false, why, r.Round
 		}
 	}

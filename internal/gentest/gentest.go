@@ -40,8 +40,23 @@ const (
 	Opened    State = "opened"     // the pull request (PR) proposes the kept tests
 	Closing   State = "closing"    // the source pull request closed: ferry's is being closed
 	Closed    State = "closed"     // closed with the source pull request
+	GivingUp  State = "giving-up"  // ferry gives up (Note says why): the comment saying so is being posted
 	GaveUp    State = "gave-up"    // nothing left to propose, or failures ferry cannot blame on a candidate
+	Stale     State = "stale"      // the source pull request moved on from HeadSHA: nothing is proposed for it
 )
+
+// Bounds on how long a run waits for CI.
+const (
+	// WaitCI is how long ferry waits for CI's verdict on a round's commit
+	// before it gives up.
+	WaitCI = 24 * time.Hour
+	// Restartable is how old a run waiting for CI (or pushing) may be
+	// before /ferry test starts it again on the same head.
+	Restartable = time.Hour
+)
+
+// MovedOn is the note of a run whose source pull request moved on.
+const MovedOn = "the pull request moved on: /ferry test again"
 
 // Active reports whether CI's results on Tip still matter.
 func (s State) Active() bool { return s == Pushing || s == WaitingCI || s == Green }
@@ -53,9 +68,12 @@ type Candidate struct {
 	Source string `json:"source"` // the whole file
 	Origin string `json:"origin"` // "llm <model>", "fuzz", …
 	Target string `json:"target"` // the function it tests
-	Kept   bool   `json:"kept"`
-	Reason string `json:"reason,omitempty"` // why it was removed
-	Round  int    `json:"round,omitempty"`  // the round that removed it
+	// Package is the import path of the test's package ("" in records
+	// written before it was kept: its directory stands in).
+	Package string `json:"package,omitempty"`
+	Kept    bool   `json:"kept"`
+	Reason  string `json:"reason,omitempty"` // why it was removed
+	Round   int    `json:"round,omitempty"`  // the round that removed it
 }
 
 // Usage is what generating the candidates cost.

@@ -207,13 +207,32 @@ func pullRequestChange(e *gh.PullRequestEvent) PullRequestChange {
 func pullRequestOf(p *gh.PullRequest) forge.PullRequest {
 	// List endpoints' pull requests have no "merged", only merged_at.
 	out := forge.PullRequest{Number: p.GetNumber(), State: p.GetState(), Merged: p.GetMerged() || p.MergedAt != nil, Author: p.GetUser().GetLogin(),
-		HeadSHA: p.GetHead().GetSHA(), HeadRef: p.GetHead().GetRef(), HeadRepo: p.GetHead().GetRepo().GetFullName(),
+		HeadSHA: p.GetHead().GetSHA(), HeadRef: p.GetHead().GetRef(), HeadRepo: headRepoOf(p),
 		BaseRef: p.GetBase().GetRef(), BaseSHA: p.GetBase().GetSHA(), UpdatedAt: p.GetUpdatedAt().Time,
 		CloneURL: p.GetBase().GetRepo().GetCloneURL(), Title: p.GetTitle(), MergeCommitSHA: p.GetMergeCommitSHA(), Body: p.GetBody()}
 	for _, l := range p.Labels {
 		out.Labels = append(out.Labels, l.GetName())
 	}
 	return out
+}
+
+// DeletedFork is the head repository of a pull request whose head
+// repository GitHub no longer names (head.repo null: a fork deleted since)
+// or names as another repository than the base with the base's name: a
+// fork, never the base repository.
+const DeletedFork = "(deleted fork)"
+
+// headRepoOf is the pull request's head repository's full name, decided
+// by id: only a head repository with the base's id is the base's.
+func headRepoOf(p *gh.PullRequest) string {
+	head, base := p.GetHead().GetRepo(), p.GetBase().GetRepo()
+	switch {
+	case p.Head != nil && head == nil:
+		return DeletedFork
+	case head.GetID() != 0 && base.GetID() != 0 && head.GetID() != base.GetID() && strings.EqualFold(head.GetFullName(), base.GetFullName()):
+		return DeletedFork
+	}
+	return head.GetFullName()
 }
 
 func push(e *gh.PushEvent) Push {

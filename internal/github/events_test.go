@@ -1,6 +1,7 @@
 package github_test
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -42,6 +43,49 @@ func TestParseEveryFixture(t *testing.T) {
 			if v.Installation.ID == 0 {
 				t.Errorf("%s: %+v", w.Path(), v)
 			}
+		}
+	}
+}
+
+// TestAttack_DeletedForkHeadRepo: GitHub sends head.repo null for a pull
+// request whose fork was deleted; that head is a fork's, never the base
+// repository's (an empty name would read as "same repository"). A head
+// repository with another id than the base's is a fork whatever its name.
+func TestAttack_DeletedForkHeadRepo(t *testing.T) {
+	for name, edit := range map[string]func(head, base map[string]any){
+		"null": func(head, _ map[string]any) { head["repo"] = nil },
+		"other id": func(head, base map[string]any) {
+			head["repo"].(map[string]any)["id"] = 1 + base["repo"].(map[string]any)["id"].(float64)
+		},
+		"same repo": nil,
+	} {
+		var p map[string]any
+		if err := json.Unmarshal(fixture.Payload("pull_request", "opened.payload.json"), &p); err != nil {
+			t.Fatal(err)
+		}
+		pull := p["pull_request"].(map[string]any)
+		base := pull["base"].(map[string]any)
+		head := pull["head"].(map[string]any)
+		head["repo"] = base["repo"]
+		if edit != nil {
+			copied := map[string]any{}
+			for k, v := range base["repo"].(map[string]any) {
+				copied[k] = v
+			}
+			head["repo"] = copied
+			edit(head, base)
+		}
+		body, _ := json.Marshal(p)
+		e, err := github.ParseEvent(event.Delivery{ID: "d", Event: "pull_request", Payload: body, ReceivedAt: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := base["repo"].(map[string]any)["full_name"].(string)
+		if edit != nil {
+			want = github.DeletedFork
+		}
+		if got := e.(github.PullRequestChange).PR.HeadRepo; got != want {
+			t.Errorf("%s: head repo %q, want %q", name, got, want)
 		}
 	}
 }

@@ -60,6 +60,24 @@ func (db *DB) SaveGeneratedTests(ctx context.Context, r gentest.Record) error {
 		tip_sha = $8, state = $9, pr_number = $10, usage = $11, note = $12, updated_at = $13`, args...)
 }
 
+// CreateGeneratedTests records a source pull request's first generated
+// tests, only if it has none yet, and reports whether it did: of two
+// requests racing, one starts the run (a later run replaces an earlier
+// one through AdvanceGeneratedTests, from the state it read).
+func (db *DB) CreateGeneratedTests(ctx context.Context, r gentest.Record) (bool, error) {
+	args, err := generatedArgs(r)
+	if err != nil {
+		return false, err
+	}
+	res, err := db.sql.ExecContext(ctx, `INSERT INTO generated_tests (`+generatedColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (repository_id, number) DO NOTHING`, args...)
+	if err != nil {
+		return false, fmt.Errorf("create generated tests of #%d: %w", r.Number, err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
 // AdvanceGeneratedTests saves r only if the row is still in state from at
 // commit tip, and reports whether it was: of two jobs acting on one
 // round's results, one moves it.

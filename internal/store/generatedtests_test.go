@@ -27,8 +27,11 @@ func TestGeneratedTests(t *testing.T) {
 		r := gentest.Record{RepositoryID: 7, Number: 3, Branch: gentest.Branch(3), HeadRef: "feature", HeadSHA: "h1", Round: 1, State: gentest.Pushing,
 			Candidates: []gentest.Candidate{{Name: "TestA", File: "a/a_test.go", Source: "package a", Origin: "fuzz", Target: "A", Kept: true}},
 			Usage:      gentest.Usage{Model: "m", PromptTokens: 10, CompletionTokens: 5}, UpdatedAt: at}
-		if err := db.SaveGeneratedTests(ctx, r); err != nil {
-			t.Fatal(err)
+		if ok, err := db.CreateGeneratedTests(ctx, r); err != nil || !ok {
+			t.Fatalf("create: %t %v", ok, err)
+		}
+		if ok, err := db.CreateGeneratedTests(ctx, r); err != nil || ok {
+			t.Fatalf("created twice: %t %v", ok, err)
 		}
 		pushed := r
 		pushed.State, pushed.Tip = gentest.WaitingCI, "t1"

@@ -161,9 +161,11 @@ func materialize(head *git.Tree, targets []testgen.Target, dir string) error {
 // vet keeps candidates that test a target, in its package's directory,
 // with names and files unique, at most MaxCandidates.
 func vet(got []testgen.Candidate, targets []testgen.Target, exists func(string) bool) ([]gentest.Candidate, []string) {
-	dirs := map[string]string{}
+	// A function's name may be changed in two packages (Parse in a/ and
+	// b/): the candidate's directory says which it tests.
+	dirs, pkgs := map[string]string{}, map[string]string{}
 	for _, t := range targets {
-		dirs[t.Func] = t.Dir
+		dirs[t.Func], pkgs[t.Func+"\x00"+t.Dir] = t.Dir, t.ImportPath
 	}
 	var out []gentest.Candidate
 	var rejected []string
@@ -171,6 +173,9 @@ func vet(got []testgen.Candidate, targets []testgen.Target, exists func(string) 
 	for _, c := range got {
 		g := gentest.Candidate{Name: c.Name, File: c.File, Source: c.Source, Origin: c.Origin, Target: c.Target, Kept: true}
 		dir, known := dirs[c.Target]
+		if pkg, ok := pkgs[c.Target+"\x00"+path.Dir(c.File)]; ok {
+			dir, g.Package = path.Dir(c.File), pkg
+		}
 		var err error
 		switch {
 		case len(out) == gentest.MaxCandidates:

@@ -10,6 +10,7 @@ import (
 	"github.com/ferry-ci/ferry/internal/audit"
 	"github.com/ferry-ci/ferry/internal/forge"
 	"github.com/ferry-ci/ferry/internal/gentest"
+	"github.com/ferry-ci/ferry/internal/github"
 	"github.com/ferry-ci/ferry/internal/md"
 	"github.com/ferry-ci/ferry/internal/render"
 	"github.com/ferry-ci/ferry/internal/testsel"
@@ -42,78 +43,117 @@ func (w *Writer) CheckSuite(ctx context.Context, r Repo, sha string) error {
 		return err
 	case gentest.Green: // a retry: opening was recorded, not done
 		return w.open(ctx, r, rec)
+	case gentest.GivingUp: // a retry: the comment was recorded, not posted
+		return w.gaveUp(ctx, r, rec)
 	case gentest.WaitingCI:
 		return w.judge(ctx, r, rec)
-	case gentest.Opened, gentest.GaveUp, gentest.Closing, gentest.Closed:
+	case gentest.Opened, gentest.GaveUp, gentest.Stale, gentest.Closing, gentest.Closed:
 		// A repeated event, or one about a commit ferry moved on from.
 	}
 	return nil
 }
 
-// judge reads CI's results on the record's commit and acts on them.
+// judge reads CI's results on the record's commit and acts on them. CI
+// that shows no verdict within gentest.WaitCI of the push ends the run.
 func (w *Writer) judge(ctx context.Context, r Repo, rec gentest.Record) error {
-	checks, err := w.checks(ctx, r, rec.Tip)
+	step, err := w.step(ctx, r, rec)
 	if err != nil {
 		return err
 	}
-	var results []testsel.Result
-	if failedAny(checks) {
-		if results, err = w.results(ctx, r, rec.Tip); err != nil {
-			return err
+	if step.Kind == gentest.Wait {
+		if waited := w.cfg.Now().Sub(rec.UpdatedAt); waited < gentest.WaitCI {
+			w.cfg.Logger.InfoContext(ctx, "generated tests wait for CI", "pull_request", rec.Number, "round", rec.Round, "why", step.Why)
+			return nil
 		}
+		why := fmt.Sprintf("CI gave no verdict on ferry's tests within %s", gentest.WaitCI)
+		if step.Why != "" {
+			why += " (" + step.Why + ")"
+		}
+		step = gentest.Step{Kind: gentest.GiveUp, Why: why}
 	}
-	step := gentest.Decide(rec, checks, results)
+	w.cfg.Logger.InfoContext(ctx, "generated tests judged", "pull_request", rec.Number, "round", rec.Round, "step", step.Kind)
 	next := rec
 	next.UpdatedAt = w.cfg.Now()
 	switch step.Kind {
-	case gentest.Wait:
-		return nil
+	case gentest.GiveUp:
+		return w.giveUp(ctx, r, rec, step.Why)
 	case gentest.Open:
 		next.State = gentest.Green
 	case gentest.Retry:
 		next = next.Without(step.Removed)
-	case gentest.GiveUp:
-		next.State, next.Note = gentest.GaveUp, step.Why
+	case gentest.Wait: // turned into GiveUp above
 	}
 	// Of two suites completing at once, one job moves the record.
 	if moved, err := w.deps.Tests.AdvanceGeneratedTests(ctx, next, gentest.WaitingCI, rec.Tip); err != nil || !moved {
 		return err
 	}
-	w.cfg.Logger.InfoContext(ctx, "generated tests judged", "pull_request", rec.Number, "round", rec.Round, "step", step.Kind)
-	switch step.Kind {
-	case gentest.Open:
+	if step.Kind == gentest.Open {
 		return w.open(ctx, r, next)
-	case gentest.Retry:
-		_, err = w.push(ctx, r, next)
-		return err
-	case gentest.GiveUp:
-		return w.gaveUp(ctx, r, next)
-	case gentest.Wait: // returned above
 	}
-	return nil
+	_, err = w.push(ctx, r, next)
+	return err
 }
 
-func failedAny(checks []gentest.Check) bool {
-	for _, c := range checks {
-		if c.Failed() {
-			return true
+// step is what CI's results on rec's commit lead to; more check runs
+// than ferry reads are no verdict yet.
+func (w *Writer) step(ctx context.Context, r Repo, rec gentest.Record) (gentest.Step, error) {
+	checks, err := w.checks(ctx, r, rec.Tip)
+	if errors.Is(err, github.ErrTooManyCIRuns) {
+		return gentest.Step{Kind: gentest.Wait, Why: "more check runs than ferry reads"}, nil
+	}
+	if err != nil {
+		return gentest.Step{}, err
+	}
+	var results []testsel.Result
+	if completed(checks) {
+		if results, err = w.results(ctx, r, rec.Tip); err != nil {
+			return gentest.Step{}, err
 		}
 	}
-	return false
+	return gentest.Decide(rec, checks, results), nil
 }
 
-// checks are CI's check runs on sha, ferry's own left out.
+// completed: every check run there completed (reports are worth reading).
+func completed(checks []gentest.Check) bool {
+	for _, c := range checks {
+		if c.Status != "completed" {
+			return false
+		}
+	}
+	return len(checks) > 0
+}
+
+// checks are CI's check runs on sha, ferry's own left out; those branch
+// protection requires of the default branch are marked when every one of
+// them is there.
 func (w *Writer) checks(ctx context.Context, r Repo, sha string) ([]gentest.Check, error) {
-	runs, err := w.deps.CI(r.InstallationID).CIRuns(ctx, r.Owner, r.Name, sha)
+	ci := w.deps.CI(r.InstallationID)
+	runs, err := ci.CIRuns(ctx, r.Owner, r.Name, sha)
 	if err != nil {
 		return nil, err
 	}
 	var out []gentest.Check
+	present := map[string]bool{}
 	for _, run := range runs {
 		if run.AppID == w.cfg.AppID && w.cfg.AppID != 0 {
 			continue
 		}
+		present[run.Name] = true
 		out = append(out, gentest.Check{Name: run.Name, Status: run.Status, Conclusion: run.Conclusion, URL: run.URL, Output: run.Output})
+	}
+	names, known, err := ci.RequiredChecks(ctx, r.Owner, r.Name, r.DefaultBranch)
+	if err != nil || !known || len(names) == 0 || r.DefaultBranch == "" {
+		return out, err
+	}
+	required := map[string]bool{}
+	for _, n := range names {
+		if !present[n] {
+			return out, nil // a required check did not run here: no evidence from them
+		}
+		required[n] = true
+	}
+	for i := range out {
+		out[i].Required = required[out[i].Name]
 	}
 	return out, nil
 }
@@ -149,8 +189,15 @@ func (w *Writer) results(ctx context.Context, r Repo, sha string) ([]testsel.Res
 }
 
 // open opens (or updates) ferry's pull request into the source pull
-// request's branch, then records it.
+// request's branch, then records it — unless the source moved on from the
+// head the tests are for, or someone else's pull request is on the branch.
 func (w *Writer) open(ctx context.Context, r Repo, rec gentest.Record) error {
+	if why, err := w.movedOn(ctx, r, rec); err != nil || why != "" {
+		if err != nil {
+			return err
+		}
+		return w.giveUp(ctx, r, rec, why)
+	}
 	checks, err := w.checks(ctx, r, rec.Tip)
 	if err != nil {
 		return err
@@ -161,6 +208,9 @@ func (w *Writer) open(ctx context.Context, r Repo, rec gentest.Record) error {
 	}
 	body := forge.BodyStart + "\n" + text + "\n" + forge.BodyEnd
 	n, _, err := w.deps.GitHub(r.InstallationID).OpenPull(ctx, r.Owner, r.Name, rec.Branch, rec.HeadRef, fmt.Sprintf("Tests for #%d", rec.Number), body)
+	if errors.Is(err, github.ErrBranchTaken) {
+		return w.giveUp(ctx, r, rec, fmt.Sprintf("a pull request from %s that ferry did not open is there; ferry leaves it be", rec.Branch))
+	}
 	if err != nil {
 		return err
 	}
@@ -170,7 +220,8 @@ func (w *Writer) open(ctx context.Context, r Repo, rec gentest.Record) error {
 	return err
 }
 
-// gaveUp tells the source pull request why ferry proposes no tests.
+// gaveUp tells the source pull request why ferry proposes no tests (the
+// comment is keyed: posting it again edits it), then records it told.
 func (w *Writer) gaveUp(ctx context.Context, r Repo, rec gentest.Record) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "🧪 ferry proposes no tests for this pull request: %s.", md.Text(rec.Note))
@@ -179,12 +230,18 @@ func (w *Writer) gaveUp(ctx context.Context, r Repo, rec gentest.Record) error {
 			md.Code(rec.Branch))
 	}
 	b.WriteString("\n\n<sub>ferry runs none of them itself. `/ferry test` writes them again after new pushes.</sub>")
-	_, err := w.deps.GitHub(r.InstallationID).UpsertComment(ctx, r.Owner, r.Name, rec.Number, commentKey, b.String())
+	if _, err := w.deps.GitHub(r.InstallationID).UpsertComment(ctx, r.Owner, r.Name, rec.Number, commentKey, b.String()); err != nil {
+		return err
+	}
+	next := rec
+	next.State = gentest.GaveUp
+	_, err := w.deps.Tests.AdvanceGeneratedTests(ctx, next, gentest.GivingUp, rec.Tip)
 	return err
 }
 
 // SourceClosed closes ferry's pull request of a source pull request that
-// closed (merged or not), and records it closed.
+// closed (merged or not), and records it closed — each step conditional
+// on the state it read, so a check suite's job racing it loses cleanly.
 func (w *Writer) SourceClosed(ctx context.Context, r Repo, number int) error {
 	rec, err := w.deps.Tests.GeneratedTests(ctx, r.ID, number)
 	if errors.Is(err, gentest.ErrNotFound) || (err == nil && rec.State == gentest.Closed) {
@@ -193,17 +250,43 @@ func (w *Writer) SourceClosed(ctx context.Context, r Repo, number int) error {
 	if err != nil {
 		return err
 	}
-	rec.State, rec.UpdatedAt = gentest.Closing, w.cfg.Now()
-	if err := w.deps.Tests.SaveGeneratedTests(ctx, rec); err != nil {
-		return err
+	if rec.State != gentest.Closing {
+		next := rec
+		next.State, next.UpdatedAt = gentest.Closing, w.cfg.Now()
+		if moved, err := w.deps.Tests.AdvanceGeneratedTests(ctx, next, rec.State, rec.Tip); err != nil || !moved {
+			if err == nil {
+				err = fmt.Errorf("generated tests of #%d moved on while closing: again", number)
+			}
+			return err // the retry reads the state anew
+		}
+		rec = next
 	}
 	if rec.PR != 0 {
 		if err := w.deps.GitHub(r.InstallationID).ClosePull(ctx, r.Owner, r.Name, rec.PR); err != nil {
 			return err
 		}
 	}
-	rec.State = gentest.Closed
-	return w.deps.Tests.SaveGeneratedTests(ctx, rec)
+	next := rec
+	next.State = gentest.Closed
+	_, err = w.deps.Tests.AdvanceGeneratedTests(ctx, next, gentest.Closing, rec.Tip)
+	return err
+}
+
+// SourceMoved marks a run stale when its source pull request's head moved
+// on from the one its tests are for (a push, a rebase): nothing is opened
+// for the old head; /ferry test writes tests for the new one.
+func (w *Writer) SourceMoved(ctx context.Context, r Repo, pr forge.PullRequest) error {
+	rec, err := w.deps.Tests.GeneratedTests(ctx, r.ID, pr.Number)
+	if errors.Is(err, gentest.ErrNotFound) || (err == nil && (rec.HeadSHA == pr.HeadSHA || !rec.State.Active())) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	next := rec
+	next.State, next.Note, next.UpdatedAt = gentest.Stale, gentest.MovedOn, w.cfg.Now()
+	_, err = w.deps.Tests.AdvanceGeneratedTests(ctx, next, rec.State, rec.Tip)
+	return err
 }
 
 // levels orders risk levels for tests.generate.

@@ -16,6 +16,7 @@ import (
 	"github.com/ferry-ci/ferry/internal/forge"
 	"github.com/ferry-ci/ferry/internal/gentest"
 	"github.com/ferry-ci/ferry/internal/git"
+	"github.com/ferry-ci/ferry/internal/github"
 	"github.com/ferry-ci/ferry/internal/gittest"
 	"github.com/ferry-ci/ferry/internal/testgen"
 )
@@ -98,22 +99,40 @@ type fakeGitHub struct {
 	closed   []int
 	comments map[int]string
 	runs     []forge.CIRun
+	source   forge.PullRequest // the source pull request as GitHub has it now
+	branch   string            // where ferry's branch is ("" absent)
+	required []string          // branch protection's required checks
+	failures int               // comments to fail before one succeeds
 }
 
 func (f *fakeGitHub) GitCredentials(context.Context) (string, string, error) { return "x", "y", nil }
-func (f *fakeGitHub) PushBranch(_ context.Context, _, _ string, b forge.BranchCommit) (string, error) {
+func (f *fakeGitHub) PullRequest(context.Context, string, string, int) (forge.PullRequest, error) {
+	return f.source, nil
+}
+func (f *fakeGitHub) PushBranch(_ context.Context, _, _ string, b forge.BranchCommit, from string) (string, error) {
+	if f.branch != "" && f.branch != from {
+		return "", github.ErrBranchTaken
+	}
 	f.pushes = append(f.pushes, b)
-	return fmt.Sprintf("tip%d", len(f.pushes)), nil
+	f.branch = fmt.Sprintf("tip%d", len(f.pushes))
+	return f.branch, nil
 }
 func (f *fakeGitHub) OpenPull(_ context.Context, _, _, _, base, _, _ string) (int, bool, error) {
 	f.opened = append(f.opened, base)
 	return 40, len(f.opened) == 1, nil
+}
+func (f *fakeGitHub) RequiredChecks(context.Context, string, string, string) ([]string, bool, error) {
+	return f.required, f.required != nil, nil
 }
 func (f *fakeGitHub) ClosePull(_ context.Context, _, _ string, n int) error {
 	f.closed = append(f.closed, n)
 	return nil
 }
 func (f *fakeGitHub) UpsertComment(_ context.Context, _, _ string, n int, _, body string) (int64, error) {
+	if f.failures > 0 {
+		f.failures--
+		return 0, errors.New("502")
+	}
 	f.comments[n] = body
 	return 1, nil
 }
@@ -133,9 +152,12 @@ func (f *fakeGitHub) DownloadArtifact(context.Context, string, string, int64, in
 // fakeTests is the store's generated_tests in memory.
 type fakeTests map[int]gentest.Record
 
-func (f fakeTests) SaveGeneratedTests(_ context.Context, r gentest.Record) error {
+func (f fakeTests) CreateGeneratedTests(_ context.Context, r gentest.Record) (bool, error) {
+	if _, ok := f[r.Number]; ok {
+		return false, nil
+	}
 	f[r.Number] = r
-	return nil
+	return true, nil
 }
 func (f fakeTests) AdvanceGeneratedTests(_ context.Context, r gentest.Record, from gentest.State, tip string) (bool, error) {
 	if cur, ok := f[r.Number]; !ok || cur.State != from || cur.Tip != tip {
@@ -178,7 +200,7 @@ func candidate(name, file, target string) testgen.Candidate {
 
 func newWriter(t *testing.T, gen testgen.Generator, extra map[string]string) (*Writer, *fakeGitHub, fakeTests, *decisions) {
 	t.Helper()
-	gh := &fakeGitHub{comments: map[int]string{}}
+	gh := &fakeGitHub{comments: map[int]string{}, source: pr}
 	store, dec := fakeTests{}, &decisions{}
 	w, err := NewWriter(WriterConfig{Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return time.Unix(0, 0) }, AppID: 9}, WriterDeps{
 		GitHub: func(int64) WriterGitHub { return gh }, CI: func(int64) WriterCI { return gh }, Git: newTrees(t, extra), Tests: store,
@@ -216,7 +238,8 @@ func TestWriterRounds(t *testing.T) {
 	if p := gh.pushes[len(gh.pushes)-1]; len(gh.pushes) != 2 || p.Parent != "tip1" || p.Tree != "h1" || len(p.Files) != 1 || p.Files["calc/clamp_gen_test.go"] == "" {
 		t.Fatalf("round 2: %+v", gh.pushes)
 	}
-	gh.runs = []forge.CIRun{{Name: "test", Status: "completed", Conclusion: "success", URL: "https://github.com/acme/api/runs/1"}}
+	gh.runs = []forge.CIRun{{Name: "test", Status: "completed", Conclusion: "success", URL: "https://github.com/acme/api/runs/1",
+		Output: "ok  \texample.com/m/calc\t0.01s"}}
 	for range 2 {
 		if err := w.CheckSuite(ctx, repo, "tip2"); err != nil {
 			t.Fatal(err)
