@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,16 +43,16 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 	err = w.handler.HandleDelivery(ctx, d)
 	switch {
 	case err == nil:
-		return w.db.FinishDelivery(ctx, d.ID, event.StatusDone, "", w.now())
+		return w.finish(ctx, d.ID, event.StatusDone, "")
 	case event.IsPermanent(err):
 		w.log.ErrorContext(ctx, "delivery failed permanently", "err", err)
-		if ferr := w.db.FinishDelivery(ctx, d.ID, event.StatusFailed, err.Error(), w.now()); ferr != nil {
+		if ferr := w.finish(ctx, d.ID, event.StatusFailed, err.Error()); ferr != nil {
 			return ferr
 		}
 		return river.JobCancel(err)
 	case job.Attempt >= job.MaxAttempts:
 		w.log.ErrorContext(ctx, "delivery failed; no attempts left", "err", err)
-		if ferr := w.db.FinishDelivery(ctx, d.ID, event.StatusFailed, err.Error(), w.now()); ferr != nil {
+		if ferr := w.finish(ctx, d.ID, event.StatusFailed, err.Error()); ferr != nil {
 			return errors.Join(err, ferr)
 		}
 		return err
@@ -59,4 +60,27 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 		w.log.WarnContext(ctx, "delivery failed; will retry", "err", err)
 		return err
 	}
+}
+
+// finish records how delivery id ended and releases the job's serial lock
+// in one transaction: one commit (an fsync on SQLite) instead of two. River
+// completes the job after Work returns, in a batch with others; a crash in
+// between runs the job again, and the handler is idempotent.
+//
+// Why not river.JobCompleteTx here: River's completer still processes the
+// job after Work returns, and on SQLite each of its per-job statements is
+// expensive — measured, the job's CPU grew by half for the fsync it saved.
+func (w *deliveryWorker) finish(ctx context.Context, id string, status event.Status, errText string) error {
+	lock := heldSerialLock(ctx)
+	err := w.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := store.FinishDeliveryTx(ctx, tx, id, status, errText, w.now()); err != nil {
+			return err
+		}
+		return lock.releaseIn(ctx, tx)
+	})
+	if err != nil {
+		return err
+	}
+	lock.committed()
+	return nil
 }

@@ -60,7 +60,13 @@ func (db *DB) GetDelivery(ctx context.Context, id string) (event.Delivery, error
 // FinishDelivery records how a delivery's job ended. errText is kept for
 // operators; it never reaches GitHub.
 func (db *DB) FinishDelivery(ctx context.Context, id string, status event.Status, errText string, at time.Time) error {
-	_, err := db.sql.ExecContext(ctx,
+	return FinishDeliveryTx(ctx, db.sql, id, status, errText, at)
+}
+
+// FinishDeliveryTx is FinishDelivery in q (a transaction the job also
+// releases its serial lock in).
+func FinishDeliveryTx(ctx context.Context, q Querier, id string, status event.Status, errText string, at time.Time) error {
+	_, err := q.ExecContext(ctx,
 		`UPDATE deliveries SET status = $1, error = $2, finished_at = $3 WHERE id = $4`,
 		string(status), errText, at.UTC(), id)
 	if err != nil {

@@ -27,7 +27,13 @@ func (db *DB) AcquireSerialLock(ctx context.Context, key, holder string, now, ex
 
 // ReleaseSerialLock gives up holder's lease on key (a no-op if it lost it).
 func (db *DB) ReleaseSerialLock(ctx context.Context, key, holder string) error {
-	_, err := db.sql.ExecContext(ctx, `DELETE FROM serial_locks WHERE lock_key = $1 AND holder = $2`, key, holder)
+	return ReleaseSerialLockTx(ctx, db.sql, key, holder)
+}
+
+// ReleaseSerialLockTx is ReleaseSerialLock in q, so a job can give up its
+// lock in the transaction that records how its delivery ended.
+func ReleaseSerialLockTx(ctx context.Context, q Querier, key, holder string) error {
+	_, err := q.ExecContext(ctx, `DELETE FROM serial_locks WHERE lock_key = $1 AND holder = $2`, key, holder)
 	if err != nil {
 		return fmt.Errorf("release lock %s: %w", key, err)
 	}

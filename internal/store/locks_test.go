@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"testing"
 	"time"
 
@@ -45,6 +47,37 @@ func TestSerialLock(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+		}
+	})
+}
+
+// TestSerialLock_ReleasedWithItsTransaction: a release inside a transaction
+// takes effect when it commits, and not at all when it rolls back.
+func TestSerialLock_ReleasedWithItsTransaction(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+		if ok, err := db.AcquireSerialLock(ctx, "k", "a", now, now.Add(time.Minute)); err != nil || !ok {
+			t.Fatalf("acquire: %v %v", ok, err)
+		}
+		rollback := errors.New("rolled back")
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			if err := store.ReleaseSerialLockTx(ctx, tx, "k", "a"); err != nil {
+				return err
+			}
+			return rollback
+		})
+		if !errors.Is(err, rollback) {
+			t.Fatal(err)
+		}
+		if ok, err := db.AcquireSerialLock(ctx, "k", "b", now, now.Add(time.Minute)); err != nil || ok {
+			t.Fatalf("after a rolled-back release, another holder acquired=%v (%v), want false", ok, err)
+		}
+		if err := db.InTx(ctx, func(tx *sql.Tx) error { return store.ReleaseSerialLockTx(ctx, tx, "k", "a") }); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := db.AcquireSerialLock(ctx, "k", "b", now, now.Add(time.Minute)); err != nil || !ok {
+			t.Fatalf("after a committed release, another holder acquired=%v (%v), want true", ok, err)
 		}
 	})
 }
