@@ -53,7 +53,7 @@ type world struct {
 }
 
 // newWorld makes a client for a fresh endpoint; mod adjusts its config.
-func newWorld(t *testing.T, mod func(*llm.Config)) *world {
+func newWorld(t testing.TB, mod func(*llm.Config)) *world {
 	t.Helper()
 	w := &world{srv: llmtest.New(t), ledger: newLedger(), sleeps: &sleeps{}, logs: &bytes.Buffer{}}
 	cfg := llm.Config{URL: w.srv.URL(), APIKey: apiKey, Model: "strong-model", ModelFast: "fast-model", DailyTokens: 100000,
