@@ -25,6 +25,18 @@ type DeliveryArgs struct {
 // Kind implements river.JobArgs.
 func (DeliveryArgs) Kind() string { return "delivery" }
 
+// deliveryQueue is the River queue delivery jobs go to. Its own queue, not
+// River's default, because a ferry from before payloads were compressed
+// reads none of the compressed ones this version writes: during a
+// rolling upgrade (or after a rollback) an older replica, which works only
+// the default queue, never takes a delivery it cannot read, and the job
+// waits for a replica that can. Deploy steps and periodic tasks stay in the
+// default queue, where a burst of deliveries does not delay them.
+const deliveryQueue = "deliveries"
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (DeliveryArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: deliveryQueue} }
+
 type deliveryWorker struct {
 	river.WorkerDefaults[DeliveryArgs]
 	db      *store.DB
@@ -35,6 +47,16 @@ type deliveryWorker struct {
 
 func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 	d, err := w.db.GetDelivery(ctx, job.Args.DeliveryID)
+	if errors.Is(err, store.ErrCorruptPayload) {
+		// Reading it again gives the same bytes: fail it now, for an
+		// operator (ferry_jobs_total, the delivery's error), instead of
+		// retrying it away while it stays queued.
+		w.log.ErrorContext(ctx, "delivery failed permanently", "delivery", job.Args.DeliveryID, "err", err)
+		if ferr := w.finish(ctx, job.Args.DeliveryID, event.StatusFailed, err.Error()); ferr != nil {
+			return ferr
+		}
+		return river.JobCancel(err)
+	}
 	if err != nil {
 		return fmt.Errorf("load delivery: %w", err)
 	}

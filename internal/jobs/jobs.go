@@ -123,7 +123,9 @@ func New(db *store.DB, cfg Config, h Handler, reg prometheus.Registerer) (*Queue
 		PeriodicJobs:         periodicJobs(cfg.Periodic),
 	}
 	if cfg.Workers > 0 {
-		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+		// Deliveries in their own queue (see deliveryQueue); each queue
+		// runs up to Workers jobs.
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}, deliveryQueue: {MaxWorkers: cfg.Workers}}
 	}
 	client, err := river.NewClient(driver(db), rc)
 	if err != nil {

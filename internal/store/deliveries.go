@@ -50,7 +50,7 @@ func (db *DB) GetDelivery(ctx context.Context, id string) (event.Delivery, error
 	if err != nil {
 		return event.Delivery{}, fmt.Errorf("get delivery %s: %w", id, err)
 	}
-	if d.Payload, err = decodePayload(payload); err != nil {
+	if d.Payload, err = decodePayload(payload, d.Digest); err != nil {
 		return event.Delivery{}, fmt.Errorf("get delivery %s: %w", id, err)
 	}
 	d.Status, d.ReceivedAt = event.Status(status), d.ReceivedAt.UTC()

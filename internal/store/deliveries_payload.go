@@ -1,7 +1,10 @@
 package store
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -39,19 +42,39 @@ func encodePayload(payload, scratch []byte) (string, []byte) {
 	return sb.String(), scratch
 }
 
-// decodePayload reads a payload column's value back.
-func decodePayload(col string) ([]byte, error) {
+// ErrCorruptPayload: a stored payload does not read back as the bytes
+// ferry recorded. Reading it again cannot help.
+var ErrCorruptPayload = errors.New("stored payload is corrupt")
+
+// maxPayload bounds what a compressed value may claim to hold before it is
+// decoded (S2 allocates what its header says): well above GitHub's 25 MB
+// webhook cap, which the edge enforces before anything is stored.
+const maxPayload = 64 << 20
+
+// decodePayload reads a payload column's value back. S2's block format
+// carries no checksum, so a decoded payload is checked against digest, the
+// SHA-256 the edge recorded with it ("" skips the check).
+func decodePayload(col, digest string) ([]byte, error) {
 	b64, ok := strings.CutPrefix(col, payloadS2)
 	if !ok {
 		return []byte(col), nil
 	}
 	c, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
-		return nil, fmt.Errorf("decode payload: %w", err)
+		return nil, fmt.Errorf("%w: base64: %v", ErrCorruptPayload, err)
+	}
+	if n, err := s2.DecodedLen(c); err != nil || n > maxPayload {
+		return nil, fmt.Errorf("%w: claims %d bytes (%v)", ErrCorruptPayload, n, err)
 	}
 	p, err := s2.Decode(nil, c)
 	if err != nil {
-		return nil, fmt.Errorf("decompress payload: %w", err)
+		return nil, fmt.Errorf("%w: decompress: %v", ErrCorruptPayload, err)
+	}
+	if digest == "" {
+		return p, nil
+	}
+	if sum := sha256.Sum256(p); hex.EncodeToString(sum[:]) != digest {
+		return nil, fmt.Errorf("%w: its SHA-256 differs from the one recorded", ErrCorruptPayload)
 	}
 	return p, nil
 }

@@ -2,6 +2,10 @@ package store
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -10,7 +14,8 @@ import (
 
 // TestPayloadCodec: whatever the payload, it reads back as it was; it is
 // compressed only when that makes it shorter, and a corrupt compressed
-// value is an error, never wrong bytes.
+// value (truncated, garbled, or changed inside a literal, which S2 alone
+// would not notice) is ErrCorruptPayload, never wrong bytes.
 func TestPayloadCodec(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(1, 2))
 	noise := make([]byte, 4096)
@@ -24,7 +29,7 @@ func TestPayloadCodec(t *testing.T) {
 		if compressed := strings.HasPrefix(col, payloadS2); compressed && len(col) >= len(p) || !compressed && col != string(p) {
 			t.Errorf("%d bytes stored as %d (compressed: %t)", len(p), len(col), compressed)
 		}
-		back, err := decodePayload(col)
+		back, err := decodePayload(col, digestOf(p))
 		if err != nil || !bytes.Equal(back, p) {
 			t.Errorf("%d bytes read back as %d (%v)", len(p), len(back), err)
 		}
@@ -33,13 +38,37 @@ func TestPayloadCodec(t *testing.T) {
 	for i := range 2000 {
 		list = append(list, `{"n":`+strconv.Itoa(i)+`,"name":"item `+strconv.Itoa(i)+`","ok":true}`)
 	}
-	col, _ := encodePayload([]byte(`{"x":[`+strings.Join(list, ",")+`]}`), nil)
+	payload := []byte(`{"x":[` + strings.Join(list, ",") + `]}`)
+	col, _ := encodePayload(payload, nil)
 	if !strings.HasPrefix(col, payloadS2) || len(col) < 100 {
 		t.Fatalf("not compressed: %d bytes", len(col))
 	}
-	for _, bad := range []string{col[:len(col)-8], payloadS2 + "!!", col[:len(col)-40] + "AAAA"} {
-		if p, err := decodePayload(bad); err == nil {
-			t.Errorf("corrupt value read as %d bytes", len(p))
+	// One byte of the first literal (the payload's opening text, stored as
+	// is after S2's length header and tag) changed: it still decodes.
+	c, err := base64.StdEncoding.DecodeString(col[len(payloadS2):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(c, []byte(`"x"`))
+	if i < 0 {
+		t.Fatalf("no literal in %q", c[:40])
+	}
+	c[i+1] = 'y'
+	flipped := payloadS2 + base64.StdEncoding.EncodeToString(c)
+	// A six-byte value whose header claims 4 GiB: refused before S2
+	// allocates it.
+	bomb := payloadS2 + base64.StdEncoding.EncodeToString([]byte{0xff, 0xff, 0xff, 0xff, 0x0f, 0})
+	for _, bad := range []string{col[:len(col)-8], payloadS2 + "!!", col[:len(col)-40] + "AAAA", flipped, bomb} {
+		if p, err := decodePayload(bad, digestOf(payload)); !errors.Is(err, ErrCorruptPayload) {
+			t.Errorf("corrupt value read as %d bytes (%v)", len(p), err)
 		}
 	}
+	if back, err := decodePayload(col, ""); err != nil || !bytes.Equal(back, payload) {
+		t.Errorf("without a digest: %d bytes (%v)", len(back), err)
+	}
+}
+
+func digestOf(p []byte) string {
+	sum := sha256.Sum256(p)
+	return hex.EncodeToString(sum[:])
 }
