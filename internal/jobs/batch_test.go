@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -98,4 +99,48 @@ func benchRecord(b *testing.B, db *store.DB) {
 		b.StopTimer()
 		_ = q.Stop(context.Background())
 	}
+}
+
+// TestQueue_RecordWhileStopping: deliveries handed over while the queue
+// stops are either recorded (and say so) or refused (and are not in the
+// store); none waits for its deadline because the committer left first.
+func TestQueue_RecordWhileStopping(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *store.DB) {
+		for round := range 20 {
+			q, err := jobs.New(db, jobs.Config{Workers: 0}, newHandler(), prometheus.NewRegistry())
+			if err != nil {
+				t.Fatal(err)
+			}
+			type result struct {
+				id  string
+				o   event.Outcome
+				err error
+			}
+			results := make(chan result, 40)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			for i := range cap(results) {
+				go func() {
+					id := fmt.Sprintf("r%d-%d", round, i)
+					o, err := q.Record(ctx, delivery(id, int64(i), round))
+					results <- result{id, o, err}
+				}()
+			}
+			if err := q.Stop(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			for range cap(results) {
+				var r result
+				select {
+				case r = <-results:
+				case <-time.After(20 * time.Second):
+					t.Fatalf("round %d: a Record still waits after Stop", round)
+				}
+				_, gerr := db.GetDelivery(context.Background(), r.id)
+				if stored := gerr == nil; stored != (r.err == nil) {
+					t.Errorf("%s: outcome %q, error %v, yet stored: %t", r.id, r.o, r.err, stored)
+				}
+			}
+			cancel()
+		}
+	})
 }

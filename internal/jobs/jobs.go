@@ -190,6 +190,15 @@ func (q *Queue) Record(ctx context.Context, d event.Delivery) (event.Outcome, er
 	select {
 	case r := <-p.done:
 		return r.outcome, r.err
+	case <-q.batchDone:
+		// Handed over as the queue stopped: committed by its last drain,
+		// or never taken (a 503; GitHub's redelivery is not a duplicate).
+		select {
+		case r := <-p.done:
+			return r.outcome, r.err
+		default:
+			return "", errors.New("record delivery: the queue stopped first")
+		}
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
