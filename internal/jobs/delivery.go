@@ -60,6 +60,12 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 	if err != nil {
 		return fmt.Errorf("load delivery: %w", err)
 	}
+	if d.Status == event.StatusDone || d.Status == event.StatusFailed {
+		// Finished by an earlier run of this job that died before River
+		// recorded it (finish commits first): its work is done.
+		w.log.InfoContext(ctx, "delivery already finished; job completed", "delivery", d.ID, "status", string(d.Status))
+		return nil
+	}
 	ctx = logctx.With(ctx, slog.String("delivery", d.ID), slog.String("event", d.Event),
 		slog.String("action", d.Action), slog.String("repo", d.Repository), slog.Int("attempt", job.Attempt))
 	err = w.handler.HandleDelivery(ctx, d)

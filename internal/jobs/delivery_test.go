@@ -211,3 +211,30 @@ func TestQueue_OlderReplicasNeverTakeDeliveries(t *testing.T) {
 		}
 	})
 }
+
+// TestQueue_FinishedDeliveryNotHandledAgain: a job whose delivery is
+// already finished (its earlier run committed the finish, then the process
+// died before River recorded the job complete) completes without running
+// the handler again.
+func TestQueue_FinishedDeliveryNotHandledAgain(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *store.DB) {
+		ingest, _ := startQueue(t, db, newHandler(), jobs.Config{Workers: 0})
+		for _, id := range []string{"was-done", "was-failed", "fresh"} {
+			if _, err := ingest.Record(context.Background(), delivery(id, 9, 7)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for id, st := range map[string]event.Status{"was-done": event.StatusDone, "was-failed": event.StatusFailed} {
+			if err := db.FinishDelivery(context.Background(), id, st, "", time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h := newHandler()
+		_, reg := startQueue(t, db, h, jobs.Config{Workers: 1})
+		waitMetric(t, reg, "completed", 3)
+		waitStatus(t, db, "fresh", event.StatusDone)
+		if h.calls["was-done"]+h.calls["was-failed"] != 0 || h.calls["fresh"] != 1 {
+			t.Errorf("handled %v", h.calls)
+		}
+	})
+}
