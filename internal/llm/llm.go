@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -95,3 +96,31 @@ func (Disabled) Enabled() bool { return false }
 
 // Model names no model.
 func (Disabled) Model(Tier) string { return "" }
+
+// Asker is what AskFor needs of a model: the Client, Disabled, or a
+// test's.
+type Asker interface {
+	Ask(ctx context.Context, r Request) (Answer, error)
+}
+
+// AskFor asks m for a structured answer and reads it with parse, which is
+// also the request's Check: an answer parse refuses is retried once with
+// its error, then dropped. The answer is parsed again here because a model
+// other than the Client may not have checked it; it is the model's word
+// until it has been (ErrInvalid when it fails).
+func AskFor[T any](ctx context.Context, m Asker, req Request, parse func(answer []byte) (T, error)) (T, Answer, error) {
+	req.Check = func(b []byte) error {
+		_, err := parse(b)
+		return err
+	}
+	var zero T
+	ans, err := m.Ask(ctx, req)
+	if err != nil {
+		return zero, ans, err
+	}
+	v, err := parse([]byte(ans.Text))
+	if err != nil {
+		return zero, ans, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return v, ans, nil
+}

@@ -67,13 +67,12 @@ func (a *Agent) inShort(ctx context.Context, r Repo, p policy.Policy, changes []
 	if !m.Enabled() || len(items) < 2 || len(known) == 0 {
 		return nil, nil // one change says it all itself
 	}
-	ans, err := m.Ask(ctx, llm.Request{Installation: r.InstallationID, Feature: "in-short", Tier: llm.Fast,
+	sentences, ans, err := llm.AskFor(ctx, m, llm.Request{Installation: r.InstallationID, Feature: "in-short", Tier: llm.Fast,
 		Instructions: inShortInstructions, Data: []llm.Section{{Name: "changes going out (JSON lines)", Text: cite.Lines(items, inShortDataBytes)}},
-		Task: inShortTask, Schema: inShortSchema, MaxTokens: 500, Budget: p.LLM.DailyTokens,
-		Check: func(b []byte) error {
-			_, err := cite.Parse(b, "sentences", inShortSentences, inShortText, known)
-			return err
-		}})
+		Task: inShortTask, Schema: inShortSchema, MaxTokens: 500, Budget: p.LLM.DailyTokens},
+		func(b []byte) ([]cite.Text, error) {
+			return cite.Parse(b, "sentences", inShortSentences, inShortText, known)
+		})
 	switch {
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("summing up the deploy: %w", ctx.Err())
@@ -82,9 +81,7 @@ func (a *Agent) inShort(ctx context.Context, r Repo, p policy.Policy, changes []
 	case err != nil:
 		a.cfg.Logger.WarnContext(ctx, "deploy summary left out", "repository", r.fullName(), "err", err)
 		return nil, nil
-	}
-	sentences, err := cite.Parse([]byte(ans.Text), "sentences", inShortSentences, inShortText, known)
-	if err != nil || len(sentences) == 0 {
+	case len(sentences) == 0:
 		return nil, nil
 	}
 	return &render.PromotionInShort{Model: ans.Model, Sentences: sentences}, nil

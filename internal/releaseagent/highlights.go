@@ -67,13 +67,12 @@ func (a *Agent) highlights(ctx context.Context, r Repo, p policy.Policy, n relea
 	if !m.Enabled() || len(items) < 2 || len(known) == 0 {
 		return nil, nil // one change is its own highlight
 	}
-	ans, err := m.Ask(ctx, llm.Request{Installation: r.InstallationID, Feature: "highlights", Tier: llm.Fast,
+	cited, ans, err := llm.AskFor(ctx, m, llm.Request{Installation: r.InstallationID, Feature: "highlights", Tier: llm.Fast,
 		Instructions: highlightsInstructions, Data: []llm.Section{{Name: "release entries (JSON lines)", Text: cite.Lines(items, highlightsDataBytes)}},
-		Task: highlightsTask, Schema: highlightsSchema, MaxTokens: 600, Budget: p.LLM.DailyTokens,
-		Check: func(b []byte) error {
-			_, err := cite.Parse(b, "highlights", highlightsMax, highlightText, known)
-			return err
-		}})
+		Task: highlightsTask, Schema: highlightsSchema, MaxTokens: 600, Budget: p.LLM.DailyTokens},
+		func(b []byte) ([]cite.Text, error) {
+			return cite.Parse(b, "highlights", highlightsMax, highlightText, known)
+		})
 	switch {
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("highlights of %s: %w", n.Tag, ctx.Err())
@@ -82,9 +81,7 @@ func (a *Agent) highlights(ctx context.Context, r Repo, p policy.Policy, n relea
 	case err != nil:
 		a.cfg.Logger.WarnContext(ctx, "release highlights left out", "repository", r.fullName(), "tag", n.Tag, "err", err)
 		return nil, nil
-	}
-	cited, err := cite.Parse([]byte(ans.Text), "highlights", highlightsMax, highlightText, known)
-	if err != nil || len(cited) == 0 {
+	case len(cited) == 0:
 		return nil, nil
 	}
 	return &render.ReleaseHighlights{Model: ans.Model, Items: cited}, nil

@@ -83,16 +83,10 @@ func (g LLM) generate(ctx context.Context, dir string, t Target) ([]Candidate, e
 	if err != nil {
 		return nil, err
 	}
-	req := g.request(t, file, allowed)
-	ans, err := g.Model.Ask(ctx, req)
+	tests, ans, err := llm.AskFor(ctx, g.Model, g.request(t, file, allowed),
+		func(b []byte) ([]modelTest, error) { return parseTests(b, t, allowed) })
 	if err != nil {
 		return nil, fmt.Errorf("ask for tests of %s: %w", t.Func, err)
-	}
-	// The client ran the check already; a Model that is not the client
-	// may not have, and the answer is the model's word until checked.
-	tests, err := parseTests([]byte(ans.Text), t, allowed)
-	if err != nil {
-		return nil, fmt.Errorf("tests of %s: %w: %w", t.Func, llm.ErrInvalid, err)
 	}
 	model := strings.Join(strings.Fields(ans.Model), " ") // one line: it goes into a comment
 	if model == "" {
@@ -166,11 +160,7 @@ func (g LLM) request(t Target, file string, allowed map[string]string) llm.Reque
 		Data:         data,
 		Task:         testgenTask,
 		Schema:       &llm.Schema{Name: "testgen_tests", JSON: json.RawMessage(testgenSchema)},
-		Check: func(answer []byte) error {
-			_, err := parseTests(answer, t, allowed)
-			return err
-		},
-		Budget: g.Budget,
+		Budget:       g.Budget,
 	}
 }
 
