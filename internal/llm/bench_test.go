@@ -18,8 +18,8 @@ func BenchmarkAsk(b *testing.B) {
 		return llmtest.Reply{Content: `{"files":["add.go"]}`, PromptTokens: 100, CompletionTokens: 10}
 	})
 	ctx := context.Background()
+	i := 0 // across -count's runs of the sub-benchmark, which share the world
 	b.Run("endpoint", func(b *testing.B) {
-		i := 0
 		for b.Loop() {
 			req := ask()
 			req.Schema = schema
