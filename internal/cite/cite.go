@@ -55,6 +55,23 @@ func foreignRef(text string) string {
 	return ""
 }
 
+// Schema is the JSON Schema of what Parse reads: an object whose field
+// holds minItems to maxItems texts, each citing 1 to maxPRs pull requests.
+func Schema(field string, minItems, maxItems, maxPRs int) json.RawMessage {
+	obj := func(props map[string]any, required ...string) map[string]any {
+		return map[string]any{"type": "object", "additionalProperties": false, "required": required, "properties": props}
+	}
+	list := map[string]any{"type": "array", "minItems": minItems, "maxItems": maxItems, "items": obj(map[string]any{
+		"text": map[string]any{"type": "string", "minLength": 1},
+		"prs":  map[string]any{"type": "array", "minItems": 1, "maxItems": maxPRs, "items": map[string]any{"type": "integer", "minimum": 1}},
+	}, "text", "prs")}
+	b, err := json.Marshal(obj(map[string]any{field: list}, field))
+	if err != nil {
+		panic(err) // maps of strings and numbers always marshal
+	}
+	return b
+}
+
 // Parse reads {"<field>": [{"text", "prs"}]} and keeps at most max texts,
 // each made one line of at most clip characters. It fails on a text citing
 // a pull request not in known, so the caller's model is asked again with

@@ -1,10 +1,12 @@
 package cite
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 func TestParse(t *testing.T) {
@@ -51,5 +53,47 @@ func TestLines(t *testing.T) {
 	got := Lines([]e{{1}, {2}, {3}}, 20)
 	if got != "{\"PR\":1}\n{\"PR\":2}\n(1 more changes not shown)\n" {
 		t.Errorf("%q", got)
+	}
+}
+
+// TestSchema: the schema holds exactly what Parse reads — the texts under
+// the field, each with its text and the pull requests it cites — within
+// its bounds.
+func TestSchema(t *testing.T) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(Schema("highlights", 1, 2, 3)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("s.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile("s.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		answer string
+		valid  bool
+	}{
+		{`{"highlights":[{"text":"Faster builds","prs":[1,2]}]}`, true},
+		{`{"highlights":[{"text":"a","prs":[1]},{"text":"b","prs":[2]}]}`, true},
+		{`{"highlights":[]}`, false},                                                                     // fewer than minItems
+		{`{"highlights":[{"text":"a","prs":[1]},{"text":"b","prs":[2]},{"text":"c","prs":[3]}]}`, false}, // more than maxItems
+		{`{"highlights":[{"text":"a","prs":[1,2,3,4]}]}`, false},                                         // more than maxPRs
+		{`{"highlights":[{"text":"a","prs":[]}]}`, false},                                                // cites nothing
+		{`{"highlights":[{"text":"a","prs":[0]}]}`, false},                                               // not a pull request number
+		{`{"highlights":[{"text":"","prs":[1]}]}`, false},                                                // empty text
+		{`{"highlights":[{"text":"a","prs":[1],"url":"x"}]}`, false},                                     // another field
+		{`{"highlights":[{"text":"a","prs":[1]}],"note":"x"}`, false},                                    // another field at the top
+		{`{"sentences":[{"text":"a","prs":[1]}]}`, false},                                                // another list
+	} {
+		v, err := jsonschema.UnmarshalJSON(strings.NewReader(tt.answer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Validate(v); (err == nil) != tt.valid {
+			t.Errorf("%s: valid %t (%v)", tt.answer, err == nil, err)
+		}
 	}
 }

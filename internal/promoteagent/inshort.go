@@ -2,7 +2,6 @@ package promoteagent
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -30,27 +29,7 @@ const (
 	inShortTitle     = 200      // characters of one change's title sent
 )
 
-var inShortSchema = &llm.Schema{Name: "deploy_in_short", JSON: json.RawMessage(`{
-  "type": "object",
-  "additionalProperties": false,
-  "required": ["sentences"],
-  "properties": {
-    "sentences": {
-      "type": "array",
-      "minItems": 1,
-      "maxItems": 3,
-      "items": {
-        "type": "object",
-        "additionalProperties": false,
-        "required": ["text", "prs"],
-        "properties": {
-          "text": {"type": "string", "minLength": 1},
-          "prs": {"type": "array", "minItems": 1, "maxItems": 20, "items": {"type": "integer", "minimum": 1}}
-        }
-      }
-    }
-  }
-}`)}
+var inShortSchema = &llm.Schema{Name: "deploy_in_short", JSON: cite.Schema("sentences", 1, inShortSentences, 20)}
 
 const inShortInstructions = `You sum up, for the person who approves a production deploy, what the deploy ships: what users will notice and what carries risk, in plain words. You never invent a change: each sentence is about pull requests from the deploy's list. ferry lists every change and what needs attention below your summary; do not repeat the list.`
 

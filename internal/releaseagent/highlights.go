@@ -2,7 +2,6 @@ package releaseagent
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -30,26 +29,7 @@ const (
 	highlightTitle      = 200      // characters of one entry's title sent
 )
 
-var highlightsSchema = &llm.Schema{Name: "release_highlights", JSON: json.RawMessage(`{
-  "type": "object",
-  "additionalProperties": false,
-  "required": ["highlights"],
-  "properties": {
-    "highlights": {
-      "type": "array",
-      "maxItems": 3,
-      "items": {
-        "type": "object",
-        "additionalProperties": false,
-        "required": ["text", "prs"],
-        "properties": {
-          "text": {"type": "string", "minLength": 1},
-          "prs": {"type": "array", "minItems": 1, "maxItems": 10, "items": {"type": "integer", "minimum": 1}}
-        }
-      }
-    }
-  }
-}`)}
+var highlightsSchema = &llm.Schema{Name: "release_highlights", JSON: cite.Schema("highlights", 0, highlightsMax, 10)}
 
 const highlightsInstructions = `You pick the highlights of a software release for the people who use it: the few changes that matter most to them (new capabilities, breaking changes, important fixes), in plain words. You never invent a change: each highlight is about pull requests from the release's list.`
 
