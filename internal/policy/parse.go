@@ -261,6 +261,29 @@ func build(r raw, o Options) (Policy, []Problem) {
 	var probs []Problem
 	p.Release, probs = release(r.Release)
 	learning(&p.Learning, r)
+	probs = append(probs, riskPolicy(&p, r)...)
+	for verb, c := range r.Commands {
+		if p.Commands == nil {
+			p.Commands = map[string]CommandRule{}
+		}
+		p.Commands[verb] = CommandRule{Permission: c.Permission, Users: c.Users}
+	}
+	for name, re := range r.Environments {
+		env, eprobs := environment(name, re)
+		probs = append(probs, eprobs...)
+		probs = append(probs, scopeProblems(name, re, o)...)
+		if p.Environments == nil {
+			p.Environments = map[string]Environment{}
+		}
+		p.Environments[name] = env
+	}
+	return p, append(probs, promotionSources(p.Environments)...)
+}
+
+// riskPolicy merges the risk section over p's defaults: thresholds,
+// weights, path rules, who must look, the conclusion and working hours.
+func riskPolicy(p *Policy, r raw) []Problem {
+	var probs []Problem
 	if t := r.Risk.Thresholds; t != nil {
 		p.Thresholds.Explicit = true
 		if t.Medium != nil {
@@ -289,22 +312,7 @@ func build(r raw, o Options) (Policy, []Problem) {
 	if wh := r.Risk.WorkingHours; wh != nil {
 		probs = append(probs, workingHours(&p.WorkingHours, wh.Timezone, wh.Days, wh.Start, wh.End)...)
 	}
-	for verb, c := range r.Commands {
-		if p.Commands == nil {
-			p.Commands = map[string]CommandRule{}
-		}
-		p.Commands[verb] = CommandRule{Permission: c.Permission, Users: c.Users}
-	}
-	for name, re := range r.Environments {
-		env, eprobs := environment(name, re)
-		probs = append(probs, eprobs...)
-		probs = append(probs, scopeProblems(name, re, o)...)
-		if p.Environments == nil {
-			p.Environments = map[string]Environment{}
-		}
-		p.Environments[name] = env
-	}
-	return p, append(probs, promotionSources(p.Environments)...)
+	return probs
 }
 
 // promotionSources checks that each promoted environment promotes from one

@@ -92,35 +92,14 @@ func assemble(t Target, mt modelTest, allowed map[string]string) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	for _, g := range f.Comments {
-		for _, c := range g.List {
-			// go:generate runs a command; go:linkname reaches past the API.
-			if strings.HasPrefix(c.Text, "//go:") || strings.HasPrefix(c.Text, "//line ") {
-				return nil, fmt.Errorf("a directive (%s): none is allowed", strings.Fields(c.Text)[0])
-			}
-		}
+	if err := noDirectives(f); err != nil {
+		return nil, err
 	}
 	declared, err := declaredImports(f, mt.Imports)
 	if err != nil {
 		return nil, err
 	}
-	used := selectorNames(f)
-	var lines []string
-	for p, name := range declared {
-		if want, ok := allowed[p]; ok {
-			name = want
-		} else if !standardLibrary(p, t.ImportPath) {
-			continue // neither the standard library nor the file's: it will not compile, and is not ferry's to add
-		}
-		switch {
-		case !used[name]:
-		case name == importName(p):
-			lines = append(lines, strconv.Quote(p))
-		default:
-			lines = append(lines, name+" "+strconv.Quote(p))
-		}
-	}
-	slices.Sort(lines)
+	lines := importLines(declared, selectorNames(f), allowed, t.ImportPath)
 	start := fd.Pos()
 	if fd.Doc != nil {
 		start = fd.Doc.Pos()
@@ -136,6 +115,43 @@ func assemble(t Target, mt modelTest, allowed map[string]string) ([]byte, error)
 		return nil, fmt.Errorf("the assembled file does not format: %w", err)
 	}
 	return out, nil
+}
+
+// noDirectives refuses compiler directives: a go:generate line runs a
+// command, and a go:linkname line reaches past the API.
+func noDirectives(f *ast.File) error {
+	for _, g := range f.Comments {
+		for _, c := range g.List {
+			if strings.HasPrefix(c.Text, "//go:") || strings.HasPrefix(c.Text, "//line ") {
+				return fmt.Errorf("a directive (%s): none is allowed", strings.Fields(c.Text)[0])
+			}
+		}
+	}
+	return nil
+}
+
+// importLines are the import block's lines, sorted: of the declared
+// imports, those the code uses, named as the function's file names them;
+// a package neither the standard library's nor the file's is left out
+// (the test will not compile, and it is not ferry's to add).
+func importLines(declared map[string]string, used map[string]bool, allowed map[string]string, importPath string) []string {
+	var lines []string
+	for p, name := range declared {
+		if want, ok := allowed[p]; ok {
+			name = want
+		} else if !standardLibrary(p, importPath) {
+			continue
+		}
+		switch {
+		case !used[name]:
+		case name == importName(p):
+			lines = append(lines, strconv.Quote(p))
+		default:
+			lines = append(lines, name+" "+strconv.Quote(p))
+		}
+	}
+	slices.Sort(lines)
+	return lines
 }
 
 // theTest is the file's one function, which must be the named test: any

@@ -75,14 +75,7 @@ func Generate(ctx context.Context, o Options) (Report, error) {
 	case errors.As(err, &skippedTargets):
 		// Targets a generator could not serve (no model, budget spent, an
 		// invalid answer) are reported; the others go on.
-		for _, sk := range skippedTargets.Skips {
-			why := sk.Reason
-			if sk.Err != nil {
-				why += ": " + sk.Err.Error()
-			}
-			rep.Skipped = append(rep.Skipped, SkippedTarget{Target: sk.Target, Reason: why})
-			fmt.Fprintf(progress, "testgen: no candidates for %s: %s\n", sk.Target, why)
-		}
+		rep.skip(skippedTargets.Skips, progress)
 	case err != nil:
 		return Report{}, fmt.Errorf("generate tests for %d targets: %w", len(found.targets), err)
 	}
@@ -255,4 +248,16 @@ func excerpt(out []byte, tree string) string {
 		s = s[:head] + "\n…\n" + s[len(s)-tail:]
 	}
 	return s
+}
+
+// skip reports the targets a generator could not serve, and why.
+func (r *Report) skip(skips []Skip, progress io.Writer) {
+	for _, sk := range skips {
+		why := sk.Reason
+		if sk.Err != nil {
+			why += ": " + sk.Err.Error()
+		}
+		r.Skipped = append(r.Skipped, SkippedTarget{Target: sk.Target, Reason: why})
+		fmt.Fprintf(progress, "testgen: no candidates for %s: %s\n", sk.Target, why)
+	}
 }
